@@ -1,0 +1,1 @@
+"""Guildhall: a realtime-first, multi-tenant learning and workforce-training platform."""

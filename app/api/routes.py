@@ -1,0 +1,82 @@
+"""`/health` and the session-cookie routes.
+
+Reflex handlers cannot set HttpOnly cookies, so sign-in ends here: the handler hands the
+browser a one-time ticket, this route exchanges it for the session cookie and redirects.
+"""
+
+from __future__ import annotations
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.routing import Route
+
+from app.services import auth, health
+from app.services.errors import ServiceError
+from app.services.tenancy import public_session
+from app.settings import get_settings
+
+
+def _safe_next(raw: str | None) -> str:
+    if raw and raw.startswith("/") and not raw.startswith("//") and "\\" not in raw:
+        return raw
+    return "/dashboard"
+
+
+def _set_cookie(response: Response, token: str) -> None:
+    s = get_settings()
+    response.set_cookie(
+        s.session_cookie_name,
+        token,
+        max_age=s.session_absolute_hours * 3600,
+        httponly=True,
+        samesite="lax",
+        secure=s.secure_cookies,
+        path="/",
+    )
+
+
+async def health_route(_request: Request) -> JSONResponse:
+    """Database and Redis status; 503 when a part is down."""
+    ok, parts = health.check()
+    return JSONResponse(
+        {"status": "ok" if ok else "degraded", **parts}, status_code=200 if ok else 503
+    )
+
+
+async def complete_sign_in(request: Request) -> Response:
+    """Exchange `?ticket=` for the session cookie (rotating any old session)."""
+    ticket = request.query_params.get("ticket", "")
+    old = request.cookies.get(get_settings().session_cookie_name)
+    try:
+        with public_session() as session:
+            token = auth.redeem_ticket(session, ticket, old_token=old)
+    except ServiceError as exc:
+        return RedirectResponse(f"/signin?error={exc.code}", status_code=303)
+    response = RedirectResponse(_safe_next(request.query_params.get("next")), status_code=303)
+    _set_cookie(response, token)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+async def sign_out(request: Request) -> Response:
+    """Revoke the session and clear the cookie."""
+    name = get_settings().session_cookie_name
+    token = request.cookies.get(name)
+    if token:
+        with public_session() as session:
+            auth.sign_out(session, token)
+    response = RedirectResponse("/signin", status_code=303)
+    response.delete_cookie(name, path="/")
+    return response
+
+
+def build_api() -> Starlette:
+    """The Starlette app Reflex mounts itself under (our routes match first)."""
+    return Starlette(
+        routes=[
+            Route("/health", health_route, methods=["GET"]),
+            Route("/api/auth/complete", complete_sign_in, methods=["GET"]),
+            Route("/api/auth/signout", sign_out, methods=["POST"]),
+        ]
+    )

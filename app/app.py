@@ -1,0 +1,63 @@
+"""The Reflex app: pages, their on-load events, and our HTTP routes."""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from app.api.routes import build_api
+from app.pages import account, admin, dashboard
+from app.state.account import InviteState
+from app.state.logs import AuditState, MailState
+from app.state.members import MembersState
+from app.state.orgs import OrgDetailState, OrgsState
+from app.state.session import SessionState
+
+app = rx.App(
+    theme=rx.theme(accent_color="indigo", radius="medium", appearance="inherit"),
+    stylesheets=["/guildhall.css"],
+    api_transformer=build_api(),
+    head_components=[rx.el.meta(name="theme-color", content="#3e63dd")],
+)
+
+app.add_page(account.index, route="/", title="Guildhall", on_load=SessionState.load_public)
+app.add_page(
+    account.signup,
+    route="/signup",
+    title="Create your organization · Guildhall",
+    on_load=SessionState.load_public,
+)
+app.add_page(
+    account.signin, route="/signin", title="Sign in · Guildhall", on_load=SessionState.load_public
+)
+app.add_page(account.forgot, route="/forgot", title="Reset password · Guildhall")
+app.add_page(account.reset, route="/reset/[token]", title="New password · Guildhall")
+app.add_page(
+    account.invite, route="/invite/[token]", title="Invite · Guildhall", on_load=InviteState.load
+)
+app.add_page(
+    dashboard.dashboard,
+    route="/dashboard",
+    title="Dashboard · Guildhall",
+    on_load=SessionState.load_private,
+)
+app.add_page(
+    admin.orgs_page, route="/admin/orgs", title="Organizations · Guildhall", on_load=OrgsState.load
+)
+app.add_page(
+    admin.org_detail_page,
+    route="/orgs/[org_id]",
+    title="Organization · Guildhall",
+    on_load=OrgDetailState.load,
+)
+app.add_page(
+    admin.members_page,
+    route="/admin/members",
+    title="Members · Guildhall",
+    on_load=MembersState.load,
+)
+app.add_page(
+    admin.audit_page, route="/admin/audit", title="Audit log · Guildhall", on_load=AuditState.load
+)
+app.add_page(
+    admin.mail_page, route="/admin/mail", title="Mail log · Guildhall", on_load=MailState.load
+)

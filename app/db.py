@@ -1,0 +1,182 @@
+"""Engines and sessions, and the tenant wall around them.
+
+Every session carries a `Scope`: the org ids it may touch, the signed-in user, and (for the
+one flow that needs it) an invite token hash. On PostgreSQL the scope is written into each
+transaction with `set_config(..., true)`, where the row-level security policies read it, so a
+query that forgot its org filter still returns nothing. On every backend, a SELECT on a tenant
+table that did not go through `app.services.tenancy` raises `UnscopedQueryError`.
+"""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Engine, event, text
+from sqlalchemy.engine import Connection
+from sqlalchemy.orm import ORMExecuteState, SessionTransaction
+from sqlmodel import Session, create_engine
+
+from app.models import TENANT_TABLES
+from app.settings import get_settings
+
+_engines: dict[str, Engine] = {}
+_lock = threading.Lock()
+
+
+class UnscopedQueryError(RuntimeError):
+    """A query reached a tenant table without the org scope: a bug, never user input."""
+
+
+@dataclass
+class Scope:
+    """What a session may read and write."""
+
+    org_ids: set[uuid.UUID] = field(default_factory=set)
+    # Ancestors of the active org: their org rows and config are readable, nothing else.
+    ancestor_ids: set[uuid.UUID] = field(default_factory=set)
+    user_id: uuid.UUID | None = None
+    invite_token_hash: str | None = None
+    # Pre-tenant flows (sign-in lookups, sign-up) that touch no tenant rows by SELECT.
+    system: bool = False
+
+
+def get_engine(url: str | None = None) -> Engine:
+    """The engine for `url` (default: the app's database), created once per process."""
+    url = url or get_settings().database_url
+    with _lock:
+        engine = _engines.get(url)
+        if engine is None:
+            engine = _make_engine(url)
+            _engines[url] = engine
+        return engine
+
+
+def dispose_engines() -> None:
+    """Close every pooled connection (tests and forked workers call this)."""
+    with _lock:
+        for engine in _engines.values():
+            engine.dispose()
+        _engines.clear()
+
+
+def _make_engine(url: str) -> Engine:
+    if url.startswith("sqlite"):
+        _ensure_sqlite_dir(url)
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA busy_timeout=30000")
+            cur.close()
+
+        return engine
+    return create_engine(postgres_driver_url(url), pool_pre_ping=True, pool_size=5, max_overflow=10)
+
+
+def postgres_driver_url(url: str) -> str:
+    """`url` with the installed driver named: SQLAlchemy 2.1 maps a bare `postgresql://` to
+    psycopg 3, but the project ships psycopg2."""
+    for bare in ("postgresql://", "postgres://"):
+        if url.startswith(bare):
+            return "postgresql+psycopg2://" + url[len(bare) :]
+    return url
+
+
+def _ensure_sqlite_dir(url: str) -> None:
+    path = url.split("///", 1)[-1]
+    if path and path != ":memory:" and "/" in path:
+        import os
+
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+
+
+@contextmanager
+def open_session(scope: Scope, *, url: str | None = None) -> Iterator[Session]:
+    """A session bound to `scope`. Callers (services) commit; anything else rolls back."""
+    session = Session(get_engine(url), expire_on_commit=False)
+    session.info["scope"] = scope
+    try:
+        yield session
+    finally:
+        session.close()
+
+
+def scope_of(session: Session) -> Scope:
+    """The scope a session was opened with."""
+    scope = session.info.get("scope")
+    if not isinstance(scope, Scope):
+        raise UnscopedQueryError("session has no scope")
+    return scope
+
+
+def widen_scope(
+    session: Session,
+    *,
+    org_ids: set[uuid.UUID] | None = None,
+    ancestor_ids: set[uuid.UUID] | None = None,
+) -> None:
+    """Let this session also touch `org_ids` (e.g. an org it just created or the subtree it
+    just walked) or read the config of `ancestor_ids`; applied to the open transaction too."""
+    scope = scope_of(session)
+    scope.org_ids |= org_ids or set()
+    scope.ancestor_ids |= ancestor_ids or set()
+    if session.in_transaction():
+        _apply_scope(session.connection(), scope)
+
+
+def bind_user(session: Session, user_id: uuid.UUID) -> None:
+    """Record the acting user in the session's scope (their own memberships become readable)."""
+    scope = scope_of(session)
+    scope.user_id = user_id
+    if session.in_transaction():
+        _apply_scope(session.connection(), scope)
+
+
+def _apply_scope(conn: Connection, scope: Scope) -> None:
+    if conn.dialect.name != "postgresql":
+        return
+    conn.execute(
+        text(
+            "SELECT set_config('app.org_ids', :org_ids, true),"
+            " set_config('app.ancestor_ids', :ancestor_ids, true),"
+            " set_config('app.user_id', :user_id, true),"
+            " set_config('app.invite_token_hash', :invite, true)"
+        ),
+        {
+            "org_ids": ",".join(sorted(str(o) for o in scope.org_ids)),
+            "ancestor_ids": ",".join(sorted(str(o) for o in scope.ancestor_ids)),
+            "user_id": str(scope.user_id) if scope.user_id else "",
+            "invite": scope.invite_token_hash or "",
+        },
+    )
+
+
+@event.listens_for(Session, "after_begin")
+def _scope_transaction(
+    session: Session, _transaction: SessionTransaction, connection: Connection
+) -> None:
+    scope = session.info.get("scope")
+    if isinstance(scope, Scope):
+        _apply_scope(connection, scope)
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _guard_tenant_selects(state: ORMExecuteState) -> None:
+    if not state.is_select or state.execution_options.get("org_scoped"):
+        return
+    scope = state.session.info.get("scope")
+    touched = {
+        getattr(desc.get("entity"), "__tablename__", None)
+        for desc in getattr(state.statement, "column_descriptions", [])
+    }
+    tenant = touched & set(TENANT_TABLES)
+    if tenant and not (isinstance(scope, Scope) and scope.system):
+        raise UnscopedQueryError(f"unscoped query on tenant table(s): {sorted(tenant)}")

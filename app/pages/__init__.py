@@ -1,0 +1,1 @@
+"""Page functions: layout and components only."""

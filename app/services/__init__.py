@@ -1,0 +1,1 @@
+"""Business rules. Plain Python: no Reflex import. Each function takes a session and context."""

@@ -1,0 +1,349 @@
+"""Invites: an admin invites an email with a role; the link signs up or links the account."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, update
+from sqlmodel import Session, col, select
+
+from app.db import widen_scope
+from app.models.base import as_utc, utcnow
+from app.models.invite import Invite
+from app.models.org import Organization
+from app.models.user import Membership, Role, User
+from app.services import audit, auth, mail, orgs
+from app.services.authz import (
+    ROLE_LABELS,
+    ROLES_ONLY_ADMINS_GRANT,
+    STUDENT_ROLES,
+    Permission,
+    require,
+)
+from app.services.errors import Conflict, LimitReached, NotFound, ValidationFailed
+from app.services.org_config import effective_config
+from app.services.security import new_token, token_hash
+from app.services.tenancy import OrgContext, access, mark_scoped, public_session, scoped
+from app.services.validation import normalize_email
+from app.settings import get_settings
+
+
+def check_role(role: str) -> str:
+    """A role that exists, or `ValidationFailed`."""
+    if role not in ROLE_LABELS:
+        raise ValidationFailed("Choose a role.", field="role")
+    return role
+
+
+def _pending(now: datetime) -> list[object]:
+    return [
+        col(Invite.accepted_at).is_(None),
+        col(Invite.revoked_at).is_(None),
+        col(Invite.expires_at) > now,
+    ]
+
+
+def seats_used(session: Session, org_id: uuid.UUID, *, students: bool) -> int:
+    """Active members plus pending invites in the seat class (students or staff)."""
+    now = utcnow()
+    role_filter = (
+        col(Membership.role).in_(STUDENT_ROLES)
+        if students
+        else col(Membership.role).not_in(STUDENT_ROLES)
+    )
+    members = session.exec(
+        mark_scoped(
+            select(func.count())
+            .select_from(Membership)
+            .where(Membership.org_id == org_id, Membership.is_active == True, role_filter)  # noqa: E712
+        )
+    ).one()
+    invite_filter = (
+        col(Invite.role).in_(STUDENT_ROLES) if students else col(Invite.role).not_in(STUDENT_ROLES)
+    )
+    invites = session.exec(
+        mark_scoped(
+            select(func.count())
+            .select_from(Invite)
+            .where(Invite.org_id == org_id, invite_filter, *_pending(now))  # type: ignore[arg-type]
+        )
+    ).one()
+    return int(members) + int(invites)
+
+
+def check_seat(session: Session, org_id: uuid.UUID, role: str) -> None:
+    """Refuse with `LimitReached` when the role's seat class is full."""
+    limits = effective_config(session, org_id).limits
+    students = role in STUDENT_ROLES
+    cap = limits.max_students if students else limits.max_staff
+    if cap is None:
+        return
+    used = seats_used(session, org_id, students=students)
+    if used >= cap:
+        kind = "learner" if students else "staff"
+        raise LimitReached(
+            f"This organization has used all {cap} of its {kind} seats "
+            f"({used} members and pending invites). Revoke an invite, deactivate a member "
+            "or raise the limit in the org settings.",
+            field="role",
+        )
+
+
+def create_invite(
+    session: Session,
+    ctx: OrgContext,
+    *,
+    email: str,
+    role: str,
+    org_id: uuid.UUID | str | None = None,
+) -> tuple[Invite, str]:
+    """Invite `email` to an org of the admin's subtree with `role`; emails the link."""
+    require(ctx, Permission.members_invite)
+    org = orgs.require_in_subtree(session, ctx, org_id or ctx.org_id)  # type: ignore[arg-type]
+    email = normalize_email(email)
+    role = check_role(role)
+    if role in ROLES_ONLY_ADMINS_GRANT and ctx.role != Role.org_admin and not ctx.is_super_admin:
+        raise ValidationFailed("Only an org admin can invite that role.", field="role")
+    now = utcnow()
+    existing_user = auth.find_user_by_email(session, email)
+    if existing_user is not None:
+        member = session.exec(
+            scoped(ctx, Membership, org_ids=[org.id]).where(
+                Membership.user_id == existing_user.id,
+                Membership.is_active == True,  # noqa: E712
+            )
+        ).first()
+        if member is not None:
+            raise Conflict(f"{email} is already a member of {org.name}.", field="email")
+    pending = session.exec(
+        scoped(ctx, Invite, org_ids=[org.id]).where(Invite.email == email, *_pending(now))  # type: ignore[arg-type]
+    ).first()
+    if pending is not None:
+        raise Conflict(
+            f"{email} already has a pending invite. Revoke it to send a new one.", field="email"
+        )
+    check_seat(session, org.id, role)
+    token = new_token()
+    invite = Invite(
+        org_id=org.id,
+        email=email,
+        role=role,
+        token_hash=token_hash(token),
+        invited_by=ctx.user_id,
+        expires_at=now + timedelta(days=get_settings().invite_ttl_days),
+    )
+    session.add(invite)
+    link = f"{get_settings().base_url.rstrip('/')}/invite/{token}"
+    mail.queue(
+        session,
+        org_id=org.id,
+        to=email,
+        subject=f"You're invited to {org.name} on Guildhall",
+        body=(
+            f"{ctx.full_name} invited you to join {org.name} as {ROLE_LABELS[role]}.\n\n"
+            f"Accept the invite here (valid for {get_settings().invite_ttl_days} days):\n\n"
+            f"{link}\n"
+        ),
+        kind="invite",
+    )
+    audit.record(
+        session,
+        action="invite.sent",
+        org_id=org.id,
+        ctx=ctx,
+        target=email,
+        detail={"role": role},
+    )
+    session.commit()
+    return invite, token
+
+
+def revoke_invite(session: Session, ctx: OrgContext, invite_id: uuid.UUID | str) -> Invite:
+    """Revoke a pending invite so its link stops working."""
+    require(ctx, Permission.members_invite)
+    invite = access(session, ctx, Invite, invite_id)
+    if invite.accepted_at is not None:
+        raise Conflict("This invite was already accepted.")
+    if invite.revoked_at is None:
+        invite.revoked_at = utcnow()
+        session.add(invite)
+        audit.record(
+            session,
+            action="invite.revoked",
+            org_id=invite.org_id,
+            ctx=ctx,
+            target=invite.email,
+            detail={"role": invite.role},
+        )
+        session.commit()
+    return invite
+
+
+@dataclass(frozen=True)
+class InviteRow:
+    """An invite as the members page lists it."""
+
+    id: str
+    email: str
+    role: str
+    status: str
+    created: datetime
+    expires_at: datetime
+
+
+def invite_status(invite: Invite, now: datetime | None = None) -> str:
+    """`accepted`, `revoked`, `expired` or `pending`."""
+    now = now or utcnow()
+    if invite.accepted_at is not None:
+        return "accepted"
+    if invite.revoked_at is not None:
+        return "revoked"
+    if as_utc(invite.expires_at) <= now:
+        return "expired"
+    return "pending"
+
+
+def list_invites(
+    session: Session, ctx: OrgContext, *, org_id: uuid.UUID | str | None = None, limit: int = 50
+) -> list[InviteRow]:
+    """Recent invites of an org in the subtree, newest first."""
+    require(ctx, Permission.members_invite)
+    org = orgs.require_in_subtree(session, ctx, org_id or ctx.org_id)  # type: ignore[arg-type]
+    rows = session.exec(
+        scoped(ctx, Invite, org_ids=[org.id]).order_by(col(Invite.created).desc()).limit(limit)
+    ).all()
+    now = utcnow()
+    return [
+        InviteRow(
+            id=str(r.id),
+            email=r.email,
+            role=r.role,
+            status=invite_status(r, now),
+            created=as_utc(r.created),
+            expires_at=as_utc(r.expires_at),
+        )
+        for r in rows
+    ]
+
+
+@dataclass(frozen=True)
+class InvitePreview:
+    """What the invite page shows before acceptance."""
+
+    org_name: str
+    email: str
+    role: str
+    status: str
+    has_account: bool
+
+
+def _load_by_token(session: Session, token: str) -> Invite:
+    row = session.exec(
+        mark_scoped(select(Invite).where(Invite.token_hash == token_hash(token)))
+    ).first()
+    if row is None:
+        raise NotFound("This invite link is not valid.")
+    return row
+
+
+def _refuse_unusable(invite: Invite) -> None:
+    status = invite_status(invite)
+    if status == "accepted":
+        raise Conflict("This invite was already used. Sign in instead.")
+    if status == "revoked":
+        raise ValidationFailed("This invite was revoked. Ask your admin for a new one.")
+    if status == "expired":
+        raise ValidationFailed("This invite has expired. Ask your admin for a new one.")
+
+
+def preview(token: str) -> InvitePreview:
+    """Who the invite is for and whether it can still be used (no org scope needed)."""
+    with public_session(invite_token_hash=token_hash(token)) as session:
+        invite = _load_by_token(session, token)
+        widen_scope(session, org_ids={invite.org_id})
+        org = session.exec(
+            mark_scoped(select(Organization).where(Organization.id == invite.org_id))
+        ).one()
+        return InvitePreview(
+            org_name=org.name,
+            email=invite.email,
+            role=invite.role,
+            status=invite_status(invite),
+            has_account=auth.find_user_by_email(session, invite.email) is not None,
+        )
+
+
+def accept(
+    token: str,
+    *,
+    signed_in_user_id: uuid.UUID | None = None,
+    full_name: str = "",
+    password: str = "",
+    ip: str = "",
+) -> tuple[uuid.UUID, uuid.UUID]:
+    """Use an invite: link the signed-in account, or create one. Returns (user id, org id).
+
+    The invite is claimed with a conditional update, so two tabs or a replayed link cannot
+    use it twice.
+    """
+    with public_session(invite_token_hash=token_hash(token)) as session:
+        invite = _load_by_token(session, token)
+        _refuse_unusable(invite)
+        widen_scope(session, org_ids={invite.org_id})
+        user: User | None
+        if signed_in_user_id is not None:
+            user = session.get(User, signed_in_user_id)
+            if user is None or user.email != invite.email:
+                raise ValidationFailed(
+                    f"This invite is for {invite.email}. Sign out and open the link again.",
+                )
+        else:
+            user = auth.find_user_by_email(session, invite.email)
+            if user is not None:
+                raise Conflict(
+                    f"An account for {invite.email} exists. Sign in to accept the invite.",
+                    field="email",
+                )
+            user = auth.create_user(
+                session, email=invite.email, full_name=full_name, password=password
+            )
+            session.flush()
+        claimed = session.execute(
+            update(Invite)
+            .where(col(Invite.id) == invite.id, col(Invite.accepted_at).is_(None))
+            .where(col(Invite.revoked_at).is_(None))
+            .values(accepted_at=utcnow(), accepted_by=user.id)
+        )
+        if claimed.rowcount != 1:  # type: ignore[attr-defined]
+            session.rollback()
+            raise Conflict("This invite was already used. Sign in instead.")
+        membership = session.exec(
+            mark_scoped(
+                select(Membership).where(
+                    Membership.org_id == invite.org_id, Membership.user_id == user.id
+                )
+            )
+        ).first()
+        if membership is None:
+            membership = Membership(org_id=invite.org_id, user_id=user.id, role=invite.role)
+        else:
+            membership.role, membership.is_active, membership.modified = (
+                invite.role,
+                True,
+                utcnow(),
+            )
+        session.add(membership)
+        audit.record(
+            session,
+            action="invite.accepted",
+            org_id=invite.org_id,
+            actor_id=user.id,
+            actor_email=user.email,
+            target=user.email,
+            detail={"role": invite.role},
+            ip=ip,
+        )
+        session.commit()
+        return user.id, invite.org_id

@@ -1,0 +1,77 @@
+"""Configuration, read once from the environment (prefix ``GUILDHALL_``)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Every knob Guildhall reads. Defaults give the embedded mode (`make run`)."""
+
+    model_config = SettingsConfigDict(env_prefix="GUILDHALL_", env_file=None, extra="ignore")
+
+    # Database. `database_url` is what the app connects with; on PostgreSQL it must be a role
+    # that does not own the tables, so row-level security applies. `migrate_database_url` is
+    # the owner role that runs Alembic (defaults to `database_url`).
+    database_url: str = "sqlite:///data/guildhall.db"
+    migrate_database_url: str | None = None
+    db_app_role: str | None = Field(
+        default=None, description="PostgreSQL role granted table access after migrations."
+    )
+
+    # Redis: enables the Redis state manager, pub/sub fan-out and shared rate limits.
+    redis_url: str | None = None
+
+    base_url: str = "http://localhost:3000"
+    secret_key: str = "dev-insecure-change-me"
+
+    # Sessions.
+    session_cookie_name: str = "gh_session"
+    session_idle_minutes: int = 60 * 12
+    session_absolute_hours: int = 24 * 14
+    login_ticket_seconds: int = 60
+
+    # Sign-in throttling: failures allowed per window, per account and per IP.
+    login_max_failures_per_account: int = 5
+    login_max_failures_per_ip: int = 20
+    login_failure_window_seconds: int = 15 * 60
+
+    # Tokens.
+    invite_ttl_days: int = 7
+    password_reset_ttl_minutes: int = 60
+
+    # Mail: with no SMTP host, mail is recorded in the mail log (embedded mode).
+    smtp_host: str | None = None
+    smtp_port: int = 25
+    smtp_user: str | None = None
+    smtp_password: str | None = None
+    smtp_starttls: bool = False
+    mail_from: str = "Guildhall <no-reply@guildhall.example.com>"
+
+    # Argon2 cost; tests lower it to keep the suite fast.
+    argon2_time_cost: int = 3
+    argon2_memory_cost: int = 64 * 1024
+
+    @property
+    def effective_migrate_url(self) -> str:
+        """The URL Alembic connects with."""
+        return self.migrate_database_url or self.database_url
+
+    @property
+    def is_postgres(self) -> bool:
+        """Whether the database is PostgreSQL (row-level security applies)."""
+        return self.database_url.startswith("postgresql")
+
+    @property
+    def secure_cookies(self) -> bool:
+        """Cookies carry `Secure` when the app is served over HTTPS."""
+        return self.base_url.startswith("https://")
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings (cached; tests clear the cache to change them)."""
+    return Settings()

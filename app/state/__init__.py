@@ -1,0 +1,1 @@
+"""Reflex state classes: thin adapters from UI events to services."""

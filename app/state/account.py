@@ -1,0 +1,211 @@
+"""Visitor flows: sign up, sign in, forgotten password, reset, invite acceptance."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import reflex as rx
+
+from app.services import auth, invites
+from app.services.authz import ROLE_LABELS
+from app.services.errors import ServiceError
+from app.services.tenancy import public_session
+from app.state.session import SessionState, go, sign_in_url
+
+
+def _safe_next(raw: str) -> str:
+    """Only local paths: never redirect a visitor off-site after sign-in."""
+    if raw.startswith("/") and not raw.startswith("//") and "\\" not in raw:
+        return raw
+    return "/dashboard"
+
+
+class FormState(rx.State, mixin=True):
+    """Errors per field and for the whole form; a mixin, so each form has its own."""
+
+    errors: dict[str, str] = {}
+    form_error: str = ""
+    notice: str = ""
+    busy: bool = False
+
+    def _fail(self, exc: ServiceError) -> None:
+        self.busy = False
+        if exc.field:
+            self.errors = {exc.field: exc.message}
+            self.form_error = ""
+        else:
+            self.errors = {}
+            self.form_error = exc.message
+
+    def _start(self) -> None:
+        self.errors, self.form_error, self.notice, self.busy = {}, "", "", True
+
+    @rx.var
+    def email_error(self) -> str:
+        return self.errors.get("email", "")
+
+    @rx.var
+    def password_error(self) -> str:
+        return self.errors.get("password", "")
+
+    @rx.var
+    def name_error(self) -> str:
+        return self.errors.get("full_name", "")
+
+    @rx.var
+    def org_name_error(self) -> str:
+        return self.errors.get("name", "")
+
+    @rx.var
+    def kind_error(self) -> str:
+        return self.errors.get("kind", "")
+
+
+class SignUpState(FormState, SessionState):
+    """A visitor creates an account and an organization."""
+
+    @rx.event
+    def submit(self, form: dict[str, Any]) -> rx.event.EventSpec | None:
+        self._start()
+        try:
+            with public_session() as session:
+                user, org = auth.sign_up(
+                    session,
+                    full_name=str(form.get("full_name", "")),
+                    email=str(form.get("email", "")),
+                    password=str(form.get("password", "")),
+                    org_name=str(form.get("org_name", "")),
+                    org_kind=str(form.get("org_kind", "")),
+                    ip=self._ip(),
+                )
+                ticket = auth.ticket_for_user(
+                    session, user_id=user.id, active_org_id=org.id, ip=self._ip()
+                )
+        except ServiceError as exc:
+            self._fail(exc)
+            return None
+        return go(sign_in_url(ticket, "/dashboard"))
+
+
+class SignInState(FormState, SessionState):
+    """Email and password, throttled by the service."""
+
+    @rx.event
+    def submit(self, form: dict[str, Any]) -> rx.event.EventSpec | None:
+        self._start()
+        try:
+            with public_session() as session:
+                ticket = auth.sign_in(
+                    session,
+                    email=str(form.get("email", "")),
+                    password=str(form.get("password", "")),
+                    ip=self._ip(),
+                    user_agent=self.router.headers.user_agent,
+                )
+        except ServiceError as exc:
+            self._fail(exc)
+            return None
+        next_path = _safe_next(self.router.url.query_parameters.get("next", "/dashboard"))
+        return go(sign_in_url(ticket, next_path))
+
+
+class ForgotState(FormState, SessionState):
+    """Ask for a password-reset email."""
+
+    @rx.event
+    def submit(self, form: dict[str, Any]) -> None:
+        self._start()
+        try:
+            with public_session() as session:
+                auth.request_password_reset(
+                    session, email=str(form.get("email", "")), ip=self._ip()
+                )
+        except ServiceError as exc:
+            self._fail(exc)
+            return
+        self.busy = False
+        self.notice = "If an account uses that address, we have emailed it a reset link."
+
+
+class ResetState(FormState, SessionState):
+    """Choose a new password with the emailed token."""
+
+    @rx.event
+    def submit(self, form: dict[str, Any]) -> rx.event.EventSpec | None:
+        self._start()
+        token = self.router.url.path.rstrip("/").rsplit("/", 1)[-1]
+        if str(form.get("password", "")) != str(form.get("confirm", "")):
+            self._fail(ServiceError("The two passwords differ.", field="password"))
+            return None
+        try:
+            with public_session() as session:
+                user_id = auth.reset_password(
+                    session, token=token, password=str(form.get("password", "")), ip=self._ip()
+                )
+                ticket = auth.ticket_for_user(
+                    session, user_id=user_id, active_org_id=None, ip=self._ip()
+                )
+        except ServiceError as exc:
+            self._fail(exc)
+            return None
+        return [rx.toast.success("Password changed."), go(sign_in_url(ticket))]  # type: ignore[return-value]
+
+
+class InviteState(FormState, SessionState):
+    """Open an invite link: accept with the signed-in account, or create one."""
+
+    invite_org: str = ""
+    invite_email: str = ""
+    invite_role: str = ""
+    invite_status: str = ""
+    has_account: bool = False
+    invalid: str = ""
+
+    def _invite_token(self) -> str:
+        return self.router.url.path.rstrip("/").rsplit("/", 1)[-1]
+
+    @rx.event
+    def load(self) -> None:
+        self._refresh()
+        self.errors, self.form_error, self.invalid = {}, "", ""
+        try:
+            preview = invites.preview(self._invite_token())
+        except ServiceError as exc:
+            self.invalid = exc.message
+            return
+        self.invite_org = preview.org_name
+        self.invite_email = preview.email
+        self.invite_role = ROLE_LABELS.get(preview.role, preview.role)
+        self.invite_status = preview.status
+        self.has_account = preview.has_account
+        messages = {
+            "accepted": "This invite was already used. Sign in instead.",
+            "revoked": "This invite was revoked. Ask your admin for a new one.",
+            "expired": "This invite has expired. Ask your admin for a new one.",
+        }
+        self.invalid = messages.get(preview.status, "")
+
+    @rx.var
+    def signed_in_as_invitee(self) -> bool:
+        return self.signed_in and self.user_email == self.invite_email
+
+    @rx.event
+    def accept(self, form: dict[str, Any]) -> rx.event.EventSpec | None:
+        self._start()
+        ctx = self._context()
+        try:
+            user_id, org_id = invites.accept(
+                self._invite_token(),
+                signed_in_user_id=ctx.user_id if ctx else None,
+                full_name=str(form.get("full_name", "")),
+                password=str(form.get("password", "")),
+                ip=self._ip(),
+            )
+            with public_session() as session:
+                ticket = auth.ticket_for_user(
+                    session, user_id=user_id, active_org_id=org_id, ip=self._ip()
+                )
+        except ServiceError as exc:
+            self._fail(exc)
+            return None
+        return go(sign_in_url(ticket, "/dashboard"))

@@ -1,0 +1,140 @@
+"""The signed-in session every page state builds on.
+
+The session token lives in an HttpOnly cookie set by our own route (`app/api/auth.py`). The
+websocket handshake carries it, so each handler resolves it from `router.headers.cookie`
+through the services: a revoked, idle or tampered session is refused at the next event.
+"""
+
+from __future__ import annotations
+
+import json
+from http.cookies import CookieError, SimpleCookie
+from urllib.parse import quote
+
+import reflex as rx
+
+from app.services import auth
+from app.services.authz import ROLE_LABELS, Permission, permissions_for, require
+from app.services.errors import PermissionDenied, ServiceError, Unauthenticated
+from app.services.org_config import effective_config
+from app.services.tenancy import OrgContext, public_session, tenant_session
+from app.settings import get_settings
+
+
+def go(url: str) -> rx.event.EventSpec:
+    """A full page load of `url` (for our own HTTP routes, which the SPA router can't serve)."""
+    return rx.call_script(f"window.location.assign({json.dumps(url)})")
+
+
+def sign_in_url(ticket: str, next_path: str = "/dashboard") -> str:
+    """The route that turns a one-time ticket into the session cookie."""
+    return f"/api/auth/complete?ticket={quote(ticket)}&next={quote(next_path)}"
+
+
+class SessionState(rx.State):
+    """Who is signed in and what they may do; the app shell reads it."""
+
+    loaded: bool = False
+    signed_in: bool = False
+    user_name: str = ""
+    user_email: str = ""
+    org_id: str = ""
+    org_name: str = ""
+    role: str = ""
+    role_label: str = ""
+    permissions: list[str] = []
+    orgs: list[dict[str, str]] = []
+    accent: str = "indigo"
+
+    def _token(self) -> str:
+        raw = self.router.headers.cookie or ""
+        jar: SimpleCookie = SimpleCookie()
+        try:
+            jar.load(raw)
+        except CookieError:
+            return ""
+        morsel = jar.get(get_settings().session_cookie_name)
+        return morsel.value if morsel else ""
+
+    def _ip(self) -> str:
+        return self.router.session.client_ip or ""
+
+    def _context(self) -> OrgContext | None:
+        token = self._token()
+        if not token:
+            return None
+        with public_session() as session:
+            return auth.resolve(session, token, ip=self._ip())
+
+    def _require(self, permission: Permission | None = None) -> OrgContext:
+        """The caller's context, refusing if signed out or lacking `permission`."""
+        ctx = self._context()
+        if ctx is None:
+            raise Unauthenticated()
+        if permission is not None:
+            require(ctx, permission)
+        return ctx
+
+    def _apply(self, ctx: OrgContext | None) -> None:
+        self.loaded = True
+        if ctx is None:
+            self.signed_in = False
+            self.user_name = self.user_email = self.org_id = self.org_name = ""
+            self.role = self.role_label = ""
+            self.permissions = []
+            self.orgs = []
+            return
+        self.signed_in = True
+        self.user_name, self.user_email = ctx.full_name, ctx.email
+        self.org_id = str(ctx.org_id or "")
+        self.org_name = ctx.org_name
+        self.role = ctx.role
+        self.role_label = ROLE_LABELS.get(ctx.role, "")
+        perms = permissions_for(ctx.role) if ctx.org_id else frozenset()
+        if ctx.is_super_admin and ctx.org_id:
+            perms = frozenset(Permission)
+        self.permissions = sorted(p.value for p in perms)
+        with tenant_session(ctx) as session:
+            self.orgs = [
+                {"id": o.id, "name": o.name, "role": ROLE_LABELS.get(o.role, o.role)}
+                for o in auth.user_orgs(session, ctx.user_id)
+            ]
+            if ctx.org_id:
+                self.accent = effective_config(session, ctx.org_id).branding.primary_color
+
+    def _refresh(self) -> OrgContext | None:
+        ctx = self._context()
+        self._apply(ctx)
+        return ctx
+
+    @rx.event
+    def load_public(self) -> None:
+        """On public pages: learn whether someone is signed in, without redirecting."""
+        self._refresh()
+
+    @rx.event
+    def load_private(self) -> rx.event.EventSpec | None:
+        """On signed-in pages: send visitors to the sign-in page, then come back."""
+        if self._refresh() is None:
+            return rx.redirect(f"/signin?next={quote(self.router.url.path or '/dashboard')}")
+        return None
+
+    @rx.event
+    def switch_org(self, org_id: str) -> rx.event.EventSpec | None:
+        """Make another of the user's orgs the active one and reload the app for it."""
+        try:
+            ctx = self._require()
+            with public_session() as session:
+                auth.switch_org(session, ctx, org_id)
+        except ServiceError as exc:
+            return rx.toast.error(exc.message)
+        return go("/dashboard")
+
+
+def handle_errors(exc: ServiceError) -> rx.event.EventSpec:
+    """The toast (or redirect) for a refused action."""
+    if isinstance(exc, Unauthenticated):
+        return rx.redirect("/signin")
+    if isinstance(exc, PermissionDenied):
+        return rx.toast.error("You are not allowed to do that.")
+    return rx.toast.error(exc.message)
