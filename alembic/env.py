@@ -7,7 +7,7 @@ from sqlmodel import SQLModel
 
 import app.models  # noqa: F401  (registers every table)
 from alembic import context
-from app.db import _ensure_sqlite_dir
+from app.db import _ensure_sqlite_dir, postgres_driver_url
 from app.settings import get_settings
 
 config = context.config
@@ -28,7 +28,7 @@ def run_migrations_online() -> None:
     url = _url()
     if url.startswith("sqlite"):
         _ensure_sqlite_dir(url)
-    engine = create_engine(url, poolclass=pool.NullPool)
+    engine = create_engine(postgres_driver_url(url), poolclass=pool.NullPool)
     with engine.connect() as connection:
         context.configure(
             connection=connection,

@@ -14,11 +14,13 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Engine, event, text
+from sqlalchemy import Engine, Table, event, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import ORMExecuteState, SessionTransaction
+from sqlalchemy.sql.elements import ClauseElement
+from sqlalchemy.sql.util import find_tables
 from sqlmodel import Session, create_engine
 
 from app.models import TENANT_TABLES
@@ -173,9 +175,14 @@ def _guard_tenant_selects(state: ORMExecuteState) -> None:
     if not state.is_select or state.execution_options.get("org_scoped"):
         return
     scope = state.session.info.get("scope")
+    # Every table the statement reads, including joins, `select_from`, aliases and subqueries
+    # (not only the selected entities, which miss `select(User).join(Membership)`).
     touched = {
-        getattr(desc.get("entity"), "__tablename__", None)
-        for desc in getattr(state.statement, "column_descriptions", [])
+        t.name
+        for t in find_tables(
+            cast(ClauseElement, state.statement), include_joins=True, include_aliases=True
+        )
+        if isinstance(t, Table)
     }
     tenant = touched & set(TENANT_TABLES)
     if tenant and not (isinstance(scope, Scope) and scope.system):

@@ -123,7 +123,7 @@ def org_detail_page() -> rx.Component:
     )
 
 
-def _member_row(m: rx.Var) -> rx.Component:  # type: ignore[type-arg]
+def _member_row(m: rx.Var) -> rx.Component:
     s = MembersState
     return rx.table.row(
         rx.table.cell(

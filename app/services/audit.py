@@ -7,13 +7,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func
 from sqlmodel import Session, col
 
 from app.models.audit import AuditEvent
 from app.models.base import as_utc
 from app.services.authz import Permission, require
-from app.services.tenancy import OrgContext, scoped
+from app.services.tenancy import OrgContext, count_rows, scoped
 
 
 def record(
@@ -88,9 +87,7 @@ def list_events(
         stmt = stmt.where(col(AuditEvent.created) >= since)
     if until:
         stmt = stmt.where(col(AuditEvent.created) < until)
-    total = session.exec(
-        stmt.with_only_columns(func.count()).order_by(None)  # type: ignore[arg-type]
-    ).one()
+    total = count_rows(session, stmt)
     page = max(page, 1)
     rows = session.exec(
         stmt.order_by(col(AuditEvent.created).desc())

@@ -12,6 +12,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 
+from limits import RateLimitItemPerSecond
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
@@ -92,7 +93,7 @@ def sign_up(
     return user, org
 
 
-def _throttle_keys(email: str, ip: str) -> list[tuple[ratelimit.RateLimitItemPerSecond, str]]:
+def _throttle_keys(email: str, ip: str) -> list[tuple[RateLimitItemPerSecond, str]]:
     s = get_settings()
     window = s.login_failure_window_seconds
     return [
@@ -215,6 +216,10 @@ def redeem_ticket(session: Session, ticket: str, *, old_token: str | None = None
     row = session.exec(
         select(LoginTicket).where(LoginTicket.ticket_hash == token_hash(ticket))
     ).one()
+    user = session.get(User, row.user_id)
+    if user is None or not user.is_active:
+        session.rollback()
+        raise ValidationFailed("This account is not active.")
     if old_token:
         _revoke(session, old_token, now)
     token = new_token()

@@ -12,13 +12,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from email.message import EmailMessage
 
-from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from app.models.base import as_utc, utcnow
 from app.models.mail import OutboundEmail
 from app.services.authz import Permission, require
-from app.services.tenancy import OrgContext, mark_scoped, scoped
+from app.services.tenancy import OrgContext, count_rows, mark_scoped, scoped
 from app.settings import get_settings
 
 
@@ -92,7 +91,7 @@ def list_mail(
     """The active org's mail log, newest first."""
     require(ctx, Permission.mail_view)
     stmt = scoped(ctx, OutboundEmail, org_ids=[ctx.org_id] if ctx.org_id else [])
-    total = session.exec(stmt.with_only_columns(func.count()).order_by(None)).one()  # type: ignore[arg-type]
+    total = count_rows(session, stmt)
     rows = session.exec(
         stmt.order_by(col(OutboundEmail.created).desc())
         .offset((max(page, 1) - 1) * page_size)

@@ -15,7 +15,7 @@ from app.services import audit, auth, orgs
 from app.services.authz import Permission, require
 from app.services.errors import Conflict, ValidationFailed
 from app.services.invites import check_role, check_seat
-from app.services.tenancy import OrgContext, access, scoped
+from app.services.tenancy import OrgContext, access, count_rows, scoped
 
 
 @dataclass(frozen=True)
@@ -65,7 +65,7 @@ def list_members(
         stmt = stmt.where(Membership.role == role)
     if status in ("active", "inactive"):
         stmt = stmt.where(Membership.is_active == (status == "active"))
-    total = session.exec(stmt.with_only_columns(func.count()).order_by(None)).one()  # type: ignore[arg-type]
+    total = count_rows(session, stmt)
     page = max(page, 1)
     rows = session.execute(
         stmt.add_columns(User)
@@ -97,7 +97,7 @@ def _admins_left(session: Session, ctx: OrgContext, org_id: uuid.UUID) -> int:
         Membership.role == Role.org_admin,
         Membership.is_active == True,  # noqa: E712
     )
-    return int(session.exec(stmt.with_only_columns(func.count())).one())  # type: ignore[arg-type]
+    return count_rows(session, stmt)
 
 
 def change_role(

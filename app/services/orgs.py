@@ -54,7 +54,7 @@ def _name_taken(session: Session, parent_id: uuid.UUID | None, name: str) -> boo
     # The sibling may be outside the scope (another tenant's root org), so this check runs
     # on the unique key alone and reveals only "taken".
     row = session.exec(
-        mark_scoped(select(Organization.id).where(Organization.sibling_key == key))  # type: ignore[arg-type]
+        mark_scoped(select(Organization.id).where(Organization.sibling_key == key))
     ).first()
     return row is not None
 
@@ -239,7 +239,7 @@ def org_tree(session: Session, ctx: OrgContext) -> list[OrgNode]:
             walk(child, depth + 1)
 
     if ctx.org_id in orgs:
-        walk(orgs[ctx.org_id], 0)  # type: ignore[index]
+        walk(orgs[ctx.org_id], 0)
     return nodes
 
 

@@ -13,7 +13,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement
+from sqlalchemy import ColumnElement, func
+from sqlalchemy.sql.base import Executable
 from sqlmodel import Session, SQLModel, select
 from sqlmodel.sql.expression import SelectOfScalar
 
@@ -21,6 +22,7 @@ from app.db import Scope, open_session
 from app.services.errors import NotFound
 
 T = TypeVar("T", bound=SQLModel)
+S = TypeVar("S", bound=Executable)
 
 
 @dataclass(frozen=True)
@@ -53,7 +55,7 @@ def org_column(model: type[SQLModel]) -> Any:
     return model.org_id  # type: ignore[attr-defined]
 
 
-def mark_scoped(stmt: SelectOfScalar[T]) -> SelectOfScalar[T]:
+def mark_scoped(stmt: S) -> S:
     """Mark a statement whose org filter was added explicitly (used only in this package)."""
     return stmt.execution_options(org_scoped=True)
 
@@ -90,6 +92,12 @@ def access(
     if row is None:
         raise NotFound()
     return row
+
+
+def count_rows(session: Session, stmt: SelectOfScalar[Any]) -> int:
+    """How many rows a (scoped) select would return."""
+    counted = stmt.with_only_columns(func.count()).order_by(None)
+    return int(session.execute(counted).scalar_one())
 
 
 @contextmanager

@@ -148,7 +148,7 @@ class ResetState(FormState, SessionState):
         except ServiceError as exc:
             self._fail(exc)
             return None
-        return [rx.toast.success("Password changed."), go(sign_in_url(ticket))]  # type: ignore[return-value]
+        return [rx.toast.success("Password changed."), go(sign_in_url(ticket))]
 
 
 class InviteState(FormState, SessionState):
