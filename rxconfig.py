@@ -12,6 +12,11 @@ config = rx.Config(
     telemetry_enabled=False,
     frontend_port=_port,
     cors_allowed_origins=[_origin, _origin.replace("localhost", "127.0.0.1")],
-    plugins=[rx.plugins.RadixThemesPlugin(), rx.plugins.SitemapPlugin()],
+    plugins=[
+        rx.plugins.RadixThemesPlugin(
+            theme=rx.theme(accent_color="indigo", radius="medium", appearance="inherit")
+        ),
+        rx.plugins.SitemapPlugin(),
+    ],
     show_built_with_reflex=False,
 )

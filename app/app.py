@@ -13,7 +13,6 @@ from app.state.orgs import OrgDetailState, OrgsState
 from app.state.session import SessionState
 
 app = rx.App(
-    theme=rx.theme(accent_color="indigo", radius="medium", appearance="inherit"),
     stylesheets=["/guildhall.css"],
     api_transformer=build_api(),
     head_components=[rx.el.meta(name="theme-color", content="#3e63dd")],

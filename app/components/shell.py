@@ -79,6 +79,10 @@ def user_menu() -> rx.Component:
             rx.button("Sign out", type="submit", variant="outline", size="2", id="sign-out"),
             action="/api/auth/signout",
             method="post",
+            id="sign-out-form",
+            # Reflex forms always call preventDefault on submit; hand the POST back to the
+            # browser (`form.submit()` fires no submit event, so this does not loop).
+            on_submit=rx.call_script("document.getElementById('sign-out-form').submit()"),
         ),
         align="center",
         spacing="3",

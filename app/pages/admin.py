@@ -218,6 +218,7 @@ def members_page() -> rx.Component:
                         ),
                         rx.button("Filter", type="submit", variant="soft"),
                         wrap="wrap",
+                        class_name="gh-filters",
                     ),
                     on_submit=s.apply_filters,
                     reset_on_submit=False,

@@ -84,6 +84,7 @@ class SignUpState(FormState, SessionState):
         except ServiceError as exc:
             self._fail(exc)
             return None
+        self.busy = False  # the tab keeps this state: a later visit must find the form usable
         return go(sign_in_url(ticket, "/dashboard"))
 
 
@@ -105,6 +106,7 @@ class SignInState(FormState, SessionState):
         except ServiceError as exc:
             self._fail(exc)
             return None
+        self.busy = False  # e.g. after signing out, this tab's sign-in form must work again
         next_path = _safe_next(self.router.url.query_parameters.get("next", "/dashboard"))
         return go(sign_in_url(ticket, next_path))
 
@@ -148,6 +150,7 @@ class ResetState(FormState, SessionState):
         except ServiceError as exc:
             self._fail(exc)
             return None
+        self.busy = False
         return [rx.toast.success("Password changed."), go(sign_in_url(ticket))]
 
 
@@ -208,4 +211,5 @@ class InviteState(FormState, SessionState):
         except ServiceError as exc:
             self._fail(exc)
             return None
+        self.busy = False
         return go(sign_in_url(ticket, "/dashboard"))

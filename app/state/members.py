@@ -118,8 +118,13 @@ class MembersState(FormState, SessionState):
 
     @rx.event
     def choose_org(self, org_id: str) -> rx.event.EventSpec | None:
+        previous, previous_page = self.target_org, self.page
         self.target_org, self.page = org_id, 1
-        return self._safe_reload()
+        refused = self._safe_reload()
+        if refused is not None:
+            # Stay on the org the page still shows, so its forms keep acting on that org.
+            self.target_org, self.page = previous, previous_page
+        return refused
 
     @rx.event
     def apply_filters(self, form: dict[str, Any]) -> rx.event.EventSpec | None:

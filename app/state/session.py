@@ -1,6 +1,6 @@
 """The signed-in session every page state builds on.
 
-The session token lives in an HttpOnly cookie set by our own route (`app/api/auth.py`). The
+The session token lives in an HttpOnly cookie set by our own route (`app/api/routes.py`). The
 websocket handshake carries it, so each handler resolves it from `router.headers.cookie`
 through the services: a revoked, idle or tampered session is refused at the next event.
 """
@@ -8,10 +8,10 @@ through the services: a revoked, idle or tampered session is refused at the next
 from __future__ import annotations
 
 import json
-from http.cookies import CookieError, SimpleCookie
 from urllib.parse import quote
 
 import reflex as rx
+from starlette.requests import cookie_parser
 
 from app.services import auth
 from app.services.authz import ROLE_LABELS, Permission, permissions_for, require
@@ -47,14 +47,12 @@ class SessionState(rx.State):
     accent: str = "indigo"
 
     def _token(self) -> str:
+        # Starlette's browser-like parser, as our HTTP routes use (`request.cookies`):
+        # `SimpleCookie.load` silently drops every cookie after one it cannot parse (JSON,
+        # a space, non-ASCII), which signed users out whenever another cookie of the site
+        # came first in the header.
         raw = self.router.headers.cookie or ""
-        jar: SimpleCookie = SimpleCookie()
-        try:
-            jar.load(raw)
-        except CookieError:
-            return ""
-        morsel = jar.get(get_settings().session_cookie_name)
-        return morsel.value if morsel else ""
+        return cookie_parser(raw).get(get_settings().session_cookie_name, "")
 
     def _ip(self) -> str:
         return self.router.session.client_ip or ""

@@ -1,0 +1,1 @@
+"""End-to-end journeys in Chromium against the compiled app (`reflex run --env prod`)."""
