@@ -197,3 +197,27 @@ def age_session(token: str, **values: object) -> None:
             .values(**values)
         )
         session.commit()
+
+
+def complete_sign_in(
+    client: object,
+    ticket: str | None,
+    *,
+    session_token: str | None = None,
+    bind: bool = True,
+    **params: str,
+) -> object:
+    """GET /api/auth/complete as the browser the ticket was issued to (it holds the binding
+    cookie our page sets), optionally already carrying a session cookie."""
+    from app.settings import get_settings
+
+    cookies = []
+    if session_token:
+        cookies.append(f"{get_settings().session_cookie_name}={session_token}")
+    if bind and ticket:
+        cookies.append(f"{auth.LOGIN_BINDING_COOKIE}={auth.ticket_binding(ticket)}")
+    query = dict(params)
+    if ticket is not None:
+        query["ticket"] = ticket
+    headers = {"cookie": "; ".join(cookies)} if cookies else {}
+    return client.get("/api/auth/complete", params=query, headers=headers)  # type: ignore[attr-defined]

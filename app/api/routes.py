@@ -48,6 +48,8 @@ async def complete_sign_in(request: Request) -> Response:
     """Exchange `?ticket=` for the session cookie (rotating any old session)."""
     ticket = request.query_params.get("ticket", "")
     old = request.cookies.get(get_settings().session_cookie_name)
+    if not auth.binding_matches(ticket, request.cookies.get(auth.LOGIN_BINDING_COOKIE)):
+        return RedirectResponse("/signin?error=invalid", status_code=303)
     try:
         with public_session() as session:
             token = auth.redeem_ticket(session, ticket, old_token=old)
@@ -55,6 +57,7 @@ async def complete_sign_in(request: Request) -> Response:
         return RedirectResponse(f"/signin?error={exc.code}", status_code=303)
     response = RedirectResponse(_safe_next(request.query_params.get("next")), status_code=303)
     _set_cookie(response, token)
+    response.delete_cookie(auth.LOGIN_BINDING_COOKIE, path="/api/auth")
     response.headers["Cache-Control"] = "no-store"
     return response
 
@@ -67,7 +70,8 @@ async def sign_out(request: Request) -> Response:
         with public_session() as session:
             auth.sign_out(session, token)
     response = RedirectResponse("/signin", status_code=303)
-    response.delete_cookie(name, path="/")
+    s = get_settings()
+    response.delete_cookie(name, path="/", httponly=True, samesite="lax", secure=s.secure_cookies)
     return response
 
 

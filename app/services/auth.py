@@ -8,6 +8,8 @@ cookie (`redeem_ticket`).
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
@@ -36,6 +38,21 @@ from app.services.validation import clean_text, normalize_email
 from app.settings import get_settings
 
 SIGN_IN_FAILED = "That email and password do not match an active account."
+# The browser that asked for a ticket also gets this cookie (from our page's script); the
+# cookie route refuses a ticket without it, so nobody can sign a victim's browser into
+# the sender's account by sending them a ticket link (login CSRF).
+LOGIN_BINDING_COOKIE = "gh_login_binding"
+
+
+def ticket_binding(ticket: str) -> str:
+    """The value the requesting browser must hold in `LOGIN_BINDING_COOKIE` for `ticket`."""
+    key = get_settings().secret_key.encode()
+    return hmac.new(key, ticket.encode(), hashlib.sha256).hexdigest()
+
+
+def binding_matches(ticket: str, cookie_value: str | None) -> bool:
+    """Whether the browser presenting `ticket` is the one it was issued to."""
+    return bool(cookie_value) and hmac.compare_digest(ticket_binding(ticket), cookie_value or "")
 
 
 @dataclass(frozen=True)

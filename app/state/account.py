@@ -10,7 +10,7 @@ from app.services import auth, invites
 from app.services.authz import ROLE_LABELS
 from app.services.errors import ServiceError
 from app.services.tenancy import public_session
-from app.state.session import SessionState, go, sign_in_url
+from app.state.session import SessionState, complete_sign_in
 
 
 def _safe_next(raw: str) -> str:
@@ -85,7 +85,7 @@ class SignUpState(FormState, SessionState):
             self._fail(exc)
             return None
         self.busy = False  # the tab keeps this state: a later visit must find the form usable
-        return go(sign_in_url(ticket, "/dashboard"))
+        return complete_sign_in(ticket, "/dashboard")
 
 
 class SignInState(FormState, SessionState):
@@ -108,7 +108,7 @@ class SignInState(FormState, SessionState):
             return None
         self.busy = False  # e.g. after signing out, this tab's sign-in form must work again
         next_path = _safe_next(self.router.url.query_parameters.get("next", "/dashboard"))
-        return go(sign_in_url(ticket, next_path))
+        return complete_sign_in(ticket, next_path)
 
 
 class ForgotState(FormState, SessionState):
@@ -151,7 +151,7 @@ class ResetState(FormState, SessionState):
             self._fail(exc)
             return None
         self.busy = False
-        return [rx.toast.success("Password changed."), go(sign_in_url(ticket))]
+        return [rx.toast.success("Password changed."), complete_sign_in(ticket)]
 
 
 class InviteState(FormState, SessionState):
@@ -212,4 +212,4 @@ class InviteState(FormState, SessionState):
             self._fail(exc)
             return None
         self.busy = False
-        return go(sign_in_url(ticket, "/dashboard"))
+        return complete_sign_in(ticket, "/dashboard")

@@ -112,6 +112,7 @@ class MembersState(FormState, SessionState):
             self._reload(self._require(Permission.members_view))
         except NotFound:
             self.missing = True
+            self.rows, self.invites, self.total, self.org_choices = [], [], 0, []
         except ServiceError:
             self.rows = []
         return None

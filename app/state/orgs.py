@@ -99,7 +99,7 @@ class OrgDetailState(FormState, SessionState):
         if ctx is None:
             return rx.redirect(f"/signin?next={self.router.url.path}")
         org_id = self.router.url.path.rstrip("/").rsplit("/", 1)[-1]
-        self.found = False
+        self.found, self.detail_name, self.detail_kind, self.detail_children = False, "", "", []
         try:
             with tenant_session(ctx) as session:
                 org = orgs.get_org(session, ctx, org_id)

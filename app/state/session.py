@@ -31,6 +31,20 @@ def sign_in_url(ticket: str, next_path: str = "/dashboard") -> str:
     return f"/api/auth/complete?ticket={quote(ticket)}&next={quote(next_path)}"
 
 
+def complete_sign_in(ticket: str, next_path: str = "/dashboard") -> rx.event.EventSpec:
+    """Bind the ticket to this browser (a short-lived cookie), then let our route set the
+    HttpOnly session cookie."""
+    secure = "; secure" if get_settings().secure_cookies else ""
+    cookie = (
+        f"{auth.LOGIN_BINDING_COOKIE}={auth.ticket_binding(ticket)}; path=/api/auth;"
+        f" max-age=120; samesite=strict{secure}"
+    )
+    url = sign_in_url(ticket, next_path)
+    return rx.call_script(
+        f"document.cookie = {json.dumps(cookie)}; window.location.assign({json.dumps(url)})"
+    )
+
+
 class SessionState(rx.State):
     """Who is signed in and what they may do; the app shell reads it."""
 

@@ -80,10 +80,7 @@ def test_valid_ticket_sets_an_httponly_lax_cookie_and_redirects_to_next(
     client: TestClient,
 ) -> None:
     admin = f.new_admin()
-    response = client.get(
-        "/api/auth/complete",
-        params={"ticket": _ticket(admin.email), "next": "/admin/members?org=x"},
-    )
+    response = f.complete_sign_in(client, _ticket(admin.email), next="/admin/members?org=x")
     assert response.status_code == 303
     assert response.headers["location"] == "/admin/members?org=x"
     assert response.headers["cache-control"] == "no-store"
@@ -104,14 +101,14 @@ def test_valid_ticket_sets_an_httponly_lax_cookie_and_redirects_to_next(
 def test_cookie_is_secure_when_the_site_is_https(client: TestClient, settings_env) -> None:
     settings_env(base_url="https://guildhall.example")
     admin = f.new_admin()
-    response = client.get("/api/auth/complete", params={"ticket": _ticket(admin.email)})
+    response = f.complete_sign_in(client, _ticket(admin.email))
     (jar,) = _session_cookies(response)
     assert jar[get_settings().session_cookie_name]["secure"] is True
 
 
 def test_no_next_goes_to_the_dashboard(client: TestClient) -> None:
     admin = f.new_admin()
-    response = client.get("/api/auth/complete", params={"ticket": _ticket(admin.email)})
+    response = f.complete_sign_in(client, _ticket(admin.email))
     assert response.status_code == 303
     assert response.headers["location"] == "/dashboard"
 
@@ -132,9 +129,7 @@ def test_no_next_goes_to_the_dashboard(client: TestClient) -> None:
 )
 def test_an_off_site_next_is_replaced_by_the_dashboard(client: TestClient, unsafe: str) -> None:
     admin = f.new_admin()
-    response = client.get(
-        "/api/auth/complete", params={"ticket": _ticket(admin.email), "next": unsafe}
-    )
+    response = f.complete_sign_in(client, _ticket(admin.email), next=unsafe)
     assert response.status_code == 303
     assert response.headers["location"] == "/dashboard"
     assert _new_session_token(response)
@@ -145,9 +140,7 @@ def test_a_next_that_browsers_would_rewrite_still_stays_on_the_site(
     client: TestClient, tricky: str
 ) -> None:
     admin = f.new_admin()
-    response = client.get(
-        "/api/auth/complete", params={"ticket": _ticket(admin.email), "next": tricky}
-    )
+    response = f.complete_sign_in(client, _ticket(admin.email), next=tricky)
     assert response.status_code == 303
     host, _path = _browser_target(response.headers["location"])
     assert host == urlsplit(BASE).netloc, response.headers["location"]
@@ -166,9 +159,9 @@ def _assert_refused(response: object) -> None:
 def test_a_used_ticket_redirects_to_signin_without_a_cookie(client: TestClient) -> None:
     admin = f.new_admin()
     ticket = _ticket(admin.email)
-    first = client.get("/api/auth/complete", params={"ticket": ticket})
+    first = f.complete_sign_in(client, ticket)
     assert _new_session_token(first)
-    again = client.get("/api/auth/complete", params={"ticket": ticket})
+    again = f.complete_sign_in(client, ticket)
     _assert_refused(again)
 
 
@@ -176,11 +169,11 @@ def test_a_used_ticket_redirects_to_signin_without_a_cookie(client: TestClient) 
 def test_a_bogus_ticket_redirects_to_signin_without_a_cookie(
     client: TestClient, bogus: str
 ) -> None:
-    _assert_refused(client.get("/api/auth/complete", params={"ticket": bogus}))
+    _assert_refused(f.complete_sign_in(client, bogus))
 
 
 def test_a_missing_ticket_redirects_to_signin(client: TestClient) -> None:
-    _assert_refused(client.get("/api/auth/complete"))
+    _assert_refused(f.complete_sign_in(client, None))
 
 
 def test_an_expired_ticket_redirects_to_signin(client: TestClient) -> None:
@@ -193,27 +186,33 @@ def test_an_expired_ticket_redirects_to_signin(client: TestClient) -> None:
             .values(expires_at=utcnow() - timedelta(seconds=1))
         )
         session.commit()
-    _assert_refused(client.get("/api/auth/complete", params={"ticket": ticket}))
+    _assert_refused(f.complete_sign_in(client, ticket))
 
 
 def test_an_existing_cookie_is_rotated(client: TestClient) -> None:
     admin = f.new_admin()  # admin.token: the session this browser already has
-    response = client.get(
-        "/api/auth/complete",
-        params={"ticket": _ticket(admin.email)},
-        headers=_cookie_header(admin.token),
-    )
+    response = f.complete_sign_in(client, _ticket(admin.email), session_token=admin.token)
     new_token = _new_session_token(response)
     assert new_token != admin.token
     assert f.resolve(admin.token) is None, "the old session still works"
     assert f.resolve(new_token) is not None
 
 
+def test_a_ticket_without_its_binding_cookie_is_refused(client: TestClient) -> None:
+    """Login CSRF: a ticket link sent to someone else's browser does not sign it in."""
+    admin = f.new_admin()
+    ticket = _ticket(admin.email)
+    _assert_refused(f.complete_sign_in(client, ticket, bind=False))
+    other = _ticket(admin.email)
+    forged = {"cookie": f"{auth.LOGIN_BINDING_COOKIE}={auth.ticket_binding(other)}"}
+    _assert_refused(client.get("/api/auth/complete", params={"ticket": ticket}, headers=forged))
+    # The rightful browser can still use it: refusal did not consume the ticket.
+    assert _new_session_token(f.complete_sign_in(client, ticket))
+
+
 def test_a_refused_ticket_leaves_the_current_session_alone(client: TestClient) -> None:
     admin = f.new_admin()
-    response = client.get(
-        "/api/auth/complete", params={"ticket": "bogus"}, headers=_cookie_header(admin.token)
-    )
+    response = f.complete_sign_in(client, "bogus", session_token=admin.token)
     _assert_refused(response)
     assert f.resolve(admin.token) is not None
 

@@ -430,7 +430,7 @@ HTTP_SURFACES: list[HttpSurface] = [
     ),
     HttpSurface(
         "GET /api/auth/complete replaying A's used ticket",
-        lambda c, v, ticket: c.get("/api/auth/complete", params={"ticket": ticket}),
+        lambda c, v, ticket: f.complete_sign_in(c, ticket),
         statuses=frozenset({303}),
         check=lambda me, r: (
             r.headers["location"].startswith("/signin?error=") and f.resolve(me.token)
