@@ -5,7 +5,7 @@ from __future__ import annotations
 import reflex as rx
 
 from app.api.routes import build_api
-from app.pages import account, admin, dashboard
+from app.pages import account, dashboard, logs, members, orgs
 from app.state.account import InviteState
 from app.state.logs import AuditState, MailState
 from app.state.members import MembersState
@@ -40,23 +40,23 @@ app.add_page(
     on_load=SessionState.load_private,
 )
 app.add_page(
-    admin.orgs_page, route="/admin/orgs", title="Organizations · Guildhall", on_load=OrgsState.load
+    orgs.orgs_page, route="/admin/orgs", title="Organizations · Guildhall", on_load=OrgsState.load
 )
 app.add_page(
-    admin.org_detail_page,
+    orgs.org_detail_page,
     route="/orgs/[org_id]",
     title="Organization · Guildhall",
     on_load=OrgDetailState.load,
 )
 app.add_page(
-    admin.members_page,
+    members.members_page,
     route="/admin/members",
     title="Members · Guildhall",
     on_load=MembersState.load,
 )
 app.add_page(
-    admin.audit_page, route="/admin/audit", title="Audit log · Guildhall", on_load=AuditState.load
+    logs.audit_page, route="/admin/audit", title="Audit log · Guildhall", on_load=AuditState.load
 )
 app.add_page(
-    admin.mail_page, route="/admin/mail", title="Mail log · Guildhall", on_load=MailState.load
+    logs.mail_page, route="/admin/mail", title="Mail log · Guildhall", on_load=MailState.load
 )

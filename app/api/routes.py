@@ -75,12 +75,18 @@ async def sign_out(request: Request) -> Response:
     return response
 
 
+ROUTES = [
+    Route("/health", health_route, methods=["GET"]),
+    Route("/api/auth/complete", complete_sign_in, methods=["GET"]),
+    Route("/api/auth/signout", sign_out, methods=["POST"]),
+]
+
+
 def build_api() -> Starlette:
-    """The Starlette app Reflex mounts itself under (our routes match first)."""
-    return Starlette(
-        routes=[
-            Route("/health", health_route, methods=["GET"]),
-            Route("/api/auth/complete", complete_sign_in, methods=["GET"]),
-            Route("/api/auth/signout", sign_out, methods=["POST"]),
-        ]
-    )
+    """The Starlette app Reflex mounts itself under (our routes match first).
+
+    Each area keeps its routes in its own module (`ROUTES`), collected here.
+    """
+    from app.api import files, imports, reports
+
+    return Starlette(routes=[*ROUTES, *reports.ROUTES, *files.ROUTES, *imports.ROUTES])
