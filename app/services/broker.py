@@ -146,6 +146,7 @@ _PENDING_KEY = "broker_pending"
 
 def publish_after_commit(session: Session, topic: str, payload: dict[str, Any]) -> None:
     """Publish once `session`'s transaction commits; dropped if it rolls back."""
+    session.connection()  # tie the message to this transaction, so a rollback drops it
     pending: list[tuple[str, dict[str, Any]]] | None = session.info.get(_PENDING_KEY)
     if pending is None:
         pending = session.info[_PENDING_KEY] = []

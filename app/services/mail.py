@@ -49,6 +49,7 @@ _PENDING_KEY = "mail_pending"
 
 
 def _deliver_after_commit(session: Session, msg: OutboundEmail) -> None:
+    session.connection()  # tie the message to this transaction, so a rollback drops it
     pending: list[OutboundEmail] | None = session.info.get(_PENDING_KEY)
     if pending is None:
         pending = session.info[_PENDING_KEY] = []

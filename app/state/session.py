@@ -15,10 +15,12 @@ from starlette.requests import cookie_parser
 
 from app.services import auth
 from app.services.authz import ROLE_LABELS, Permission, permissions_for, require
+from app.services.broker import config_topic
 from app.services.errors import PermissionDenied, ServiceError, Unauthenticated
 from app.services.org_config import effective_config
 from app.services.tenancy import OrgContext, public_session, tenant_session
 from app.settings import get_settings
+from app.state.live import hub
 
 
 def go(url: str) -> rx.event.EventSpec:
@@ -59,6 +61,8 @@ class SessionState(rx.State):
     permissions: list[str] = []
     orgs: list[dict[str, str]] = []
     accent: str = "indigo"
+    site_name: str = ""
+    features: list[str] = []
 
     def _token(self) -> str:
         # Starlette's browser-like parser, as our HTTP routes use (`request.cookies`):
@@ -95,6 +99,7 @@ class SessionState(rx.State):
             self.role = self.role_label = ""
             self.permissions = []
             self.orgs = []
+            hub.watch(self.router.session.client_token, set())
             return
         self.signed_in = True
         self.user_name, self.user_email = ctx.full_name, ctx.email
@@ -112,7 +117,13 @@ class SessionState(rx.State):
                 for o in auth.user_orgs(session, ctx.user_id)
             ]
             if ctx.org_id:
-                self.accent = effective_config(session, ctx.org_id).branding.primary_color
+                config = effective_config(session, ctx.org_id)
+                self.accent = config.branding.primary_color
+                self.site_name = config.branding.site_name
+                self.features = sorted(k for k, on in config.features.model_dump().items() if on)
+        # This tab now follows its org's config: an admin's change re-themes and re-gates it.
+        topics = {config_topic(ctx.org_id)} if ctx.org_id else set()
+        hub.watch(self.router.session.client_token, topics)
 
     def _refresh(self) -> OrgContext | None:
         ctx = self._context()
@@ -150,3 +161,11 @@ def handle_errors(exc: ServiceError) -> rx.event.EventSpec:
     if isinstance(exc, PermissionDenied):
         return rx.toast.error("You are not allowed to do that.")
     return rx.toast.error(exc.message)
+
+
+async def _config_changed(state: SessionState, _topic: str, _payload: dict[str, object]) -> None:
+    """The org's config changed: reload who-may-see-what and the theme for this tab."""
+    state._refresh()
+
+
+hub.on("org:*:config", SessionState, _config_changed)

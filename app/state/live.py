@@ -1,0 +1,112 @@
+"""Pushing committed changes to the tabs that watch them, on whichever worker they live.
+
+Each backend worker keeps a small registry of its own tabs: which client tokens watch which
+broker topics (chosen on the server from the tab's signed-in context, never from a handler
+argument). Every worker listens to the broker; when a message arrives, the worker applies it
+to the tabs it registered with `app.modify_state`, which locks that tab's state, runs the
+topic's refresh and sends the delta down that tab's socket. With Redis every worker hears
+every message, so a change made on one worker reaches tabs on all of them; each tab is
+refreshed by the worker that registered it.
+
+A push only says "something changed": the tab reloads what it shows from the database,
+so a missed or repeated message costs a refresh, never a wrong screen.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import fnmatch
+import logging
+import threading
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from reflex.istate.manager.token import BaseStateToken
+from reflex.state import BaseState
+from reflex_base.registry import RegistrationContext
+
+from app.services.broker import get_broker
+
+log = logging.getLogger(__name__)
+
+Refresh = Callable[[BaseState, str, dict[str, Any]], Awaitable[None]]
+WATCH_TTL_SECONDS = 6 * 3600
+
+
+class LiveHub:
+    """This worker's tabs and the topics they watch."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._topics: dict[str, dict[str, float]] = {}  # topic -> token -> expiry
+        self._by_token: dict[str, set[str]] = {}
+        self._refreshers: list[tuple[str, type[BaseState], Refresh]] = []
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._app: Any = None
+        self._listening = False
+
+    def on(self, pattern: str, state_cls: type[BaseState], refresh: Refresh) -> None:
+        """Run `refresh(state_cls instance, topic, payload)` for topics matching `pattern`."""
+        self._refreshers.append((pattern, state_cls, refresh))
+
+    def watch(self, token: str, topics: set[str]) -> None:
+        """Make `topics` the set this tab watches (replacing what it watched before).
+
+        Called from an event handler, on the worker's event loop.
+        """
+        if not token:
+            return
+        self._bind()
+        expiry = time.monotonic() + WATCH_TTL_SECONDS
+        with self._lock:
+            for old in self._by_token.get(token, set()) - topics:
+                self._topics.get(old, {}).pop(token, None)
+            for topic in topics:
+                self._topics.setdefault(topic, {})[token] = expiry
+            self._by_token[token] = set(topics)
+
+    def watchers(self, topic: str) -> list[str]:
+        """Tokens on this worker that watch `topic` (expired ones are dropped)."""
+        now = time.monotonic()
+        with self._lock:
+            tokens = self._topics.get(topic, {})
+            for token in [t for t, exp in tokens.items() if exp < now]:
+                tokens.pop(token, None)
+            return list(tokens)
+
+    def _bind(self) -> None:
+        if self._listening:
+            return
+        try:
+            self._loop = asyncio.get_running_loop()
+            self._app = RegistrationContext.get().app
+        except (RuntimeError, LookupError):
+            return  # not inside a running app (unit tests drive states without one)
+        self._listening = True
+        get_broker().listen(self._on_message)
+
+    def _on_message(self, topic: str, payload: dict[str, Any]) -> None:
+        loop = self._loop
+        if loop is None or loop.is_closed():
+            return
+        for token in self.watchers(topic):
+            asyncio.run_coroutine_threadsafe(self._push(token, topic, payload), loop)
+
+    async def _push(self, token: str, topic: str, payload: dict[str, Any]) -> None:
+        for pattern, state_cls, refresh in self._refreshers:
+            if not fnmatch.fnmatchcase(topic, pattern):
+                continue
+            try:
+                async with self._app.modify_state(
+                    BaseStateToken(ident=token, cls=state_cls)
+                ) as state:
+                    target = await state.get_state(state_cls)
+                    await refresh(target, topic, payload)
+            except Exception:  # a gone tab must not stop the others
+                log.exception("live push to a tab failed for %s", topic)
+                with self._lock:
+                    self._topics.get(topic, {}).pop(token, None)
+
+
+hub = LiveHub()

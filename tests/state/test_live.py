@@ -1,0 +1,34 @@
+"""The live hub's registry: a tab watches only the topics its last load chose."""
+
+from __future__ import annotations
+
+import pytest
+
+from app.state import live
+
+
+def test_a_tab_watches_what_it_was_last_given() -> None:
+    hub = live.LiveHub()
+    hub.watch("tab1", {"org:a:config"})
+    hub.watch("tab2", {"org:a:config"})
+    assert sorted(hub.watchers("org:a:config")) == ["tab1", "tab2"]
+    hub.watch("tab1", {"org:b:config"})  # switched org
+    assert hub.watchers("org:a:config") == ["tab2"]
+    assert hub.watchers("org:b:config") == ["tab1"]
+    hub.watch("tab2", set())  # signed out
+    assert hub.watchers("org:a:config") == []
+
+
+def test_an_empty_token_is_ignored() -> None:
+    hub = live.LiveHub()
+    hub.watch("", {"org:a:config"})
+    assert hub.watchers("org:a:config") == []
+
+
+def test_watches_expire(monkeypatch: pytest.MonkeyPatch) -> None:
+    hub = live.LiveHub()
+    clock = [1000.0]
+    monkeypatch.setattr(live.time, "monotonic", lambda: clock[0])
+    hub.watch("tab1", {"org:a:config"})
+    clock[0] += live.WATCH_TTL_SECONDS + 1
+    assert hub.watchers("org:a:config") == []
