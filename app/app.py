@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import AsyncIterator
+
 import reflex as rx
 
+from app import worker
 from app.api.routes import build_api
-from app.pages import account, dashboard, logs, members, orgs
+from app.pages import account, dashboard, jobs, logs, members, orgs, settings
+from app.settings import get_settings
 from app.state.account import InviteState
+from app.state.jobs import JobsState
 from app.state.logs import AuditState, MailState
 from app.state.members import MembersState
 from app.state.orgs import OrgDetailState, OrgsState
 from app.state.session import SessionState
+from app.state.settings import SettingsState
 
 app = rx.App(
     stylesheets=["/guildhall.css"],
@@ -60,3 +67,24 @@ app.add_page(
 app.add_page(
     logs.mail_page, route="/admin/mail", title="Mail log · Guildhall", on_load=MailState.load
 )
+app.add_page(
+    settings.settings_page,
+    route="/admin/settings",
+    title="Settings · Guildhall",
+    on_load=SettingsState.load,
+)
+app.add_page(jobs.jobs_page, route="/admin/jobs", title="Jobs · Guildhall", on_load=JobsState.load)
+
+
+@contextlib.asynccontextmanager
+async def embedded_worker() -> AsyncIterator[None]:
+    """Run the outbox worker inside this process while it serves (the embedded mode)."""
+    if get_settings().worker_in_process:
+        worker.start_in_process()
+    try:
+        yield
+    finally:
+        worker.stop_in_process()
+
+
+app.register_lifespan_task(embedded_worker)

@@ -150,12 +150,14 @@ def _apply_scope(conn: Connection, scope: Scope) -> None:
             "SELECT set_config('app.org_ids', :org_ids, true),"
             " set_config('app.ancestor_ids', :ancestor_ids, true),"
             " set_config('app.user_id', :user_id, true),"
+            " set_config('app.system', :system, true),"
             " set_config('app.invite_token_hash', :invite, true)"
         ),
         {
             "org_ids": ",".join(sorted(str(o) for o in scope.org_ids)),
             "ancestor_ids": ",".join(sorted(str(o) for o in scope.ancestor_ids)),
             "user_id": str(scope.user_id) if scope.user_id else "",
+            "system": "on" if scope.system else "",
             "invite": scope.invite_token_hash or "",
         },
     )

@@ -51,6 +51,23 @@ class Settings(BaseSettings):
     smtp_starttls: bool = False
     mail_from: str = "Guildhall <no-reply@guildhall.example.com>"
 
+    # File storage: a local directory unless an S3 bucket is set (then S3 via boto3, any
+    # S3-compatible store through `s3_endpoint_url`).
+    storage_dir: str = "data/files"
+    s3_bucket: str | None = None
+    s3_endpoint_url: str | None = None
+    s3_region: str = "us-east-1"
+    s3_access_key: str | None = None
+    s3_secret_key: str | None = None
+    # Private S3 files are handed out as presigned URLs (a redirect) valid this long, unless
+    # `s3_proxy_downloads` makes the app stream them itself (S3 endpoint not browser-reachable).
+    s3_presign_seconds: int = 300
+    s3_proxy_downloads: bool = False
+
+    # Jobs: run the outbox worker on a thread inside each app process (the embedded mode);
+    # scaled deployments set this false and run `python -m app.worker` processes instead.
+    worker_in_process: bool = True
+
     # Argon2 cost; tests lower it to keep the suite fast.
     argon2_time_cost: int = 3
     argon2_memory_cost: int = 64 * 1024

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Throwaway PostgreSQL 15 + Redis for the test suite, on loopback, on free ports.
+# Throwaway PostgreSQL 15 + Redis + an S3 server (moto) for the test suite, on loopback,
+# on free ports.
 #
-#   scripts/testenv.sh start DIR   start both, write DIR/env (export lines), record pids
-#   scripts/testenv.sh stop DIR    stop both and remove DIR (safe after a half-failed start)
+#   scripts/testenv.sh start DIR   start them, write DIR/env (export lines), record pids
+#   scripts/testenv.sh stop DIR    stop them and remove DIR (safe after a half-failed start)
 #
 # As root, PostgreSQL runs as the unprivileged `postgres` OS user (initdb refuses root).
 set -euo pipefail
@@ -10,6 +11,9 @@ set -euo pipefail
 PG_BIN="${PG_BIN:-/usr/lib/postgresql/15/bin}"
 PG_OS_USER="${PG_OS_USER:-postgres}"
 START_TIMEOUT="${TESTENV_START_TIMEOUT:-60}"
+REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# moto's S3 server, from the project's venv (pip install -e '.[test]' brings moto[server]).
+MOTO_SERVER="${MOTO_SERVER:-$REPO_ROOT/.venv/bin/moto_server}"
 
 die() { echo "testenv: $*" >&2; exit 1; }
 log() { echo "testenv: $*" >&2; }
@@ -68,6 +72,7 @@ wait_pid_gone() {  # pid, seconds
 # ---------------------------------------------------------------------------
 stop_services() {
     local PG_DATA="" PG_SOCK="" PG_PORT="" PG_SOCK_EXTERNAL="" PG_ROOT_EXTERNAL="" REDIS_PORT="" REDIS_PIDFILE=""
+    local S3_PID=""
     # shellcheck disable=SC1090
     [ -f "$STATE" ] && . "$STATE"
 
@@ -93,6 +98,12 @@ stop_services() {
             wait_pid_gone "$rpid" 5 || kill -TERM "$rpid" 2>/dev/null || true
             wait_pid_gone "$rpid" 5 || kill -KILL "$rpid" 2>/dev/null || true
         fi
+    fi
+
+    # --- S3 (moto_server, started by us in its own session)
+    if pid_alive "$S3_PID"; then
+        kill -TERM "$S3_PID" 2>/dev/null || true
+        wait_pid_gone "$S3_PID" 5 || kill -KILL "$S3_PID" 2>/dev/null || true
     fi
 
     if [ -n "$PG_SOCK_EXTERNAL" ] && [ -n "$PG_SOCK" ]; then
@@ -254,6 +265,51 @@ start_redis() {
     return 1
 }
 
+tcp_open() {  # port: whether something accepts connections on 127.0.0.1:port
+    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+}
+
+# moto takes a second or two to import: launch it first, wait for it after PostgreSQL and
+# Redis are up.
+launch_s3() {
+    [ -x "$MOTO_SERVER" ] || die "moto_server not found at $MOTO_SERVER (pip install 'moto[server]', or make install)"
+    mkdir -p "$DIR/s3"
+    S3_LOG="$DIR/s3/moto.log"
+    S3_PORT="$(free_port)"
+    : >"$S3_LOG"
+    # Its own session (setsid): a Ctrl-C in the caller's terminal does not kill it before
+    # `stop` does; stdin closed so it never waits on the terminal.
+    setsid "$MOTO_SERVER" -H 127.0.0.1 -p "$S3_PORT" </dev/null >"$S3_LOG" 2>&1 &
+    S3_PID=$!
+    record S3_PID "$S3_PID"
+}
+
+wait_s3() {
+    local attempt n
+    for attempt in 1 2 3; do
+        n=$(( START_TIMEOUT * 10 ))
+        until tcp_open "$S3_PORT"; do
+            n=$((n - 1))
+            if ! pid_alive "$S3_PID" || [ "$n" -le 0 ]; then break; fi
+            sleep 0.1
+        done
+        if pid_alive "$S3_PID" && tcp_open "$S3_PORT"; then
+            return 0
+        fi
+        kill -TERM "$S3_PID" 2>/dev/null || true
+        wait_pid_gone "$S3_PID" 5 || kill -KILL "$S3_PID" 2>/dev/null || true
+        if grep -qi 'address already in use' "$S3_LOG" 2>/dev/null && [ "$attempt" -lt 3 ]; then
+            log "port $S3_PORT was taken, retrying"
+            launch_s3
+            continue
+        fi
+        break
+    done
+    tail_log "$S3_LOG"
+    log "moto_server did not answer on 127.0.0.1:$S3_PORT"
+    return 1
+}
+
 cmd_start() {
     if [ -f "$STATE" ]; then
         die "$DIR already holds a test environment; run '$0 stop $DIR' first"
@@ -269,8 +325,10 @@ cmd_start() {
     trap 'exit 130' INT
     trap 'exit 143' TERM
 
+    launch_s3
     start_pg
     start_redis
+    wait_s3
 
     cat >"$DIR/env.tmp" <<EOF
 export GUILDHALL_TEST_PG_OWNER_URL=postgresql://guildhall_owner:owner@127.0.0.1:$PG_PORT/guildhall_test
@@ -279,10 +337,11 @@ export GUILDHALL_TEST_PG_SUPER_URL=postgresql://postgres:postgres@127.0.0.1:$PG_
 export GUILDHALL_TEST_PG_PORT=$PG_PORT
 export GUILDHALL_TEST_REDIS_URL=redis://127.0.0.1:$REDIS_PORT/0
 export GUILDHALL_TEST_REDIS_PORT=$REDIS_PORT
+export GUILDHALL_TEST_S3_URL=http://127.0.0.1:$S3_PORT
 EOF
     mv "$DIR/env.tmp" "$DIR/env"
     START_OK=1
-    log "PostgreSQL on 127.0.0.1:$PG_PORT, Redis on 127.0.0.1:$REDIS_PORT (env: $DIR/env)"
+    log "PostgreSQL on 127.0.0.1:$PG_PORT, Redis on 127.0.0.1:$REDIS_PORT, S3 on 127.0.0.1:$S3_PORT (env: $DIR/env)"
 }
 
 on_start_exit() {

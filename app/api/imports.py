@@ -1,7 +1,54 @@
-"""HTTP routes: imports (see build_api in app/api/routes.py)."""
+"""HTTP routes: member imports (see build_api in app/api/routes.py).
+
+`GET /api/imports/{import_id}/errors.csv` downloads the failed rows of a finished import.
+Routes beside Reflex get no auth from it: the session cookie is resolved here, the caller
+needs `members.manage`, and the import must belong to an org they may read (another org's
+id is a 404 like a missing one).
+"""
 
 from __future__ import annotations
 
-from starlette.routing import BaseRoute
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route
 
-ROUTES: list[BaseRoute] = []
+from app.api.session import request_context
+from app.services import member_import
+from app.services.errors import NotFound, PermissionDenied, ServiceError, Unauthenticated
+from app.services.tenancy import tenant_session
+
+_STATUS: dict[type[ServiceError], int] = {
+    Unauthenticated: 401,
+    PermissionDenied: 403,
+    NotFound: 404,
+}
+
+
+async def import_errors_csv(request: Request) -> Response:
+    """The error report of one import, as CSV."""
+    try:
+        ctx = request_context(request)
+        with tenant_session(ctx) as session:
+            body = member_import.error_report_csv(
+                session, ctx, str(request.path_params["import_id"])
+            )
+    except ServiceError as exc:
+        return JSONResponse(
+            exc.as_json(),
+            status_code=_STATUS.get(type(exc), 400),
+            headers={"Cache-Control": "no-store"},
+        )
+    return Response(
+        body,
+        media_type="text/csv; charset=utf-8",
+        headers={
+            "Content-Disposition": 'attachment; filename="import-errors.csv"',
+            "Cache-Control": "no-store",
+            "X-Content-Type-Options": "nosniff",
+        },
+    )
+
+
+ROUTES: list[BaseRoute] = [
+    Route("/api/imports/{import_id}/errors.csv", import_errors_csv, methods=["GET"]),
+]

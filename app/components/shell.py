@@ -15,6 +15,8 @@ NAV_ITEMS: list[tuple[str, str, str, Permission]] = [
     ("Members", "/admin/members", "users", Permission.members_view),
     ("Audit log", "/admin/audit", "scroll_text", Permission.audit_view),
     ("Mail log", "/admin/mail", "mail", Permission.mail_view),
+    ("Settings", "/admin/settings", "settings", Permission.config_edit),
+    ("Background jobs", "/admin/jobs", "list_checks", Permission.config_edit),
 ]
 
 
@@ -93,7 +95,23 @@ def top_bar() -> rx.Component:
     """Brand, org switcher, user."""
     return rx.hstack(
         rx.hstack(
-            rx.link(rx.heading("Guildhall", size="5"), href="/dashboard", underline="none"),
+            rx.link(
+                rx.hstack(
+                    rx.cond(
+                        SessionState.logo_url != "",
+                        rx.image(src=SessionState.logo_url, alt="", height="2em", id="org-logo"),
+                    ),
+                    rx.heading(
+                        rx.cond(SessionState.site_name != "", SessionState.site_name, "Guildhall"),
+                        size="5",
+                        id="site-name",
+                    ),
+                    align="center",
+                    spacing="2",
+                ),
+                href="/dashboard",
+                underline="none",
+            ),
             org_switcher(),
             align="center",
             spacing="4",

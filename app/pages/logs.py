@@ -21,6 +21,24 @@ def audit_page() -> rx.Component:
                 rx.input(name="since", type="date", aria_label="From date"),
                 rx.input(name="until", type="date", aria_label="To date"),
                 rx.button("Filter", type="submit", variant="soft"),
+                # A plain anchor (not the client-side router): the browser downloads the CSV
+                # from the backend route, which checks the session and permission itself.
+                rx.el.a(
+                    rx.icon("download", size=16, aria_hidden="true"),
+                    "Export CSV",
+                    href=s.export_href,
+                    download="",
+                    id="audit-export",
+                    title="Download the filtered audit log as CSV",
+                    style={
+                        "display": "inline-flex",
+                        "align_items": "center",
+                        "gap": "0.4em",
+                        "color": "var(--accent-11)",
+                        "font_size": "var(--font-size-2)",
+                        "text_decoration": "underline",
+                    },
+                ),
                 wrap="wrap",
             ),
             on_submit=s.apply_filters,

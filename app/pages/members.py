@@ -1,4 +1,5 @@
-"""The members page: members of an org in the subtree, filters, pagination, invites."""
+"""The members page: members of an org in the subtree, filters, pagination, managers,
+invites and the CSV import (upload, preview, progress, summary with the error report)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from app.services.authz import ROLE_LABELS, Permission
 from app.state.members import MembersState
 
 ROLE_OPTIONS = list(ROLE_LABELS.items())
+UPLOAD_ID = "member-csv"
 
 
 def _member_row(m: rx.Var) -> rx.Component:
@@ -31,6 +33,22 @@ def _member_row(m: rx.Var) -> rx.Component:
                     class_name="gh-select",
                 ),
                 rx.text(m["role_label"]),
+            )
+        ),
+        rx.table.cell(
+            rx.cond(
+                s.can_manage & (m["role"] == "learner"),
+                rx.el.select(
+                    rx.el.option("No manager", value=""),
+                    rx.foreach(
+                        s.manager_options, lambda o: rx.el.option(o["label"], value=o["value"])
+                    ),
+                    value=m["manager_id"],
+                    on_change=lambda v: s.assign_manager(m["id"], v),
+                    aria_label="Manager of " + m["name"].to(str),
+                    class_name="gh-select",
+                ),
+                rx.text(m["manager_name"]),
             )
         ),
         rx.table.cell(
@@ -59,6 +77,169 @@ def _member_row(m: rx.Var) -> rx.Component:
                 ),
             )
         ),
+    )
+
+
+def _preview_row(r: rx.Var) -> rx.Component:
+    return rx.table.row(
+        rx.table.cell(r["line"]),
+        rx.table.cell(r["email"]),
+        rx.table.cell(r["full_name"]),
+        rx.table.cell(r["role"]),
+        rx.table.cell(r["manager_email"]),
+        rx.table.cell(
+            rx.cond(
+                r["status"] == "ok",
+                rx.hstack(rx.badge("ok", color_scheme="green"), rx.text(r["message"], size="1")),
+                rx.hstack(
+                    rx.badge("error", color_scheme="red"),
+                    rx.text(r["message"], size="1", color_scheme="red"),
+                ),
+            )
+        ),
+    )
+
+
+def import_card() -> rx.Component:
+    """Upload a CSV, check the preview, confirm, watch the progress, read the summary."""
+    s = MembersState
+    upload = rx.vstack(
+        rx.text(
+            "Columns: email, full_name, role (optional, default learner), manager_email "
+            "(optional). The first line must be the header. UTF-8, at most 2 MB.",
+            size="2",
+            color_scheme="gray",
+        ),
+        rx.upload(
+            rx.vstack(
+                rx.icon("file_up", size=24),
+                rx.text("Drop a CSV file here or click to choose one", size="2"),
+                rx.foreach(rx.selected_files(UPLOAD_ID), lambda name: rx.badge(name)),
+                align="center",
+            ),
+            id=UPLOAD_ID,
+            accept={"text/csv": [".csv"], "text/plain": [".csv", ".txt"]},
+            max_files=1,
+            multiple=False,
+            max_size=2 * 1024 * 1024,
+            border="1px dashed var(--gray-8)",
+            padding="1em",
+            width="100%",
+            aria_label="CSV file of members",
+        ),
+        rx.button(
+            "Check the file",
+            on_click=s.upload_members_csv(rx.upload_files(upload_id=UPLOAD_ID)),
+            id="import-check",
+        ),
+        width="100%",
+    )
+    preview = rx.vstack(
+        rx.text(
+            s.import_filename,
+            " into ",
+            s.import_org_name,
+            ": ",
+            s.import_ok,
+            " rows ready, ",
+            s.import_bad,
+            " with errors (rows with errors are skipped).",
+            id="import-counts",
+        ),
+        rx.box(
+            rx.table.root(
+                rx.table.header(
+                    rx.table.row(
+                        rx.table.column_header_cell("Line"),
+                        rx.table.column_header_cell("Email"),
+                        rx.table.column_header_cell("Name"),
+                        rx.table.column_header_cell("Role"),
+                        rx.table.column_header_cell("Manager"),
+                        rx.table.column_header_cell("Status"),
+                    )
+                ),
+                rx.table.body(rx.foreach(s.import_preview, _preview_row)),
+                width="100%",
+                id="import-preview",
+            ),
+            overflow_x="auto",
+            width="100%",
+        ),
+        rx.cond(
+            s.import_more > 0,
+            rx.text("… and ", s.import_more, " more rows (checked, not shown).", size="2"),
+        ),
+        rx.hstack(
+            rx.button(
+                "Import ",
+                s.import_ok,
+                " rows",
+                on_click=s.confirm_import,
+                disabled=s.import_ok == 0,
+                id="import-confirm",
+            ),
+            rx.button(
+                "Cancel",
+                variant="soft",
+                color_scheme="gray",
+                on_click=[s.cancel_import, rx.clear_selected_files(UPLOAD_ID)],
+            ),
+        ),
+        width="100%",
+    )
+    running = rx.vstack(
+        rx.text("Importing… ", s.import_done, " of ", s.import_total, " rows"),
+        rx.progress(value=s.import_percent, max=100, width="100%", id="import-progress"),
+        width="100%",
+    )
+    done = rx.vstack(
+        rx.progress(value=s.import_percent, max=100, width="100%"),
+        rx.hstack(
+            rx.badge(s.import_created, " created", color_scheme="green"),
+            rx.badge(s.import_added, " added", color_scheme="blue"),
+            rx.badge(s.import_failed, " failed", color_scheme="red"),
+            id="import-summary",
+        ),
+        rx.hstack(
+            rx.cond(
+                (s.import_failed > 0) & (s.import_report_url != ""),
+                rx.el.a(
+                    "Download error report",
+                    href=s.import_report_url,
+                    download="import-errors.csv",
+                    id="import-report",
+                    class_name="rt-Link",
+                ),
+            ),
+            rx.button(
+                "Import another file",
+                variant="soft",
+                on_click=[s.cancel_import, rx.clear_selected_files(UPLOAD_ID)],
+            ),
+            align="center",
+            spacing="4",
+        ),
+        width="100%",
+    )
+    return rx.card(
+        rx.vstack(
+            rx.heading("Import members into ", s.target_org_name, size="4"),
+            rx.cond(
+                s.import_error != "",
+                rx.callout(s.import_error, icon="triangle_alert", color_scheme="red", role="alert"),
+            ),
+            rx.match(
+                s.import_step,
+                ("preview", preview),
+                ("running", running),
+                ("done", done),
+                upload,
+            ),
+            spacing="3",
+            width="100%",
+        ),
+        width="100%",
+        id="member-import",
     )
 
 
@@ -119,6 +300,7 @@ def members_page() -> rx.Component:
                             rx.table.row(
                                 rx.table.column_header_cell("Member"),
                                 rx.table.column_header_cell("Role"),
+                                rx.table.column_header_cell("Manager"),
                                 rx.table.column_header_cell("Status"),
                                 rx.table.column_header_cell("Joined"),
                                 rx.table.column_header_cell(""),
@@ -161,6 +343,7 @@ def members_page() -> rx.Component:
                         width="100%",
                     ),
                 ),
+                rx.cond(s.can_manage, import_card()),
                 rx.cond(
                     s.invites.length() > 0,
                     rx.vstack(

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import csv
+import io
+import json
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlmodel import Session, col
+from sqlmodel.sql.expression import SelectOfScalar
 
 from app.models.audit import AuditEvent
 from app.models.base import as_utc
+from app.models.org import Organization
 from app.services.authz import Permission, require
 from app.services.tenancy import OrgContext, count_rows, scoped
 
@@ -65,6 +70,27 @@ class Page:
     page_size: int
 
 
+def _filtered(
+    ctx: OrgContext,
+    *,
+    action: str,
+    actor: str,
+    since: datetime | None,
+    until: datetime | None,
+) -> SelectOfScalar[AuditEvent]:
+    """The scoped, filtered select shared by the viewer and the export."""
+    stmt = scoped(ctx, AuditEvent)
+    if action:
+        stmt = stmt.where(col(AuditEvent.action).startswith(action.strip()))
+    if actor:
+        stmt = stmt.where(col(AuditEvent.actor_email).contains(actor.strip().lower()))
+    if since:
+        stmt = stmt.where(col(AuditEvent.created) >= since)
+    if until:
+        stmt = stmt.where(col(AuditEvent.created) < until)
+    return stmt
+
+
 def list_events(
     session: Session,
     ctx: OrgContext,
@@ -78,15 +104,7 @@ def list_events(
 ) -> Page:
     """The audit log of the orgs the context may read, newest first, filtered and paginated."""
     require(ctx, Permission.audit_view)
-    stmt = scoped(ctx, AuditEvent)
-    if action:
-        stmt = stmt.where(col(AuditEvent.action).startswith(action.strip()))
-    if actor:
-        stmt = stmt.where(col(AuditEvent.actor_email).contains(actor.strip().lower()))
-    if since:
-        stmt = stmt.where(col(AuditEvent.created) >= since)
-    if until:
-        stmt = stmt.where(col(AuditEvent.created) < until)
+    stmt = _filtered(ctx, action=action, actor=actor, since=since, until=until)
     total = count_rows(session, stmt)
     page = max(page, 1)
     rows = session.exec(
@@ -112,3 +130,110 @@ def list_events(
         page=page,
         page_size=page_size,
     )
+
+
+# --- CSV export -------------------------------------------------------------------------------
+
+MAX_EXPORT_ROWS = 50_000
+EXPORT_COLUMNS = ("when", "org", "org_id", "actor", "action", "target", "detail", "ip")
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value: str) -> str:
+    """A cell a spreadsheet will not run: text starting like a formula gets a leading quote."""
+    return "'" + value if value.startswith(_FORMULA_STARTS) else value
+
+
+@dataclass(frozen=True)
+class AuditExport:
+    """An export's CSV text, how many rows it holds, and whether the limit cut it short."""
+
+    csv: str
+    rows: int
+    truncated: bool
+
+
+def build_export(
+    session: Session,
+    ctx: OrgContext,
+    *,
+    action: str = "",
+    actor: str = "",
+    since: datetime | None = None,
+    until: datetime | None = None,
+    max_rows: int = MAX_EXPORT_ROWS,
+) -> AuditExport:
+    """The audit log as CSV, with the viewer's filters and scope, newest first.
+
+    At most `max_rows` rows (read from the database in batches); `truncated` says whether
+    more matched. The export itself is audited in the active org.
+    """
+    require(ctx, Permission.audit_view)
+    names = {o.id: o.name for o in session.exec(scoped(ctx, Organization)).all()}
+    stmt = (
+        _filtered(ctx, action=action, actor=actor, since=since, until=until)
+        .order_by(col(AuditEvent.created).desc(), col(AuditEvent.id))
+        .limit(max_rows + 1)
+        .execution_options(yield_per=1000)
+    )
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(EXPORT_COLUMNS)
+    count = 0
+    truncated = False
+    result = session.exec(stmt)
+    for event in result:
+        if count >= max_rows:
+            truncated = True
+            break
+        detail = (
+            json.dumps(event.detail, sort_keys=True, ensure_ascii=False) if event.detail else ""
+        )
+        cells = (
+            as_utc(event.created).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            names.get(event.org_id, "") if event.org_id else "",
+            str(event.org_id or ""),
+            event.actor_email,
+            event.action,
+            event.target,
+            detail,
+            event.ip,
+        )
+        writer.writerow([csv_cell(c) for c in cells])
+        count += 1
+    result.close()
+    record(
+        session,
+        action="audit.exported",
+        org_id=ctx.org_id,
+        ctx=ctx,
+        target="audit.csv",
+        detail={
+            "filters": {
+                "action": action,
+                "actor": actor,
+                "since": since.isoformat() if since else None,
+                "until": until.isoformat() if until else None,
+            },
+            "rows": count,
+            "truncated": truncated,
+        },
+    )
+    session.commit()
+    return AuditExport(csv=out.getvalue(), rows=count, truncated=truncated)
+
+
+def export_csv(
+    session: Session,
+    ctx: OrgContext,
+    *,
+    action: str = "",
+    actor: str = "",
+    since: datetime | None = None,
+    until: datetime | None = None,
+    max_rows: int = MAX_EXPORT_ROWS,
+) -> str:
+    """`build_export(...).csv`: the filtered audit log as CSV text."""
+    return build_export(
+        session, ctx, action=action, actor=actor, since=since, until=until, max_rows=max_rows
+    ).csv

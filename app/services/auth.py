@@ -420,6 +420,22 @@ def switch_org(session: Session, ctx: OrgContext, org_id: uuid.UUID | str) -> No
     session.commit()
 
 
+def create_reset_token(session: Session, user: User) -> str:
+    """Add a one-use password-reset token for `user` and return it (no mail, no commit).
+
+    The link is `{base_url}/reset/{token}`; it expires after `password_reset_ttl_minutes`.
+    """
+    token = new_token()
+    session.add(
+        PasswordReset(
+            user_id=user.id,
+            token_hash=token_hash(token),
+            expires_at=utcnow() + timedelta(minutes=get_settings().password_reset_ttl_minutes),
+        )
+    )
+    return token
+
+
 def request_password_reset(session: Session, *, email: str, ip: str = "") -> None:
     """Email a reset link if the account exists; say nothing either way (no enumeration)."""
     try:
@@ -429,15 +445,8 @@ def request_password_reset(session: Session, *, email: str, ip: str = "") -> Non
     user = find_user_by_email(session, email)
     if user is None or not user.is_active:
         return
-    token = new_token()
+    token = create_reset_token(session, user)
     settings = get_settings()
-    session.add(
-        PasswordReset(
-            user_id=user.id,
-            token_hash=token_hash(token),
-            expires_at=utcnow() + timedelta(minutes=settings.password_reset_ttl_minutes),
-        )
-    )
     memberships = _active_memberships(session, user.id)
     org_id = memberships[0].org_id if memberships else None
     if org_id is not None:

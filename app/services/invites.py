@@ -73,14 +73,18 @@ def seats_used(session: Session, org_id: uuid.UUID, *, students: bool) -> int:
     return int(members) + int(invites)
 
 
-def check_seat(session: Session, org_id: uuid.UUID, role: str) -> None:
-    """Refuse with `LimitReached` when the role's seat class is full."""
+def check_seat(session: Session, org_id: uuid.UUID, role: str, *, planned: int = 0) -> None:
+    """Refuse with `LimitReached` when the role's seat class is full.
+
+    `planned`: seats of the same class that earlier rows of a batch (a CSV preview) would
+    take but that are not in the database yet.
+    """
     limits = effective_config(session, org_id).limits
     students = role in STUDENT_ROLES
     cap = limits.max_students if students else limits.max_staff
     if cap is None:
         return
-    used = seats_used(session, org_id, students=students)
+    used = seats_used(session, org_id, students=students) + planned
     if used >= cap:
         kind = "learner" if students else "staff"
         raise LimitReached(

@@ -1,9 +1,9 @@
 """Outgoing mail: every message is recorded; with SMTP settings it is also sent.
 
-Messages are written in the same transaction as the change that caused them. With SMTP
-configured they are sent right after that transaction commits (a rolled-back change sends
-nothing) and their row records `sent` or `failed`. The background worker of the learning
-core will take delivery over, with retries, through the outbox.
+A message is written in the same transaction as the change that caused them, together with
+an outbox job (`mail.send`) when SMTP is configured; a worker sends it and records `sent`,
+or retries with backoff and finally records `failed`. A rolled-back change sends nothing,
+and a job that runs twice sends once (the row's status is checked first).
 """
 
 from __future__ import annotations
@@ -14,15 +14,17 @@ from dataclasses import dataclass
 from datetime import datetime
 from email.message import EmailMessage
 
-from sqlalchemy import event
 from sqlmodel import Session, col, select
 
-from app.db import Scope, open_session
 from app.models.base import as_utc, utcnow
 from app.models.mail import OutboundEmail
+from app.models.outbox import OutboxJob
+from app.services import outbox
 from app.services.authz import Permission, require
 from app.services.tenancy import OrgContext, count_rows, mark_scoped, scoped
 from app.settings import get_settings
+
+SEND_JOB = "mail.send"
 
 
 def queue(
@@ -41,69 +43,53 @@ def queue(
     )
     session.add(msg)
     if status == "pending":
-        _deliver_after_commit(session, msg)
+        outbox.enqueue(
+            session,
+            kind=SEND_JOB,
+            payload={"email_id": str(msg.id)},
+            org_id=org_id,
+            dedupe_key=f"{SEND_JOB}:{msg.id}",
+        )
     return msg
 
 
-_PENDING_KEY = "mail_pending"
-
-
-def _deliver_after_commit(session: Session, msg: OutboundEmail) -> None:
-    session.connection()  # tie the message to this transaction, so a rollback drops it
-    pending: list[OutboundEmail] | None = session.info.get(_PENDING_KEY)
-    if pending is None:
-        pending = session.info[_PENDING_KEY] = []
-        event.listen(session, "after_commit", _on_commit)
-        event.listen(session, "after_rollback", _on_rollback)
-    pending.append(msg)
-
-
-def _on_rollback(session: Session) -> None:
-    session.info.get(_PENDING_KEY, []).clear()
-
-
-def _on_commit(session: Session) -> None:
-    pending: list[OutboundEmail] = session.info.get(_PENDING_KEY, [])
-    batch = [(m.id, m.org_id, m.to_email, m.subject, m.body_text) for m in pending]
-    pending.clear()
-    if batch:
-        deliver(batch)
-
-
-def deliver(batch: list[tuple[uuid.UUID, uuid.UUID | None, str, str, str]]) -> int:
-    """Send committed messages (id, org, to, subject, body) by SMTP; record the outcome."""
+def smtp_send(to: str, subject: str, body: str) -> None:
+    """Hand one message to the SMTP server (raises on failure)."""
     settings = get_settings()
     if not settings.smtp_host:
-        return 0
-    outcomes: dict[uuid.UUID, str] = {}
-    for msg_id, _org, to, subject, body in batch:
-        message = EmailMessage()
-        message["From"] = settings.mail_from
-        message["To"] = to
-        message["Subject"] = subject
-        message.set_content(body)
-        try:
-            with smtplib.SMTP(settings.smtp_host, settings.smtp_port, timeout=10) as smtp:
-                if settings.smtp_starttls:
-                    smtp.starttls()
-                if settings.smtp_user:
-                    smtp.login(settings.smtp_user, settings.smtp_password or "")
-                smtp.send_message(message)
-            outcomes[msg_id] = ""
-        except (OSError, smtplib.SMTPException) as exc:
-            outcomes[msg_id] = str(exc)[:500] or type(exc).__name__
-    org_ids = {org for _id, org, *_ in batch if org is not None}
-    with open_session(Scope(org_ids=org_ids)) as session:
-        rows = session.exec(
-            mark_scoped(select(OutboundEmail).where(col(OutboundEmail.id).in_(outcomes)))
-        ).all()
-        for row in rows:
-            error = outcomes[row.id]
-            row.status, row.error = ("failed", error) if error else ("sent", "")
-            row.sent_at = None if error else utcnow()
-            session.add(row)
-        session.commit()
-    return sum(1 for error in outcomes.values() if not error)
+        raise RuntimeError("SMTP is not configured")
+    message = EmailMessage()
+    message["From"] = settings.mail_from
+    message["To"] = to
+    message["Subject"] = subject
+    message.set_content(body)
+    with smtplib.SMTP(settings.smtp_host, settings.smtp_port, timeout=10) as smtp:
+        if settings.smtp_starttls:
+            smtp.starttls()
+        if settings.smtp_user:
+            smtp.login(settings.smtp_user, settings.smtp_password or "")
+        smtp.send_message(message)
+
+
+@outbox.handler(SEND_JOB)
+def _send_job(session: Session, job: OutboxJob) -> None:
+    email_id = uuid.UUID(str(job.payload["email_id"]))
+    row = session.exec(
+        mark_scoped(select(OutboundEmail).where(OutboundEmail.id == email_id))
+    ).first()
+    if row is None or row.status == "sent":
+        return  # already done by an earlier run of this job
+    try:
+        smtp_send(row.to_email, row.subject, row.body_text)
+    except (OSError, smtplib.SMTPException, RuntimeError) as exc:
+        row.error = (str(exc) or type(exc).__name__)[:500]
+        if job.attempts >= job.max_attempts:
+            row.status = "failed"
+        session.add(row)
+        session.commit()  # keep the error visible in the mail log while retries go on
+        raise
+    row.status, row.error, row.sent_at = "sent", "", utcnow()
+    session.add(row)
 
 
 @dataclass(frozen=True)
@@ -117,6 +103,7 @@ class MailRow:
     body_text: str
     kind: str
     status: str
+    error: str = ""
 
 
 def list_mail(
@@ -141,6 +128,7 @@ def list_mail(
                 body_text=r.body_text,
                 kind=r.kind,
                 status=r.status,
+                error=r.error,
             )
             for r in rows
         ],

@@ -7,6 +7,7 @@ import math
 import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import urlencode
 
 import reflex as rx
 
@@ -17,6 +18,7 @@ from app.services.tenancy import tenant_session
 from app.state.session import SessionState, handle_errors
 
 PAGE_SIZE = 25
+EXPORT_PATH = "/api/reports/audit.csv"
 _URL = re.compile(r"https?://\S+")
 
 
@@ -42,6 +44,22 @@ class AuditState(SessionState):
     @rx.var
     def pages(self) -> int:
         return max(1, math.ceil(self.total / PAGE_SIZE))
+
+    @rx.var
+    def export_href(self) -> str:
+        """The CSV download of what the filters currently show (the route re-authorizes)."""
+        params = {
+            name: value
+            for name, value in (
+                ("action", self.f_action),
+                ("actor", self.f_actor),
+                ("since", self.f_since),
+                ("until", self.f_until),
+            )
+            if value
+        }
+        query = urlencode(params)
+        return f"{EXPORT_PATH}?{query}" if query else EXPORT_PATH
 
     def _reload(self) -> rx.event.EventSpec | None:
         try:

@@ -62,6 +62,7 @@ class SessionState(rx.State):
     orgs: list[dict[str, str]] = []
     accent: str = "indigo"
     site_name: str = ""
+    logo_url: str = ""
     features: list[str] = []
 
     def _token(self) -> str:
@@ -120,9 +121,11 @@ class SessionState(rx.State):
                 config = effective_config(session, ctx.org_id)
                 self.accent = config.branding.primary_color
                 self.site_name = config.branding.site_name
+                self.logo_url = config.branding.logo_url
                 self.features = sorted(k for k, on in config.features.model_dump().items() if on)
-        # This tab now follows its org's config: an admin's change re-themes and re-gates it.
-        topics = {config_topic(ctx.org_id)} if ctx.org_id else set()
+        # This tab now follows its org's config and its ancestors' (which it inherits): an
+        # admin's change re-themes and re-gates it.
+        topics = {config_topic(o) for o in {ctx.org_id, *ctx.ancestor_ids}} if ctx.org_id else set()
         hub.watch(self.router.session.client_token, topics)
 
     def _refresh(self) -> OrgContext | None:

@@ -20,6 +20,7 @@ from sqlmodel import select
 from app.db import Scope, UnscopedQueryError, get_engine, open_session
 from app.models import TENANT_TABLES, Invite, Membership, Organization, OutboundEmail, User
 from app.models.user import Role
+from app.services import member_import, outbox
 from app.services.tenancy import mark_scoped, public_session, tenant_session
 from tests import factories as f
 from tests.conftest import Backend
@@ -41,6 +42,10 @@ def world(pg_backend: Backend) -> World:
     t = f.two_tenants()
     for tenant in (t.a, t.b):
         f.invite(tenant.ctx, Role.learner)  # an invite and an outbound email
+        with tenant_session(tenant.ctx) as session:  # a member import and an outbox job
+            member_import.start_import(session, tenant.ctx, org_id=None, total=0)
+            outbox.enqueue(session, kind="test.rls", payload={}, org_id=tenant.ctx.org_id)
+            session.commit()
     return World(a=t.a, b=t.b)
 
 
@@ -135,11 +140,21 @@ def test_scope_of_b_cannot_update_or_delete_a_rows(world: World, app_conn, peek)
         "invites": "UPDATE invites SET role = 'org_admin' WHERE org_id = :o",
         "audit_events": "UPDATE audit_events SET action = 'x' WHERE org_id = :o",
         "outbound_emails": "UPDATE outbound_emails SET to_email = 'x@x' WHERE org_id = :o",
+        "member_imports": "UPDATE member_imports SET failed_count = 999 WHERE org_id = :o",
+        "outbox_jobs": "UPDATE outbox_jobs SET status = 'dead' WHERE org_id = :o",
     }
     assert set(changes) == set(TENANT_TABLES)
     for table, sql in changes.items():
         assert app_conn.execute(text(sql), {"o": a}).rowcount == 0, f"updated A's {table}"
-    for table in ("invites", "outbound_emails", "audit_events", "memberships", "org_settings"):
+    for table in (
+        "invites",
+        "outbound_emails",
+        "audit_events",
+        "memberships",
+        "org_settings",
+        "member_imports",
+        "outbox_jobs",
+    ):
         deleted = app_conn.execute(text(f"DELETE FROM {table} WHERE org_id = :o"), {"o": a})
         assert deleted.rowcount == 0, f"deleted A's {table}"
     app_conn.commit()

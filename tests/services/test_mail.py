@@ -10,9 +10,14 @@ from typing import Any
 
 import pytest
 from aiosmtpd.controller import Controller
+from sqlalchemy import update
+from sqlmodel import col, select
 
-from app.services import auth, invites, mail
-from app.services.tenancy import public_session, tenant_session
+from app.db import Scope, open_session
+from app.models.base import utcnow
+from app.models.outbox import OutboxJob
+from app.services import auth, invites, mail, outbox
+from app.services.tenancy import mark_scoped, public_session, tenant_session
 from tests import factories as f
 
 pytestmark = pytest.mark.usefixtures("backend")
@@ -55,6 +60,9 @@ def test_an_invite_is_sent_by_smtp_and_marked_sent(smtp: _Inbox) -> None:
     email = f.unique_email("smtp")
     with tenant_session(admin.ctx) as session:
         invites.create_invite(session, admin.ctx, email=email, role="learner")
+    (row,) = [r for r in _mail_rows(admin.ctx) if r.to_email == email]
+    assert row.status == "pending", "sent before the worker ran"
+    outbox.run_due()
     (message,) = [m for m in smtp.messages if m["To"] == email]
     assert "invited you to join" in message.get_payload()
     assert "/invite/" in message.get_payload()
@@ -66,10 +74,11 @@ def test_a_password_reset_is_sent_by_smtp(smtp: _Inbox) -> None:
     admin = f.new_admin()
     with public_session() as session:
         auth.request_password_reset(session, email=admin.email)
+    outbox.run_due()
     assert any(m["To"] == admin.email and "/reset/" in m.get_payload() for m in smtp.messages)
 
 
-def test_an_unreachable_smtp_server_marks_the_mail_failed_and_keeps_the_invite(
+def test_an_unreachable_smtp_server_is_retried_then_marked_failed_and_keeps_the_invite(
     settings_env: Callable[..., None],
 ) -> None:
     settings_env(smtp_host="127.0.0.1", smtp_port=_free_port())  # nothing listens there
@@ -77,10 +86,24 @@ def test_an_unreachable_smtp_server_marks_the_mail_failed_and_keeps_the_invite(
     email = f.unique_email("down")
     with tenant_session(admin.ctx) as session:
         invites.create_invite(session, admin.ctx, email=email, role="learner")
+    outbox.run_due()
     (row,) = [r for r in _mail_rows(admin.ctx) if r.to_email == email]
-    assert row.status == "failed"
+    assert row.status == "pending" and row.error, "the first failure is retried, not final"
     with tenant_session(admin.ctx) as session:
         assert any(i.email == email for i in invites.list_invites(session, admin.ctx))
+        # Exhaust the retries: the job is dead and the mail log says the mail failed.
+        job = session.exec(
+            mark_scoped(select(OutboxJob).where(OutboxJob.org_id == admin.ctx.org_id))
+        ).one()
+    for _ in range(job.max_attempts):
+        with open_session(Scope(system=True)) as session:
+            session.execute(
+                update(OutboxJob).where(col(OutboxJob.id) == job.id).values(run_after=utcnow())
+            )
+            session.commit()
+        outbox.run_due()
+    (row,) = [r for r in _mail_rows(admin.ctx) if r.to_email == email]
+    assert row.status == "failed"
 
 
 def test_mail_of_a_rolled_back_change_is_never_sent(smtp: _Inbox) -> None:
@@ -105,7 +128,29 @@ def test_mail_of_a_rolled_back_change_is_never_sent(smtp: _Inbox) -> None:
             kind="test",
         )
         session.commit()
+    outbox.run_due()
     assert [m["To"] for m in smtp.messages] == ["real@example.com"]
+
+
+def test_a_job_that_runs_twice_sends_once(smtp: _Inbox) -> None:
+    admin = f.new_admin()
+    email = f.unique_email("once")
+    with tenant_session(admin.ctx) as session:
+        invites.create_invite(session, admin.ctx, email=email, role="learner")
+        job = session.exec(
+            mark_scoped(select(OutboxJob).where(OutboxJob.org_id == admin.ctx.org_id))
+        ).one()
+    outbox.run_due()
+    # A worker that died after sending but before marking the job done: it runs again.
+    with open_session(Scope(system=True)) as session:
+        session.execute(
+            update(OutboxJob)
+            .where(col(OutboxJob.id) == job.id)
+            .values(status="pending", run_after=utcnow())
+        )
+        session.commit()
+    outbox.run_due()
+    assert [m["To"] for m in smtp.messages].count(email) == 1
 
 
 def test_without_smtp_mail_is_only_logged() -> None:

@@ -1,0 +1,89 @@
+"""The failed-jobs page: what the outbox could not do, and a retry button."""
+
+from __future__ import annotations
+
+import math
+
+import reflex as rx
+
+from app.services import outbox
+from app.services.authz import Permission
+from app.services.errors import ServiceError
+from app.services.tenancy import tenant_session
+from app.state.session import SessionState, handle_errors
+
+PAGE_SIZE = 25
+STATUSES = ("dead", "pending", "running", "done")
+
+
+class JobsState(SessionState):
+    """The org's jobs of one status, newest first."""
+
+    jobs: list[dict[str, str]] = []
+    total: int = 0
+    page: int = 1
+    status: str = "dead"
+
+    @rx.var
+    def pages(self) -> int:
+        return max(1, math.ceil(self.total / PAGE_SIZE))
+
+    def _reload(self) -> rx.event.EventSpec | None:
+        try:
+            ctx = self._require(Permission.config_edit)
+            with tenant_session(ctx) as session:
+                rows, total = outbox.list_jobs(
+                    session, ctx, status=self.status, page=self.page, page_size=PAGE_SIZE
+                )
+        except ServiceError as exc:
+            return handle_errors(exc)
+        self.total = total
+        self.jobs = [
+            {
+                "id": r.id,
+                "kind": r.kind,
+                "status": r.status,
+                "attempts": str(r.attempts),
+                "error": r.last_error,
+                "when": r.created.strftime("%Y-%m-%d %H:%M"),
+            }
+            for r in rows
+        ]
+        return None
+
+    @rx.event
+    def load(self) -> rx.event.EventSpec | None:
+        if self._refresh() is None:
+            return rx.redirect("/signin?next=/admin/jobs")
+        self.page, self.status = 1, "dead"
+        if Permission.config_edit.value in self.permissions:
+            return self._reload()
+        return None
+
+    @rx.event
+    def show(self, status: str) -> rx.event.EventSpec | None:
+        self.status = status if status in STATUSES else "dead"
+        self.page = 1
+        return self._reload()
+
+    @rx.event
+    def retry(self, job_id: str) -> rx.event.EventSpec | None:
+        try:
+            ctx = self._require(Permission.config_edit)
+            with tenant_session(ctx) as session:
+                outbox.retry(session, ctx, job_id)
+        except ServiceError as exc:
+            return handle_errors(exc)
+        self._reload()
+        return rx.toast.success("The job will run again shortly.")
+
+    @rx.event
+    def next_page(self) -> rx.event.EventSpec | None:
+        if self.page < self.pages:
+            self.page += 1
+        return self._reload()
+
+    @rx.event
+    def prev_page(self) -> rx.event.EventSpec | None:
+        self.page = max(1, self.page - 1)
+        return self._reload()

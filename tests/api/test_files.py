@@ -1,0 +1,223 @@
+"""`GET /files/{key}`: public logos for anyone, org files only inside the org's scope."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from starlette.testclient import TestClient
+
+from app.api.routes import build_api
+from app.models.user import Role
+from app.services import storage
+from app.settings import get_settings
+from tests import factories as f
+from tests.conftest import Backend
+from tests.services.test_storage import PNG, new_s3_storage, s3_test_url
+
+pytestmark = pytest.mark.usefixtures("backend")
+
+
+@pytest.fixture
+def local_store(tmp_path: Path, settings_env: Callable[..., None]) -> storage.LocalStorage:
+    """The app's storage is a fresh local directory for this test."""
+    settings_env(storage_dir=tmp_path / "files")
+    store = storage.get_storage()
+    assert isinstance(store, storage.LocalStorage)
+    return store
+
+
+@pytest.fixture
+def s3_store(settings_env: Callable[..., None]) -> storage.S3Storage:
+    """The app's storage is a fresh bucket on the S3 test server."""
+    url = s3_test_url()
+    bucket = new_s3_storage(url).bucket
+    settings_env(s3_bucket=bucket, s3_endpoint_url=url, s3_access_key="t", s3_secret_key="t")
+    store = storage.get_storage()
+    assert isinstance(store, storage.S3Storage)
+    return store
+
+
+@pytest.fixture
+def client() -> Iterator[TestClient]:
+    with TestClient(build_api(), base_url="http://localhost:3000", follow_redirects=False) as c:
+        yield c
+
+
+def _as(client: TestClient, who: f.SignedIn | None) -> TestClient:
+    client.cookies.clear()
+    if who is not None:
+        client.cookies.set(get_settings().session_cookie_name, who.token)
+    return client
+
+
+def _assert_not_found(response: httpx.Response) -> None:
+    assert response.status_code == 404, response.text
+    assert response.json()["error"]["code"] == "not_found"
+    assert response.headers["cache-control"] == "no-store"
+
+
+# --------------------------------------------------------------------------- local storage
+
+
+def test_public_logo_is_served_to_anyone(
+    backend: Backend, local_store: storage.LocalStorage, client: TestClient
+) -> None:
+    key = storage.public_key(uuid.uuid4(), "branding/logo.png")
+    local_store.put(key, PNG, "image/png")
+    response = _as(client, None).get(storage.public_url(key))
+    assert response.status_code == 200
+    assert response.content == PNG
+    assert response.headers["content-type"] == "image/png"
+    assert response.headers["x-content-type-options"] == "nosniff"
+    assert response.headers["cache-control"].startswith("public")
+    assert "content-disposition" not in response.headers
+
+
+def test_private_file_only_inside_the_org(
+    backend: Backend, local_store: storage.LocalStorage, client: TestClient
+) -> None:
+    t = f.two_tenants()
+    learner = f.invite_and_accept_member(t.a.ctx, Role.learner)
+    key = storage.private_key(t.a.org_id, "lessons", "handout.pdf")
+    local_store.put(key, b"%PDF-1.7 A's handout", "application/pdf")
+    url = storage.public_url(key)
+
+    for who in (t.a, learner):
+        response = _as(client, who).get(url)
+        assert response.status_code == 200, who.email
+        assert response.content == b"%PDF-1.7 A's handout"
+        assert response.headers["content-type"] == "application/pdf"
+        assert response.headers["cache-control"] == "private, no-store"
+        assert response.headers["x-content-type-options"] == "nosniff"
+
+    _assert_not_found(_as(client, t.b).get(url))  # B's admin: as if it did not exist
+    _assert_not_found(_as(client, None).get(url))  # anonymous
+    client.cookies.set(get_settings().session_cookie_name, "forged-token")
+    _assert_not_found(client.get(url))
+    _assert_not_found(_as(client, t.a).get(url + ".missing"))
+
+
+def test_parent_admin_reads_the_subtree_child_admin_not_the_parent(
+    backend: Backend, local_store: storage.LocalStorage, client: TestClient
+) -> None:
+    a = f.new_admin()
+    child = f.child_org(a.ctx)
+    a = f.refresh(a)
+    child_admin = f.invite_and_accept_member(a.ctx, Role.org_admin, org_id=child.id)
+    parent_key = storage.private_key(a.org_id, "report.csv")
+    child_key = storage.private_key(child.id, "report.csv")
+    local_store.put(parent_key, b"parent", "text/csv")
+    local_store.put(child_key, b"child", "text/csv")
+
+    assert _as(client, a).get(storage.public_url(child_key)).content == b"child"
+    assert _as(client, child_admin).get(storage.public_url(child_key)).content == b"child"
+    _assert_not_found(_as(client, child_admin).get(storage.public_url(parent_key)))
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/files/org/{a}/../../etc/passwd",
+        "/files/org/{a}/%2e%2e/%2e%2e/etc/passwd",
+        "/files/public/org/{a}/..%2f..%2forg%2f{a}%2fsecret.txt",
+        "/files/org/{a}%5csecret.txt",
+        "/files/org/{a}//secret.txt",
+        "/files/objects/org/{a}/secret.txt",
+        "/files/meta/org/{a}/secret.txt",
+        "/files/",
+        "/files/etc/passwd",
+    ],
+)
+def test_traversal_and_odd_keys_are_refused(
+    backend: Backend, local_store: storage.LocalStorage, client: TestClient, path: str
+) -> None:
+    a = f.new_admin()
+    local_store.put(storage.private_key(a.org_id, "secret.txt"), b"top secret", "text/plain")
+    response = _as(client, a).get(path.format(a=a.org_id))
+    assert response.status_code == 404
+    assert b"top secret" not in response.content
+
+
+def test_active_content_is_a_sandboxed_download(
+    backend: Backend, local_store: storage.LocalStorage, client: TestClient
+) -> None:
+    a = f.new_admin()
+    key = storage.private_key(a.org_id, "page.html")
+    local_store.put(key, b"<script>alert(document.cookie)</script>", "text/html")
+    response = _as(client, a).get(storage.public_url(key))
+    assert response.status_code == 200
+    assert response.headers["content-disposition"] == 'attachment; filename="page.html"'
+    assert "sandbox" in response.headers["content-security-policy"]
+    assert response.headers["x-content-type-options"] == "nosniff"
+
+
+def test_range_requests_work_for_video(
+    backend: Backend, local_store: storage.LocalStorage, client: TestClient
+) -> None:
+    a = f.new_admin()
+    key = storage.private_key(a.org_id, "lesson.mp4")
+    local_store.put(key, bytes(range(100)), "video/mp4")
+    response = _as(client, a).get(storage.public_url(key), headers={"Range": "bytes=10-19"})
+    assert response.status_code == 206
+    assert response.content == bytes(range(10, 20))
+
+
+# --------------------------------------------------------------------------- S3
+
+
+def test_s3_private_file_redirects_to_a_presigned_url_for_members_only(
+    backend: Backend, s3_store: storage.S3Storage, client: TestClient
+) -> None:
+    t = f.two_tenants()
+    key = storage.private_key(t.a.org_id, "lessons", "clip.mp4")
+    s3_store.put(key, b"A's video bytes", "video/mp4")
+    url = storage.public_url(key)
+
+    response = _as(client, t.a).get(url)
+    assert response.status_code == 307
+    assert response.headers["cache-control"] == "private, no-store"
+    location = response.headers["location"]
+    assert location.startswith(s3_test_url()) and "X-Amz-Signature" in location
+    fetched = httpx.get(location)
+    assert fetched.content == b"A's video bytes"
+    assert fetched.headers["content-type"] == "video/mp4"
+
+    for who in (t.b, None):
+        denied = _as(client, who).get(url)
+        _assert_not_found(denied)
+        assert "location" not in denied.headers
+    _assert_not_found(_as(client, t.a).get(url + ".missing"))
+
+
+def test_s3_public_logo_is_streamed(
+    backend: Backend, s3_store: storage.S3Storage, client: TestClient
+) -> None:
+    key = storage.public_key(uuid.uuid4(), "logo.png")
+    s3_store.put(key, PNG, "image/png")
+    response = _as(client, None).get(storage.public_url(key))
+    assert response.status_code == 200
+    assert response.content == PNG
+    assert response.headers["content-type"] == "image/png"
+    assert response.headers["x-content-type-options"] == "nosniff"
+    assert response.headers["cache-control"].startswith("public")
+    _assert_not_found(client.get(storage.public_url(key) + "x"))
+
+
+def test_s3_proxy_mode_streams_private_files(
+    backend: Backend,
+    s3_store: storage.S3Storage,
+    client: TestClient,
+    settings_env: Callable[..., None],
+) -> None:
+    settings_env(s3_proxy_downloads="true")
+    t = f.two_tenants()
+    key = storage.private_key(t.a.org_id, "notes.txt")
+    s3_store.put(key, b"A's notes", "text/plain")
+    response = _as(client, t.a).get(storage.public_url(key))
+    assert response.status_code == 200
+    assert response.content == b"A's notes"
+    _assert_not_found(_as(client, t.b).get(storage.public_url(key)))
