@@ -61,8 +61,9 @@ class JobsState(SessionState):
         return None
 
     @rx.event
-    def show(self, status: str) -> rx.event.EventSpec | None:
-        self.status = status if status in STATUSES else "dead"
+    def show(self, status: str | list[str]) -> rx.event.EventSpec | None:
+        chosen = status if isinstance(status, str) else (status[0] if status else "")
+        self.status = chosen if chosen in STATUSES else "dead"
         self.page = 1
         return self._reload()
 

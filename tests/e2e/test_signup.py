@@ -13,7 +13,15 @@ from tests.e2e.conftest import PASSWORD, nav_links, sign_in, sign_up, unique, un
 # alone takes about two minutes), hence the generous timeout.
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(600)]
 
-ADMIN_NAV = {"/dashboard", "/admin/orgs", "/admin/members", "/admin/audit", "/admin/mail"}
+ADMIN_NAV = {
+    "/dashboard",
+    "/admin/orgs",
+    "/admin/members",
+    "/admin/audit",
+    "/admin/mail",
+    "/admin/settings",
+    "/admin/jobs",
+}
 
 
 def test_signup_creates_org(new_context: Callable[[], BrowserContext]) -> None:

@@ -1,0 +1,121 @@
+"""The admin console in Chromium: a config change reaches an open learner page at once; a
+seat limit set in the settings refuses an invite with the reason; a CSV import with two bad
+rows imports the rest and reports the two."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable
+
+import pytest
+from playwright.sync_api import BrowserContext, expect
+
+from app.models.user import Role
+from tests import factories as f
+from tests.e2e.conftest import PASSWORD, sign_in, unique_email, wait_ready
+
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(600)]
+
+Services = Callable[[], contextlib.AbstractContextManager[None]]
+
+
+def _admin_and_learner(app_services: Services) -> tuple[f.SignedIn, f.SignedIn]:
+    with app_services():
+        admin = f.new_admin(kind="provider")
+        learner = f.invite_and_accept_member(admin.ctx, Role.learner)
+    return admin, learner
+
+
+def test_a_new_primary_colour_recolours_an_open_learner_page(
+    new_context: Callable[[], BrowserContext], app_services: Services
+) -> None:
+    admin, learner = _admin_and_learner(app_services)
+    watcher = new_context().new_page()
+    sign_in(watcher, learner.email, learner.password)
+    accents = "els => els.map(e => e.getAttribute('data-accent-color'))"
+    assert "crimson" not in watcher.locator("[data-accent-color]").evaluate_all(accents)
+    watcher.evaluate("window.__stillTheSamePage = true")
+
+    page = new_context().new_page()
+    sign_in(page, admin.email, PASSWORD)
+    page.goto("/admin/settings")
+    expect(page.locator("#cfg-color")).to_be_visible()
+    wait_ready(page)
+    page.select_option("#cfg-color", "crimson")
+    page.click("#save-branding")
+    expect(page.locator("[data-sonner-toast]").first).to_be_visible()
+
+    # The learner's page changes colour by itself: no reload (the marker survives).
+    watcher.wait_for_function(
+        "[...document.querySelectorAll('[data-accent-color]')]"
+        ".some(e => e.getAttribute('data-accent-color') === 'crimson')",
+        timeout=10_000,
+    )
+    assert watcher.evaluate("window.__stillTheSamePage") is True
+
+
+def test_an_invite_over_the_seat_limit_is_refused_with_the_reason(
+    new_context: Callable[[], BrowserContext], app_services: Services
+) -> None:
+    with app_services():
+        admin = f.new_admin(kind="provider")
+    page = new_context().new_page()
+    sign_in(page, admin.email, PASSWORD)
+    page.goto("/admin/settings")
+    expect(page.locator("#cfg-limit-max_staff")).to_be_visible()
+    wait_ready(page)
+    page.fill("#cfg-limit-max_staff", "1")  # the admin holds the only staff seat
+    page.click("#save-limits")
+    expect(page.locator("[data-sonner-toast]").first).to_be_visible()
+
+    page.goto("/admin/members")
+    expect(page.locator("#send-invite")).to_be_visible()
+    wait_ready(page)
+    invitee = unique_email("over-limit")
+    page.fill("#field-email", invitee)
+    page.select_option("#field-role", "instructor")
+    page.click("#send-invite")
+    refusal = page.locator("#field-role-error")
+    expect(refusal).to_contain_text("staff seats")
+    expect(page.locator("#invites-table")).to_have_count(0)
+
+
+def test_a_csv_import_with_two_bad_rows_imports_the_rest_and_reports_them(
+    new_context: Callable[[], BrowserContext], app_services: Services
+) -> None:
+    with app_services():
+        admin = f.new_admin(kind="provider")
+    good = [unique_email(f"good{i}") for i in range(3)]
+    lines = [
+        "email,full_name,role",
+        f"{good[0]},Gail Good,learner",
+        "not-an-email,Bad Address,learner",
+        f"{good[1]},Gus Good,learner",
+        f"{unique_email('bad-role')},Bob Badrole,wizard",
+        f"{good[2]},Gia Good,instructor",
+    ]
+    page = new_context().new_page()
+    sign_in(page, admin.email, PASSWORD)
+    page.goto("/admin/members")
+    expect(page.locator("#member-import")).to_be_visible()
+    wait_ready(page)
+    page.locator("#member-csv input[type=file]").set_input_files(
+        files=[{"name": "people.csv", "mimeType": "text/csv", "buffer": "\n".join(lines).encode()}]
+    )
+    page.click("#import-check")
+    expect(page.locator("#import-counts")).to_contain_text("3 rows ready, 2 with errors")
+    page.click("#import-confirm")
+    summary = page.locator("#import-summary")
+    expect(summary).to_contain_text("3 created")
+    expect(summary).to_contain_text("2 failed")
+
+    report = page.request.get(page.locator("#import-report").get_attribute("href") or "")
+    assert report.ok, report.status
+    text = report.text()
+    assert "not-an-email" in text and "wizard" in text
+    assert not any(email in text for email in good)
+
+    page.reload()
+    table = page.locator("#members-table")
+    for email in good:
+        expect(table).to_contain_text(email)
