@@ -7,11 +7,13 @@ from typing import Any
 from sqlalchemy import text
 
 from app.db import get_engine
+from app.services.storage import get_storage
 from app.settings import get_settings
 
 
 def check() -> tuple[bool, dict[str, Any]]:
-    """(all healthy, per-part status) for the database and, when configured, Redis."""
+    """(all healthy, per-part status) for the database, Redis (when configured) and file
+    storage."""
     parts: dict[str, Any] = {}
     try:
         with get_engine().connect() as conn:
@@ -32,5 +34,10 @@ def check() -> tuple[bool, dict[str, Any]]:
             parts["redis"] = {"ok": False, "error": type(exc).__name__}
     else:
         parts["redis"] = {"ok": True, "configured": False}
+    try:
+        get_storage().exists("health/probe")
+        parts["storage"] = {"ok": True, "backend": type(get_storage()).__name__}
+    except Exception as exc:  # unreachable bucket, unreadable directory
+        parts["storage"] = {"ok": False, "error": type(exc).__name__}
     healthy = all(p["ok"] for p in parts.values())
     return healthy, parts

@@ -2,31 +2,23 @@
 
 from __future__ import annotations
 
-import math
-
 import reflex as rx
 
 from app.services import outbox
 from app.services.authz import Permission
 from app.services.errors import ServiceError
 from app.services.tenancy import tenant_session
+from app.state.paging import PAGE_SIZE, PagedState
 from app.state.session import SessionState, handle_errors
 
-PAGE_SIZE = 25
 STATUSES = ("dead", "pending", "running", "done")
 
 
-class JobsState(SessionState):
+class JobsState(PagedState, SessionState):
     """The org's jobs of one status, newest first."""
 
     jobs: list[dict[str, str]] = []
-    total: int = 0
-    page: int = 1
     status: str = "dead"
-
-    @rx.var
-    def pages(self) -> int:
-        return max(1, math.ceil(self.total / PAGE_SIZE))
 
     def _reload(self) -> rx.event.EventSpec | None:
         try:
@@ -77,14 +69,3 @@ class JobsState(SessionState):
             return handle_errors(exc)
         self._reload()
         return rx.toast.success("The job will run again shortly.")
-
-    @rx.event
-    def next_page(self) -> rx.event.EventSpec | None:
-        if self.page < self.pages:
-            self.page += 1
-        return self._reload()
-
-    @rx.event
-    def prev_page(self) -> rx.event.EventSpec | None:
-        self.page = max(1, self.page - 1)
-        return self._reload()

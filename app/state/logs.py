@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import math
 import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -15,9 +14,9 @@ from app.services import audit, mail
 from app.services.authz import Permission
 from app.services.errors import ServiceError
 from app.services.tenancy import tenant_session
+from app.state.paging import PAGE_SIZE, PagedState
 from app.state.session import SessionState, handle_errors
 
-PAGE_SIZE = 25
 EXPORT_PATH = "/api/reports/audit.csv"
 _URL = re.compile(r"https?://\S+")
 
@@ -29,21 +28,15 @@ def _parse_day(raw: str) -> datetime | None:
         return None
 
 
-class AuditState(SessionState):
+class AuditState(PagedState, SessionState):
     """Filterable, paginated audit log of the orgs the viewer may read."""
 
     events: list[dict[str, str]] = []
-    total: int = 0
-    page: int = 1
     f_action: str = ""
     f_actor: str = ""
     f_since: str = ""
     f_until: str = ""
     filter_error: str = ""
-
-    @rx.var
-    def pages(self) -> int:
-        return max(1, math.ceil(self.total / PAGE_SIZE))
 
     @rx.var
     def export_href(self) -> str:
@@ -114,34 +107,17 @@ class AuditState(SessionState):
         self.f_since, self.f_until, self.page = since, until, 1
         return self._reload()
 
-    @rx.event
-    def next_page(self) -> rx.event.EventSpec | None:
-        if self.page < self.pages:
-            self.page += 1
-        return self._reload()
 
-    @rx.event
-    def prev_page(self) -> rx.event.EventSpec | None:
-        self.page = max(1, self.page - 1)
-        return self._reload()
-
-
-class MailState(SessionState):
+class MailState(PagedState, SessionState):
     """Mail the org sent (in the embedded mode this is where mail goes)."""
 
     messages: list[dict[str, str]] = []
-    total: int = 0
-    page: int = 1
-
-    @rx.var
-    def pages(self) -> int:
-        return max(1, math.ceil(self.total / 20))
 
     def _reload(self) -> rx.event.EventSpec | None:
         try:
             ctx = self._require(Permission.mail_view)
             with tenant_session(ctx) as session:
-                rows, total = mail.list_mail(session, ctx, page=self.page, page_size=20)
+                rows, total = mail.list_mail(session, ctx, page=self.page, page_size=PAGE_SIZE)
         except ServiceError as exc:
             return handle_errors(exc)
         self.total = total
@@ -169,14 +145,3 @@ class MailState(SessionState):
         if "mail.view" in self.permissions:
             return self._reload()
         return None
-
-    @rx.event
-    def next_page(self) -> rx.event.EventSpec | None:
-        if self.page < self.pages:
-            self.page += 1
-        return self._reload()
-
-    @rx.event
-    def prev_page(self) -> rx.event.EventSpec | None:
-        self.page = max(1, self.page - 1)
-        return self._reload()

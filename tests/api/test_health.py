@@ -95,3 +95,23 @@ def test_health_is_503_when_the_database_is_down(
     body = response.json()
     assert body["database"]["ok"] is False
     assert "/dev/null" not in response.text  # no paths or URLs in the answer
+
+
+def test_health_reports_local_storage(client: TestClient) -> None:
+    body = client.get("/health").json()
+    assert body["storage"] == {"ok": True, "backend": "LocalStorage"}
+
+
+def test_health_is_503_when_the_object_store_is_unreachable(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("GUILDHALL_S3_BUCKET", "guildhall-health")
+    monkeypatch.setenv("GUILDHALL_S3_ENDPOINT_URL", f"http://127.0.0.1:{_closed_port()}")
+    monkeypatch.setenv("GUILDHALL_S3_ACCESS_KEY", "test")
+    monkeypatch.setenv("GUILDHALL_S3_SECRET_KEY", "test")
+    get_settings.cache_clear()
+    response = client.get("/health")
+    assert response.status_code == 503
+    body = response.json()
+    assert body["storage"]["ok"] is False
+    assert body["database"]["ok"] is True
