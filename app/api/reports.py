@@ -13,7 +13,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from app.api.session import request_context
-from app.services import audit
+from app.services import reports
 from app.services.errors import (
     NotFound,
     PermissionDenied,
@@ -59,7 +59,7 @@ def audit_csv(request: Request) -> Response:
         since = parse_day(q.get("since", ""), field="since")
         until = parse_day(q.get("until", ""), field="until")
         with tenant_session(ctx) as session:
-            export = audit.build_export(
+            export = reports.audit_csv(
                 session,
                 ctx,
                 action=q.get("action", "")[:60],

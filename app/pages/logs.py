@@ -8,6 +8,7 @@ from app.components.shell import app_shell
 from app.components.ui import empty_state, form_error, pager
 from app.services.authz import Permission
 from app.state.logs import AuditState, MailState
+from app.state.session import SessionState
 
 
 def audit_page() -> rx.Component:
@@ -23,21 +24,26 @@ def audit_page() -> rx.Component:
                 rx.button("Filter", type="submit", variant="soft"),
                 # A plain anchor (not the client-side router): the browser downloads the CSV
                 # from the backend route, which checks the session and permission itself.
-                rx.el.a(
-                    rx.icon("download", size=16, aria_hidden="true"),
-                    "Export CSV",
-                    href=s.export_href,
-                    download="",
-                    id="audit-export",
-                    title="Download the filtered audit log as CSV",
-                    style={
-                        "display": "inline-flex",
-                        "align_items": "center",
-                        "gap": "0.4em",
-                        "color": "var(--accent-11)",
-                        "font_size": "var(--font-size-2)",
-                        "text_decoration": "underline",
-                    },
+                # Shown only while the org's settings allow exports (reporting.exports);
+                # the route refuses anyway when they are off.
+                rx.cond(
+                    SessionState.reporting.contains("exports"),
+                    rx.el.a(
+                        rx.icon("download", size=16, aria_hidden="true"),
+                        "Export CSV",
+                        href=s.export_href,
+                        download="",
+                        id="audit-export",
+                        title="Download the filtered audit log as CSV",
+                        style={
+                            "display": "inline-flex",
+                            "align_items": "center",
+                            "gap": "0.4em",
+                            "color": "var(--accent-11)",
+                            "font_size": "var(--font-size-2)",
+                            "text_decoration": "underline",
+                        },
+                    ),
                 ),
                 wrap="wrap",
             ),

@@ -564,6 +564,21 @@ def require_feature(session: Session, org_id: uuid.UUID, name: str) -> None:
         )
 
 
+def reporting_enabled(session: Session, org_id: uuid.UUID, name: str) -> bool:
+    """Whether reporting option `name` (a field of `Reporting`) is on for the org."""
+    if name not in Reporting.model_fields:
+        raise ValueError(f"unknown reporting option {name!r}")
+    return bool(getattr(cached_config(session, org_id).reporting, name))
+
+
+def require_reporting(session: Session, org_id: uuid.UUID, name: str) -> None:
+    """Refuse with `PermissionDenied` when the reporting option is off."""
+    if not reporting_enabled(session, org_id, name):
+        raise PermissionDenied(
+            f"{field_title('reporting', name)} are turned off in this organization's settings."
+        )
+
+
 LIMIT_NOUNS: dict[str, str] = {
     "max_programs": "programs",
     "max_students": "learner seats",

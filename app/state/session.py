@@ -64,6 +64,7 @@ class SessionState(rx.State):
     site_name: str = ""
     logo_url: str = ""
     features: list[str] = []
+    reporting: list[str] = []
 
     def _token(self) -> str:
         # Starlette's browser-like parser, as our HTTP routes use (`request.cookies`):
@@ -123,6 +124,7 @@ class SessionState(rx.State):
                 self.site_name = config.branding.site_name
                 self.logo_url = config.branding.logo_url
                 self.features = sorted(k for k, on in config.features.model_dump().items() if on)
+                self.reporting = sorted(k for k, on in config.reporting.model_dump().items() if on)
         # This tab now follows its org's config and its ancestors' (which it inherits): an
         # admin's change re-themes and re-gates it.
         topics = {config_topic(o) for o in {ctx.org_id, *ctx.ancestor_ids}} if ctx.org_id else set()

@@ -13,7 +13,7 @@ from starlette.testclient import TestClient
 
 from app.api.routes import build_api
 from app.models.user import Role
-from app.services import audit
+from app.services import audit, org_config, reports
 from app.services.tenancy import tenant_session
 from app.settings import get_settings
 from app.state.logs import AuditState
@@ -125,3 +125,21 @@ def test_audit_page_export_link_carries_the_filters(backend: Backend, client: Te
     assert href == f"{URL}?action=auth.&actor={quote_plus(a.email)}&since=2026-01-01"
     rows = _rows(_as(client, a).get(href).text)
     assert rows and all(r["action"].startswith("auth.") for r in rows)
+
+
+def test_exports_turned_off_in_the_settings_are_refused(
+    backend: Backend, client: TestClient
+) -> None:
+    a = f.new_admin()
+    with tenant_session(a.ctx) as session:
+        org_config.update_section(
+            session, a.ctx, org_id=a.ctx.org_id, section="reporting", values={"exports": False}
+        )
+    response = _as(client, a).get(URL)
+    assert response.status_code == 403
+    assert "turned off" in response.json()["error"]["message"]
+    # A child org inherits the switch.
+    child = f.child_org(a.ctx)
+    with tenant_session(f.refresh(a).ctx) as session:
+        assert not reports.exports_allowed(session, f.refresh(a).ctx)
+        assert not org_config.reporting_enabled(session, child.id, "exports")

@@ -119,3 +119,33 @@ def test_a_csv_import_with_two_bad_rows_imports_the_rest_and_reports_them(
     table = page.locator("#members-table")
     for email in good:
         expect(table).to_contain_text(email)
+
+
+def test_turning_exports_off_removes_the_export_link_from_an_open_page(
+    new_context: Callable[[], BrowserContext], app_services: Services
+) -> None:
+    with app_services():
+        admin = f.new_admin(kind="provider")
+        auditor = f.invite_and_accept_member(admin.ctx, Role.auditor)
+    watcher = new_context().new_page()
+    sign_in(watcher, auditor.email, auditor.password)
+    watcher.goto("/admin/audit")
+    expect(watcher.locator("#audit-export")).to_be_visible()
+    watcher.evaluate("window.__stillTheSamePage = true")
+
+    page = new_context().new_page()
+    sign_in(page, admin.email, PASSWORD)
+    page.goto("/admin/settings")
+    switch = page.locator("#cfg-reporting-exports")
+    expect(switch).to_be_visible()
+    wait_ready(page)
+    expect(switch).to_have_attribute("data-state", "checked")
+    switch.click()
+    page.click("#save-reporting")
+    expect(page.locator("[data-sonner-toast]").first).to_be_visible()
+
+    expect(watcher.locator("#audit-export")).to_have_count(0, timeout=10_000)
+    assert watcher.evaluate("window.__stillTheSamePage") is True
+    # The route refuses too, not only the page.
+    refused = watcher.request.get("/api/reports/audit.csv")
+    assert refused.status == 403
