@@ -16,7 +16,7 @@ from sqlmodel import col, select
 from app.db import Scope, open_session
 from app.models.base import utcnow
 from app.models.outbox import OutboxJob
-from app.services import auth, invites, mail, outbox
+from app.services import auth, invites, mail, org_config, outbox
 from app.services.tenancy import mark_scoped, public_session, tenant_session
 from tests import factories as f
 
@@ -160,3 +160,53 @@ def test_without_smtp_mail_is_only_logged() -> None:
         invites.create_invite(session, admin.ctx, email=email, role="learner")
     (row,) = [r for r in _mail_rows(admin.ctx) if r.to_email == email]
     assert row.status == "logged"
+
+
+def test_mail_is_signed_with_the_org_branding(smtp: _Inbox) -> None:
+    admin = f.new_admin()
+    with tenant_session(admin.ctx) as session:
+        org_config.update_section(
+            session,
+            admin.ctx,
+            org_id=admin.ctx.org_id,
+            section="branding",
+            values={"site_name": "Riverbank Skills", "hide_platform_branding": True},
+        )
+    email = f.unique_email("branded")
+    with tenant_session(admin.ctx) as session:
+        invites.create_invite(session, admin.ctx, email=email, role="learner")
+    outbox.run_due()
+    (message,) = [m for m in smtp.messages if m["To"] == email]
+    assert message["From"].startswith("Riverbank Skills <")
+    body = message.get_payload()
+    assert body.rstrip().endswith("Riverbank Skills")
+    assert "Guildhall" not in body.split("-- ")[-1]
+
+
+def test_without_a_site_name_mail_is_signed_with_the_org_name() -> None:
+    admin = f.new_admin()
+    email = f.unique_email("plain")
+    with tenant_session(admin.ctx) as session:
+        invites.create_invite(session, admin.ctx, email=email, role="learner")
+    (row,) = [r for r in _mail_rows(admin.ctx) if r.to_email == email]
+    assert row.body_text.rstrip().endswith(f"{admin.ctx.org_name} · sent with Guildhall")
+
+
+def test_a_child_org_signs_with_the_site_name_it_inherits(smtp: _Inbox) -> None:
+    admin = f.new_admin()
+    with tenant_session(admin.ctx) as session:
+        org_config.update_section(
+            session,
+            admin.ctx,
+            org_id=admin.ctx.org_id,
+            section="branding",
+            values={"site_name": "Northern Network"},
+        )
+    child = f.child_org(admin.ctx)
+    parent = f.refresh(admin)
+    email = f.unique_email("child")
+    with tenant_session(parent.ctx) as session:
+        invites.create_invite(session, parent.ctx, email=email, role="learner", org_id=child.id)
+    outbox.run_due()
+    (message,) = [m for m in smtp.messages if m["To"] == email]
+    assert message["From"].startswith("Northern Network <")
