@@ -22,7 +22,7 @@ from app.models.org import Organization, OrgKind
 from app.models.user import Membership, Role, User
 from app.services import audit, auth, orgs
 from app.services.errors import Conflict, ServiceError, ValidationFailed
-from app.services.security import hash_password, new_token
+from app.services.security import unusable_password_hash
 from app.services.tenancy import mark_scoped, public_session
 from app.services.validation import clean_text, normalize_email
 from app.settings import get_settings
@@ -140,7 +140,7 @@ def bootstrap(*, org_name: str, admin_email: str, kind: str, full_name: str = ""
             name = full_name.strip() or email.split("@", 1)[0]
             name = clean_text(name, field="name", label="a name", max_length=120)
             # Nobody knows this password: the admin sets theirs through the link.
-            user = User(email=email, full_name=name, password_hash=hash_password(new_token()))
+            user = User(email=email, full_name=name, password_hash=unusable_password_hash())
             session.add(user)
             session.flush()
         if not user.is_active:
@@ -185,7 +185,7 @@ def bootstrap(*, org_name: str, admin_email: str, kind: str, full_name: str = ""
             target=email,
         )
         session.commit()
-        link = f"{get_settings().base_url.rstrip('/')}/reset/{token}"
+        link = auth.reset_link(token)
         return Result(
             org_id=org.id,
             org_name=org.name,

@@ -10,14 +10,14 @@ import time
 import uuid
 
 import pytest
-from sqlmodel import Session, select
+from sqlmodel import Session
 
 from app import worker
-from app.db import Scope, open_session
 from app.models.outbox import OutboxJob
 from app.services import outbox
-from app.services.tenancy import mark_scoped, tenant_session
+from app.services.tenancy import tenant_session
 from tests import factories as f
+from tests import outbox_helpers as oh
 
 pytestmark = pytest.mark.usefixtures("backend")
 
@@ -27,11 +27,6 @@ SEEN: list[str] = []
 @outbox.handler("test.worker")
 def _record(session: Session, job: OutboxJob) -> None:
     SEEN.append(str(job.payload["n"]))
-
-
-def _job(job_id: uuid.UUID) -> OutboxJob:
-    with open_session(Scope(system=True)) as session:
-        return session.exec(mark_scoped(select(OutboxJob).where(OutboxJob.id == job_id))).one()
 
 
 def test_the_embedded_worker_thread_runs_jobs_as_they_arrive() -> None:
@@ -69,6 +64,7 @@ def test_the_worker_command_runs_due_jobs_once() -> None:
         check=True,
     )
     assert "job(s)" in result.stdout
-    ran = _job(job.id)  # attempted, failed (no handler), waiting to retry
+    ran = oh.job(job.id)  # attempted, failed (no handler), waiting to retry
+    assert ran is not None
     assert (ran.status, ran.attempts) == ("pending", 1)
     assert "no handler" in ran.last_error

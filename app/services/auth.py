@@ -420,28 +420,28 @@ def switch_org(session: Session, ctx: OrgContext, org_id: uuid.UUID | str) -> No
     session.commit()
 
 
-def create_reset_token(session: Session, user: User) -> str:
+def create_reset_token(session: Session, user: User, *, ttl: timedelta | None = None) -> str:
     """Add a one-use password-reset token for `user` and return it (no mail, no commit).
 
-    The link is `{base_url}/reset/{token}`; it expires after `password_reset_ttl_minutes`.
+    It expires after `ttl` (default `password_reset_ttl_minutes`); a welcome link for a new
+    account lives longer. `reset_link(token)` is the page that uses it.
     """
     token = new_token()
+    lifetime = ttl or timedelta(minutes=get_settings().password_reset_ttl_minutes)
     session.add(
-        PasswordReset(
-            user_id=user.id,
-            token_hash=token_hash(token),
-            expires_at=utcnow() + timedelta(minutes=get_settings().password_reset_ttl_minutes),
-        )
+        PasswordReset(user_id=user.id, token_hash=token_hash(token), expires_at=utcnow() + lifetime)
     )
     return token
 
 
+def reset_link(token: str) -> str:
+    """The page where a reset token sets a new password."""
+    return f"{get_settings().base_url.rstrip('/')}/reset/{token}"
+
+
 def request_password_reset(session: Session, *, email: str, ip: str = "") -> None:
     """Email a reset link if the account exists; say nothing either way (no enumeration)."""
-    try:
-        email = normalize_email(email)
-    except ValidationFailed:
-        raise
+    email = normalize_email(email)
     user = find_user_by_email(session, email)
     if user is None or not user.is_active:
         return
@@ -451,7 +451,7 @@ def request_password_reset(session: Session, *, email: str, ip: str = "") -> Non
     org_id = memberships[0].org_id if memberships else None
     if org_id is not None:
         widen_scope(session, org_ids={org_id})
-    link = f"{settings.base_url.rstrip('/')}/reset/{token}"
+    link = reset_link(token)
     mail.queue(
         session,
         org_id=org_id,

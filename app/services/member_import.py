@@ -40,7 +40,7 @@ from sqlmodel import Session, col
 from app.models.base import utcnow
 from app.models.member_import import MemberImport
 from app.models.org import Organization
-from app.models.user import Membership, PasswordReset, Role, User
+from app.models.user import Membership, Role, User
 from app.services import audit, auth, mail, orgs
 from app.services.authz import ROLE_LABELS, STUDENT_ROLES, Permission, require
 from app.services.errors import (
@@ -52,7 +52,7 @@ from app.services.errors import (
 )
 from app.services.invites import check_seat
 from app.services.members import MANAGER_ROLES, check_manager
-from app.services.security import hash_password, new_token, token_hash
+from app.services.security import unusable_password_hash
 from app.services.tenancy import OrgContext, access, scoped
 from app.services.validation import clean_text, normalize_email
 from app.settings import get_settings
@@ -443,16 +443,9 @@ def claim_import(
 
 
 def _welcome(session: Session, org: Organization, user: User, ctx: OrgContext) -> None:
-    token = new_token()
     settings = get_settings()
-    session.add(
-        PasswordReset(
-            user_id=user.id,
-            token_hash=token_hash(token),
-            expires_at=utcnow() + timedelta(days=settings.invite_ttl_days),
-        )
-    )
-    link = f"{settings.base_url.rstrip('/')}/reset/{token}"
+    token = auth.create_reset_token(session, user, ttl=timedelta(days=settings.invite_ttl_days))
+    link = auth.reset_link(token)
     mail.queue(
         session,
         org_id=org.id,
@@ -500,7 +493,7 @@ def import_row(
                     row.full_name, field="full_name", label="a full name", max_length=120
                 ),
                 # Nobody knows this password: the welcome email's link sets a real one.
-                password_hash=hash_password(new_token()),
+                password_hash=unusable_password_hash(),
             )
             session.add(user)
             session.flush()

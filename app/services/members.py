@@ -100,6 +100,12 @@ def _row(m: Membership, u: User, manager_name: str | None = None) -> MemberRow:
     )
 
 
+def _email_of(session: Session, membership: Membership) -> str:
+    """The member's email, as audit rows name them."""
+    user = session.get(User, membership.user_id)
+    return user.email if user else str(membership.user_id)
+
+
 def _admins_left(session: Session, ctx: OrgContext, org_id: uuid.UUID) -> int:
     stmt = scoped(ctx, Membership, org_ids=[org_id]).where(
         Membership.role == Role.org_admin,
@@ -124,13 +130,12 @@ def change_role(
     before = membership.role
     membership.role, membership.modified = role, utcnow()
     session.add(membership)
-    user = session.get(User, membership.user_id)
     audit.record(
         session,
         action="member.role_changed",
         org_id=membership.org_id,
         ctx=ctx,
-        target=user.email if user else str(membership.user_id),
+        target=_email_of(session, membership),
         detail={"before": {"role": before}, "after": {"role": role}},
     )
     session.commit()
@@ -156,13 +161,12 @@ def set_active(
     session.add(membership)
     if not active:
         auth.revoke_all_sessions(session, membership.user_id)
-    user = session.get(User, membership.user_id)
     audit.record(
         session,
         action="member.reactivated" if active else "member.deactivated",
         org_id=membership.org_id,
         ctx=ctx,
-        target=user.email if user else str(membership.user_id),
+        target=_email_of(session, membership),
     )
     session.commit()
     return membership
@@ -231,13 +235,12 @@ def assign_manager(
     before = session.get(User, membership.manager_id) if membership.manager_id else None
     membership.manager_id, membership.modified = new_id, utcnow()
     session.add(membership)
-    user = session.get(User, membership.user_id)
     audit.record(
         session,
         action="member.manager_changed",
         org_id=membership.org_id,
         ctx=ctx,
-        target=user.email if user else str(membership.user_id),
+        target=_email_of(session, membership),
         detail={
             "before": {"manager": before.email if before else None},
             "after": {"manager": manager.email if manager else None},

@@ -549,11 +549,16 @@ def cached_config(session: Session, org_id: uuid.UUID) -> OrgConfig:
 # --------------------------------------------------------------------------- the questions
 
 
+def _switch_on(session: Session, org_id: uuid.UUID, section: str, name: str) -> bool:
+    """Whether the on/off field `section.name` is on for the org."""
+    if name not in SECTIONS[section].model_fields:
+        raise ValueError(f"unknown {section} option {name!r}")
+    return bool(getattr(getattr(cached_config(session, org_id), section), name))
+
+
 def feature_enabled(session: Session, org_id: uuid.UUID, name: str) -> bool:
     """Whether feature `name` (a field of `Features`) is on for the org."""
-    if name not in FEATURE_NAMES:
-        raise ValueError(f"unknown feature {name!r}")
-    return bool(getattr(cached_config(session, org_id).features, name))
+    return _switch_on(session, org_id, "features", name)
 
 
 def require_feature(session: Session, org_id: uuid.UUID, name: str) -> None:
@@ -566,9 +571,7 @@ def require_feature(session: Session, org_id: uuid.UUID, name: str) -> None:
 
 def reporting_enabled(session: Session, org_id: uuid.UUID, name: str) -> bool:
     """Whether reporting option `name` (a field of `Reporting`) is on for the org."""
-    if name not in Reporting.model_fields:
-        raise ValueError(f"unknown reporting option {name!r}")
-    return bool(getattr(cached_config(session, org_id).reporting, name))
+    return _switch_on(session, org_id, "reporting", name)
 
 
 def require_reporting(session: Session, org_id: uuid.UUID, name: str) -> None:

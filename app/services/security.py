@@ -56,6 +56,11 @@ def _dummy_hash() -> str:
     return hash_password(secrets.token_urlsafe(16))
 
 
+def unusable_password_hash() -> str:
+    """A hash of a random secret nobody knows: the account signs in only after a reset."""
+    return hash_password(new_token())
+
+
 def check_password_strength(password: str, *, email: str = "", field: str = "password") -> None:
     """Refuse weak passwords with a message that says what to change."""
     if len(password) < MIN_PASSWORD_LENGTH:

@@ -7,17 +7,13 @@ bring it back to life, through the service or the page's handlers.
 
 from __future__ import annotations
 
-import uuid
-
 import pytest
-from sqlmodel import Session, select
 
-from app.db import Scope, open_session
-from app.models.outbox import OutboxJob
 from app.services import outbox
 from app.services.errors import NotFound
-from app.services.tenancy import OrgContext, mark_scoped, tenant_session
+from app.services.tenancy import tenant_session
 from app.state.jobs import JobsState
+from tests import outbox_helpers as oh
 from tests.isolation.test_surfaces import (  # the fixtures are used by name
     Scenario,
     child_admin,  # noqa: F401
@@ -27,29 +23,8 @@ from tests.isolation.test_surfaces import (  # the fixtures are used by name
 from tests.state.harness import StateHarness
 
 
-@outbox.handler("test.isolation.fail")
-def _fail(session: Session, job: OutboxJob) -> None:
-    raise RuntimeError("secret failure of org A")
-
-
-def _dead_job(ctx: OrgContext) -> uuid.UUID:
-    with tenant_session(ctx) as session:
-        job = outbox.enqueue(
-            session, kind="test.isolation.fail", payload={}, org_id=ctx.org_id, max_attempts=1
-        )
-        session.commit()
-    outbox.run_due(worker="isolation")
-    return job.id
-
-
-def _status(job_id: uuid.UUID) -> str:
-    with open_session(Scope(system=True)) as session:
-        job = session.exec(mark_scoped(select(OutboxJob).where(OutboxJob.id == job_id))).one()
-        return job.status
-
-
 def test_service_gives_attacker_nothing(scenario: Scenario) -> None:  # noqa: F811
-    job_id = _dead_job(scenario.victim.admin.ctx)
+    job_id = oh.dead_job(scenario.victim.admin.ctx)
     attacker = scenario.attacker.ctx
     with tenant_session(attacker) as session:
         for status in ("dead", "pending", "done"):
@@ -58,26 +33,26 @@ def test_service_gives_attacker_nothing(scenario: Scenario) -> None:  # noqa: F8
             assert not any("org A" in r.last_error for r in rows)
         with pytest.raises(NotFound):
             outbox.retry(session, attacker, job_id)
-    assert _status(job_id) == "dead"
+    assert oh.status(job_id) == "dead"
 
 
 def test_handlers_give_attacker_nothing(scenario: Scenario) -> None:  # noqa: F811
-    job_id = _dead_job(scenario.victim.admin.ctx)
+    job_id = oh.dead_job(scenario.victim.admin.ctx)
     with StateHarness(cookie=scenario.attacker.token, path="/admin/jobs") as tab:
         tab.dispatch(JobsState.load())
         assert str(job_id) not in [j["id"] for j in tab.state(JobsState).jobs]
         reply = tab.dispatch(JobsState.retry(str(job_id)))
         assert reply.toast("error")
         assert "org A" not in str(tab.state(JobsState).jobs)
-    assert _status(job_id) == "dead"
+    assert oh.status(job_id) == "dead"
 
 
 def test_owner_control(other_tenant: Scenario) -> None:  # noqa: F811
     """A's own admin gets through the same calls, so the rows above can fail."""
     admin = other_tenant.victim.admin
-    job_id = _dead_job(admin.ctx)
+    job_id = oh.dead_job(admin.ctx)
     with StateHarness(cookie=admin.token, path="/admin/jobs") as tab:
         tab.dispatch(JobsState.load())
         assert str(job_id) in [j["id"] for j in tab.state(JobsState).jobs]
         assert tab.dispatch(JobsState.retry(str(job_id))).toast("success")
-    assert _status(job_id) == "pending"
+    assert oh.status(job_id) == "pending"

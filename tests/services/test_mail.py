@@ -10,15 +10,14 @@ from typing import Any
 
 import pytest
 from aiosmtpd.controller import Controller
-from sqlalchemy import update
-from sqlmodel import col, select
+from sqlmodel import select
 
-from app.db import Scope, open_session
 from app.models.base import utcnow
 from app.models.outbox import OutboxJob
 from app.services import auth, invites, mail, org_config, outbox
 from app.services.tenancy import mark_scoped, public_session, tenant_session
 from tests import factories as f
+from tests import outbox_helpers as oh
 
 pytestmark = pytest.mark.usefixtures("backend")
 
@@ -96,11 +95,7 @@ def test_an_unreachable_smtp_server_is_retried_then_marked_failed_and_keeps_the_
             mark_scoped(select(OutboxJob).where(OutboxJob.org_id == admin.ctx.org_id))
         ).one()
     for _ in range(job.max_attempts):
-        with open_session(Scope(system=True)) as session:
-            session.execute(
-                update(OutboxJob).where(col(OutboxJob.id) == job.id).values(run_after=utcnow())
-            )
-            session.commit()
+        oh.make_due(job.id)
         outbox.run_due()
     (row,) = [r for r in _mail_rows(admin.ctx) if r.to_email == email]
     assert row.status == "failed"
@@ -142,13 +137,7 @@ def test_a_job_that_runs_twice_sends_once(smtp: _Inbox) -> None:
         ).one()
     outbox.run_due()
     # A worker that died after sending but before marking the job done: it runs again.
-    with open_session(Scope(system=True)) as session:
-        session.execute(
-            update(OutboxJob)
-            .where(col(OutboxJob.id) == job.id)
-            .values(status="pending", run_after=utcnow())
-        )
-        session.commit()
+    oh.update_job(job.id, status="pending", run_after=utcnow())
     outbox.run_due()
     assert [m["To"] for m in smtp.messages].count(email) == 1
 

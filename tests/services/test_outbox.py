@@ -9,16 +9,15 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import update
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
-from app.db import Scope, open_session
 from app.models.base import as_utc, utcnow
 from app.models.outbox import OutboxJob
 from app.services import outbox
 from app.services.errors import NotFound, PermissionDenied
-from app.services.tenancy import OrgContext, mark_scoped, tenant_session
+from app.services.tenancy import OrgContext, tenant_session
 from tests import factories as f
+from tests import outbox_helpers as oh
 
 pytestmark = pytest.mark.usefixtures("backend")
 
@@ -42,19 +41,6 @@ def _clear_calls() -> Iterator[None]:
     CALLS.clear()
 
 
-def _job(job_id: uuid.UUID) -> OutboxJob | None:
-    with open_session(Scope(system=True)) as session:
-        return session.exec(mark_scoped(select(OutboxJob).where(OutboxJob.id == job_id))).first()
-
-
-def _make_due(job_id: uuid.UUID) -> None:
-    with open_session(Scope(system=True)) as session:
-        session.execute(
-            update(OutboxJob).where(col(OutboxJob.id) == job_id).values(run_after=utcnow())
-        )
-        session.commit()
-
-
 def _enqueue(ctx: OrgContext, kind: str, n: str = "1", **kw: Any) -> uuid.UUID:
     with tenant_session(ctx) as session:
         job = outbox.enqueue(session, kind=kind, payload={"n": n}, org_id=ctx.org_id, **kw)
@@ -63,7 +49,7 @@ def _enqueue(ctx: OrgContext, kind: str, n: str = "1", **kw: Any) -> uuid.UUID:
 
 
 def _status(job_id: uuid.UUID) -> tuple[str, int]:
-    job = _job(job_id)
+    job = oh.job(job_id)
     assert job is not None
     return job.status, job.attempts
 
@@ -84,7 +70,7 @@ def test_a_rolled_back_change_leaves_no_job() -> None:
         job = outbox.enqueue(session, kind="test.ok", payload={"n": "x"}, org_id=admin.ctx.org_id)
         session.flush()
         session.rollback()
-    assert _job(job.id) is None
+    assert oh.job(job.id) is None
 
 
 def test_the_same_dedupe_key_enqueues_one_job() -> None:
@@ -99,7 +85,7 @@ def test_a_failing_job_retries_with_backoff_then_dies() -> None:
     admin = f.new_admin()
     job_id = _enqueue(admin.ctx, "test.fail", max_attempts=3)
     outbox.run_due(worker="w1")
-    job = _job(job_id)
+    job = oh.job(job_id)
     assert job is not None
     assert (job.status, job.attempts) == ("pending", 1)
     assert "downstream is down" in job.last_error
@@ -107,7 +93,7 @@ def test_a_failing_job_retries_with_backoff_then_dies() -> None:
     outbox.run_due(worker="w1")
     assert _status(job_id) == ("pending", 1), "retried before its backoff ran out"
     for _ in range(2):
-        _make_due(job_id)
+        oh.make_due(job_id)
         outbox.run_due(worker="w1")
     assert _status(job_id) == ("dead", 3)
 

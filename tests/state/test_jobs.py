@@ -2,47 +2,19 @@
 
 from __future__ import annotations
 
-import uuid
-
 import pytest
-from sqlmodel import Session, select
 
-from app.db import Scope, open_session
-from app.models.outbox import OutboxJob
-from app.services import outbox
-from app.services.tenancy import OrgContext, mark_scoped, tenant_session
 from app.state.jobs import JobsState
 from tests import factories as f
+from tests import outbox_helpers as oh
 from tests.state.harness import StateHarness
 
 pytestmark = pytest.mark.usefixtures("backend")
 
 
-@outbox.handler("test.jobs_state.fail")
-def _fail(session: Session, job: OutboxJob) -> None:
-    raise RuntimeError("printer on fire")
-
-
-def _dead_job(ctx: OrgContext) -> uuid.UUID:
-    with tenant_session(ctx) as session:
-        job = outbox.enqueue(
-            session, kind="test.jobs_state.fail", payload={}, org_id=ctx.org_id, max_attempts=1
-        )
-        session.commit()
-    outbox.run_due(worker="state-test")
-    return job.id
-
-
-def _status(job_id: uuid.UUID) -> str:
-    with open_session(Scope(system=True)) as session:
-        return (
-            session.exec(mark_scoped(select(OutboxJob).where(OutboxJob.id == job_id))).one().status
-        )
-
-
 def test_admin_sees_the_failed_job_with_its_error_and_retries_it() -> None:
     admin = f.new_admin()
-    job_id = _dead_job(admin.ctx)
+    job_id = oh.dead_job(admin.ctx)
     with StateHarness(cookie=admin.token, path="/admin/jobs") as tab:
         tab.dispatch(JobsState.load())
         (row,) = tab.state(JobsState).jobs
@@ -50,27 +22,27 @@ def test_admin_sees_the_failed_job_with_its_error_and_retries_it() -> None:
         reply = tab.dispatch(JobsState.retry(str(job_id)))
         assert reply.toast("success")
         assert tab.state(JobsState).jobs == []
-    assert _status(job_id) == "pending"
+    assert oh.status(job_id) == "pending"
 
 
 def test_a_learner_is_refused_even_when_calling_the_handler() -> None:
     admin = f.new_admin()
-    job_id = _dead_job(admin.ctx)
+    job_id = oh.dead_job(admin.ctx)
     learner = f.invite_and_accept_member(admin.ctx, "learner")
     with StateHarness(cookie=learner.token, path="/admin/jobs") as tab:
         tab.dispatch(JobsState.load())
         assert tab.state(JobsState).jobs == []
         reply = tab.dispatch(JobsState.retry(str(job_id)))
         assert reply.toast("error")
-    assert _status(job_id) == "dead"
+    assert oh.status(job_id) == "dead"
 
 
 def test_another_orgs_admin_cannot_retry_my_job() -> None:
     pair = f.two_tenants()
-    job_id = _dead_job(pair.a.ctx)
+    job_id = oh.dead_job(pair.a.ctx)
     with StateHarness(cookie=pair.b.token, path="/admin/jobs") as tab:
         tab.dispatch(JobsState.load())
         assert str(job_id) not in [j["id"] for j in tab.state(JobsState).jobs]
         reply = tab.dispatch(JobsState.retry(str(job_id)))
         assert reply.toast("error")
-    assert _status(job_id) == "dead"
+    assert oh.status(job_id) == "dead"
