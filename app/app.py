@@ -9,7 +9,18 @@ import reflex as rx
 
 from app import worker
 from app.api.routes import build_api
-from app.pages import account, dashboard, jobs, logs, members, orgs, settings
+from app.pages import (
+    account,
+    credentials,
+    dashboard,
+    jobs,
+    learn,
+    logs,
+    members,
+    orgs,
+    settings,
+    teach,
+)
 from app.settings import get_settings
 from app.state.account import InviteState
 from app.state.jobs import JobsState
@@ -74,6 +85,10 @@ app.add_page(
     on_load=SettingsState.load,
 )
 app.add_page(jobs.jobs_page, route="/admin/jobs", title="Jobs · Guildhall", on_load=JobsState.load)
+# The learning areas register their own pages (authoring, learners, credentials and compliance).
+teach.register(app)
+learn.register(app)
+credentials.register(app)
 
 
 @contextlib.asynccontextmanager

@@ -43,6 +43,8 @@ class Scope:
     ancestor_ids: set[uuid.UUID] = field(default_factory=set)
     user_id: uuid.UUID | None = None
     invite_token_hash: str | None = None
+    # The public verification page: the one certificate with this serial becomes readable.
+    certificate_serial: str | None = None
     # Pre-tenant flows (sign-in lookups, sign-up) that touch no tenant rows by SELECT.
     system: bool = False
 
@@ -151,7 +153,8 @@ def _apply_scope(conn: Connection, scope: Scope) -> None:
             " set_config('app.ancestor_ids', :ancestor_ids, true),"
             " set_config('app.user_id', :user_id, true),"
             " set_config('app.system', :system, true),"
-            " set_config('app.invite_token_hash', :invite, true)"
+            " set_config('app.invite_token_hash', :invite, true),"
+            " set_config('app.certificate_serial', :serial, true)"
         ),
         {
             "org_ids": ",".join(sorted(str(o) for o in scope.org_ids)),
@@ -159,6 +162,7 @@ def _apply_scope(conn: Connection, scope: Scope) -> None:
             "user_id": str(scope.user_id) if scope.user_id else "",
             "system": "on" if scope.system else "",
             "invite": scope.invite_token_hash or "",
+            "serial": scope.certificate_serial or "",
         },
     )
 

@@ -63,6 +63,9 @@ class Settings(BaseSettings):
     # `s3_proxy_downloads` makes the app stream them itself (S3 endpoint not browser-reachable).
     s3_presign_seconds: int = 300
     s3_proxy_downloads: bool = False
+    # Largest accepted uploads for lessons (checked on the server as the bytes arrive).
+    max_video_mb: int = 500
+    max_file_mb: int = 50
 
     # Jobs: run the outbox worker on a thread inside each app process (the embedded mode);
     # scaled deployments set this false and run `python -m app.worker` processes instead.

@@ -22,7 +22,13 @@ from app.services import outbox
 log = logging.getLogger("guildhall.worker")
 
 # Modules whose import registers job handlers.
-HANDLER_MODULES = ("app.services.mail",)
+HANDLER_MODULES = (
+    "app.services.mail",
+    "app.services.enrollments",
+    "app.services.progress",
+    "app.services.certificates",
+    "app.services.compliance",
+)
 POLL_SECONDS = 1.0
 
 

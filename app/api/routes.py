@@ -87,6 +87,8 @@ def build_api() -> Starlette:
 
     Each area keeps its routes in its own module (`ROUTES`), collected here.
     """
-    from app.api import files, imports, reports
+    from app.api import certificates, files, imports, reports
 
-    return Starlette(routes=[*ROUTES, *reports.ROUTES, *files.ROUTES, *imports.ROUTES])
+    return Starlette(
+        routes=[*ROUTES, *reports.ROUTES, *files.ROUTES, *imports.ROUTES, *certificates.ROUTES]
+    )

@@ -4,25 +4,37 @@ from __future__ import annotations
 
 import reflex as rx
 
-from app.components.ui import not_allowed, skeleton_rows
+from app.components.ui import feature_off, not_allowed, skeleton_rows
 from app.services.authz import Permission
 from app.state.session import SessionState
 
-# (label, href, icon, permission that shows it)
-NAV_ITEMS: list[tuple[str, str, str, Permission]] = [
-    ("Dashboard", "/dashboard", "layout_dashboard", Permission.dashboard_view),
-    ("Organizations", "/admin/orgs", "network", Permission.org_manage),
-    ("Members", "/admin/members", "users", Permission.members_view),
-    ("Audit log", "/admin/audit", "scroll_text", Permission.audit_view),
-    ("Mail log", "/admin/mail", "mail", Permission.mail_view),
-    ("Settings", "/admin/settings", "settings", Permission.config_edit),
-    ("Background jobs", "/admin/jobs", "list_checks", Permission.config_edit),
+# (label, href, icon, permission that shows it, org feature it needs or "")
+NAV_ITEMS: list[tuple[str, str, str, Permission, str]] = [
+    ("Dashboard", "/dashboard", "layout_dashboard", Permission.dashboard_view, ""),
+    ("Catalog", "/catalog", "library", Permission.learning_view, "lms"),
+    ("My learning", "/my-learning", "graduation_cap", Permission.learning_view, "lms"),
+    ("Certificates", "/certificates", "award", Permission.learning_view, "lms"),
+    ("Teach", "/teach", "presentation", Permission.courses_author, "lms"),
+    ("Applications", "/teach/applications", "inbox", Permission.enrollments_manage, "lms"),
+    ("Compliance", "/compliance", "shield_check", Permission.compliance_view, "lms"),
+    ("Notifications", "/notifications", "bell", Permission.dashboard_view, ""),
+    ("Organizations", "/admin/orgs", "network", Permission.org_manage, ""),
+    ("Members", "/admin/members", "users", Permission.members_view, ""),
+    ("Audit log", "/admin/audit", "scroll_text", Permission.audit_view, ""),
+    ("Mail log", "/admin/mail", "mail", Permission.mail_view, ""),
+    ("Settings", "/admin/settings", "settings", Permission.config_edit, ""),
+    ("Background jobs", "/admin/jobs", "list_checks", Permission.config_edit, ""),
 ]
 
 
-def _nav_link(label: str, href: str, icon: str, permission: Permission) -> rx.Component:
+def _nav_link(
+    label: str, href: str, icon: str, permission: Permission, feature: str
+) -> rx.Component:
+    allowed = SessionState.permissions.contains(permission.value)
+    if feature:
+        allowed = allowed & SessionState.features.contains(feature)
     return rx.cond(
-        SessionState.permissions.contains(permission.value),
+        allowed,
         rx.link(
             rx.hstack(rx.icon(icon, size=18), rx.text(label), align="center", spacing="2"),
             href=href,
@@ -129,10 +141,16 @@ def top_bar() -> rx.Component:
 
 
 def app_shell(
-    *content: rx.Component, title: str, permission: Permission | None = None
+    *content: rx.Component,
+    title: str | rx.Var[str],
+    permission: Permission | None = None,
+    feature: str = "",
 ) -> rx.Component:
-    """A signed-in page: shell around `content`, or 'not allowed' if the role lacks it."""
+    """A signed-in page: shell around `content`, or 'not allowed' if the role lacks it, or
+    'turned off' when the org has switched the page's `feature` off."""
     body = rx.vstack(rx.heading(title, size="7"), *content, spacing="4", width="100%")
+    if feature:
+        body = rx.cond(SessionState.features.contains(feature), body, feature_off())
     if permission is not None:
         body = rx.cond(SessionState.permissions.contains(permission.value), body, not_allowed())
     return rx.theme(

@@ -128,6 +128,19 @@ def not_allowed() -> rx.Component:
     )
 
 
+def feature_off() -> rx.Component:
+    """Shown when the org has turned the page's part of the product off."""
+    return rx.vstack(
+        rx.icon("power_off", size=40, color=rx.color("gray", 9)),
+        rx.heading("Turned off", size="6"),
+        rx.text("Your organization has turned this part of Guildhall off."),
+        rx.link("Back to your dashboard", href="/dashboard"),
+        align="center",
+        padding="4em",
+        id="feature-off",
+    )
+
+
 def not_found() -> rx.Component:
     """Shown for ids that do not exist or belong to someone else (indistinguishable)."""
     return rx.vstack(

@@ -1,9 +1,29 @@
 """SQLModel tables. Importing this package registers every table on `SQLModel.metadata`."""
 
 from app.models.audit import AuditEvent
+from app.models.certificate import Certificate
+from app.models.course import (
+    Course,
+    CourseModule,
+    CourseStatus,
+    Lesson,
+    LessonKind,
+    Program,
+    QuestionKind,
+    QuizQuestion,
+)
+from app.models.enrollment import (
+    Enrollment,
+    EnrollmentStatus,
+    LessonProgress,
+    MandatoryRule,
+    ProgressStatus,
+    QuizAttempt,
+)
 from app.models.invite import Invite
 from app.models.mail import OutboundEmail
 from app.models.member_import import MemberImport
+from app.models.notification import Notification
 from app.models.org import Organization, OrgKind, OrgSettings
 from app.models.outbox import OutboxJob
 from app.models.user import AuthSession, LoginTicket, Membership, PasswordReset, Role, User
@@ -18,22 +38,49 @@ TENANT_TABLES: tuple[str, ...] = (
     "outbound_emails",
     "member_imports",
     "outbox_jobs",
+    "programs",
+    "courses",
+    "course_modules",
+    "lessons",
+    "quiz_questions",
+    "enrollments",
+    "lesson_progress",
+    "quiz_attempts",
+    "mandatory_rules",
+    "certificates",
+    "notifications",
 )
 
 __all__ = [
     "TENANT_TABLES",
     "AuditEvent",
     "AuthSession",
+    "Certificate",
+    "Course",
+    "CourseModule",
+    "CourseStatus",
+    "Enrollment",
+    "EnrollmentStatus",
     "Invite",
+    "Lesson",
+    "LessonKind",
+    "LessonProgress",
     "LoginTicket",
+    "MandatoryRule",
     "MemberImport",
     "Membership",
+    "Notification",
     "OrgKind",
     "OrgSettings",
     "Organization",
     "OutboundEmail",
     "OutboxJob",
     "PasswordReset",
+    "Program",
+    "ProgressStatus",
+    "QuestionKind",
+    "QuizAttempt",
+    "QuizQuestion",
     "Role",
     "User",
 ]

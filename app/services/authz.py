@@ -23,18 +23,40 @@ class Permission(enum.StrEnum):
     audit_view = "audit.view"
     mail_view = "mail.view"
     config_edit = "config.edit"
+    learning_view = "learning.view"  # the catalog, enrolling, the player, my learning
+    courses_author = "courses.author"  # create, edit, publish and archive the org's courses
+    enrollments_manage = "enrollments.manage"  # approve or reject applications
+    compliance_view = "compliance.view"  # mandatory-training status (managers: their team)
+    compliance_manage = "compliance.manage"  # make courses mandatory
+    certificates_manage = "certificates.manage"  # see the org's certificates, revoke them
 
 
 P = Permission
 
 ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
     Role.org_admin: frozenset(P),
-    Role.staff: frozenset({P.dashboard_view, P.members_view, P.members_invite, P.mail_view}),
-    Role.instructor: frozenset({P.dashboard_view, P.members_view}),
-    Role.manager: frozenset({P.dashboard_view, P.members_view}),
-    Role.employer_partner: frozenset({P.dashboard_view}),
-    Role.auditor: frozenset({P.dashboard_view, P.members_view, P.audit_view}),
-    Role.learner: frozenset({P.dashboard_view}),
+    Role.staff: frozenset(
+        {
+            P.dashboard_view,
+            P.members_view,
+            P.members_invite,
+            P.mail_view,
+            P.learning_view,
+            P.courses_author,
+            P.enrollments_manage,
+            P.compliance_view,
+            P.compliance_manage,
+        }
+    ),
+    Role.instructor: frozenset(
+        {P.dashboard_view, P.members_view, P.learning_view, P.courses_author}
+    ),
+    Role.manager: frozenset({P.dashboard_view, P.members_view, P.learning_view, P.compliance_view}),
+    Role.employer_partner: frozenset({P.dashboard_view, P.learning_view}),
+    Role.auditor: frozenset(
+        {P.dashboard_view, P.members_view, P.audit_view, P.learning_view, P.compliance_view}
+    ),
+    Role.learner: frozenset({P.dashboard_view, P.learning_view}),
 }
 
 # Roles whose holders see the whole subtree below their org (reports, members, audit).

@@ -70,6 +70,16 @@ def scoped(
     return mark_scoped(select(model).where(column.in_(wanted)))
 
 
+def scoped_with_ancestors(ctx: OrgContext, model: type[T]) -> SelectOfScalar[T]:
+    """`SELECT model` over the context's orgs *and* its ancestors.
+
+    Only for tables whose rows orgs share downwards (courses and their content): the caller
+    adds the condition that says which ancestor rows are shared (see `course_read`).
+    """
+    column: ColumnElement[Any] = org_column(model)
+    return mark_scoped(select(model).where(column.in_(set(ctx.org_ids) | set(ctx.ancestor_ids))))
+
+
 def access(
     session: Session,
     ctx: OrgContext,

@@ -23,6 +23,7 @@ from app.models.user import Role
 from app.services import member_import, outbox
 from app.services.tenancy import mark_scoped, public_session, tenant_session
 from tests import factories as f
+from tests import learning_factories as lf
 from tests.conftest import Backend
 
 # The column that says which org a row belongs to.
@@ -46,6 +47,7 @@ def world(pg_backend: Backend) -> World:
             member_import.start_import(session, tenant.ctx, org_id=None, total=0)
             outbox.enqueue(session, kind="test.rls", payload={}, org_id=tenant.ctx.org_id)
             session.commit()
+        lf.everything(tenant.ctx)  # a row in every learning table
     return World(a=t.a, b=t.b)
 
 
@@ -142,6 +144,17 @@ def test_scope_of_b_cannot_update_or_delete_a_rows(world: World, app_conn, peek)
         "outbound_emails": "UPDATE outbound_emails SET to_email = 'x@x' WHERE org_id = :o",
         "member_imports": "UPDATE member_imports SET failed_count = 999 WHERE org_id = :o",
         "outbox_jobs": "UPDATE outbox_jobs SET status = 'dead' WHERE org_id = :o",
+        "programs": "UPDATE programs SET title = 'x' WHERE org_id = :o",
+        "courses": "UPDATE courses SET title = 'x' WHERE org_id = :o",
+        "course_modules": "UPDATE course_modules SET title = 'x' WHERE org_id = :o",
+        "lessons": "UPDATE lessons SET body = 'x' WHERE org_id = :o",
+        "quiz_questions": "UPDATE quiz_questions SET answer = '[0]' WHERE org_id = :o",
+        "enrollments": "UPDATE enrollments SET status = 'completed' WHERE org_id = :o",
+        "lesson_progress": "UPDATE lesson_progress SET status = 'completed' WHERE org_id = :o",
+        "quiz_attempts": "UPDATE quiz_attempts SET passed = true WHERE org_id = :o",
+        "mandatory_rules": "UPDATE mandatory_rules SET days_to_complete = 1 WHERE org_id = :o",
+        "certificates": "UPDATE certificates SET revoked_reason = 'x' WHERE org_id = :o",
+        "notifications": "UPDATE notifications SET title = 'x' WHERE org_id = :o",
     }
     assert set(changes) == set(TENANT_TABLES)
     for table, sql in changes.items():
@@ -154,6 +167,12 @@ def test_scope_of_b_cannot_update_or_delete_a_rows(world: World, app_conn, peek)
         "org_settings",
         "member_imports",
         "outbox_jobs",
+        "notifications",
+        "certificates",
+        "quiz_attempts",
+        "lesson_progress",
+        "mandatory_rules",
+        "quiz_questions",
     ):
         deleted = app_conn.execute(text(f"DELETE FROM {table} WHERE org_id = :o"), {"o": a})
         assert deleted.rowcount == 0, f"deleted A's {table}"
