@@ -70,6 +70,9 @@ class Settings(BaseSettings):
     # Jobs: run the outbox worker on a thread inside each app process (the embedded mode);
     # scaled deployments set this false and run `python -m app.worker` processes instead.
     worker_in_process: bool = True
+    # How long a claimed job is held before another worker may take it over (a worker that
+    # died mid-job); longer than the slowest handler.
+    outbox_lease_seconds: int = 120
 
     # Argon2 cost; tests lower it to keep the suite fast.
     argon2_time_cost: int = 3

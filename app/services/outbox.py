@@ -24,12 +24,12 @@ from app.models.outbox import OutboxJob
 from app.services.authz import Permission, require
 from app.services.errors import Conflict
 from app.services.tenancy import OrgContext, access, count_rows, mark_scoped, scoped
+from app.settings import get_settings
 
 log = logging.getLogger(__name__)
 
 Handler = Callable[[Session, OutboxJob], None]
 _HANDLERS: dict[str, Handler] = {}
-LEASE_SECONDS = 120
 BACKOFF_BASE_SECONDS = 2
 BACKOFF_MAX_SECONDS = 3600
 
@@ -84,9 +84,14 @@ def worker_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"[:100]
 
 
-def claim(*, worker: str, limit: int = 10, lease_seconds: int = LEASE_SECONDS) -> list[uuid.UUID]:
-    """Take up to `limit` due jobs for `worker` (skipping rows another worker holds)."""
+def claim(*, worker: str, limit: int = 10, lease_seconds: int | None = None) -> list[uuid.UUID]:
+    """Take up to `limit` due jobs for `worker` (skipping rows another worker holds).
+
+    A claim is a lease: if the worker dies before finishing, the job is due again once the
+    lease (`outbox_lease_seconds`) runs out, and another worker takes it.
+    """
     now = utcnow()
+    lease_seconds = lease_seconds or get_settings().outbox_lease_seconds
     with open_session(Scope(system=True)) as session:
         due = or_(
             (col(OutboxJob.status) == "pending") & (col(OutboxJob.run_after) <= now),

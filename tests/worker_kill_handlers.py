@@ -1,0 +1,42 @@
+"""A job handler for the worker-kill test, imported only by the worker processes it starts.
+
+`test.slow_once` writes a notification (the job's visible effect), then, in a worker started
+with `GUILDHALL_TEST_STALL_FILE`, touches that file and stalls before its transaction
+commits: the test kills that worker there, mid-job.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+import uuid
+from pathlib import Path
+
+from sqlmodel import Session
+
+from app.models.outbox import OutboxJob
+from app.services import notifications, outbox
+
+
+@outbox.handler("test.slow_once")
+def _slow_once(session: Session, job: OutboxJob) -> None:
+    assert job.org_id is not None
+    notifications.notify(
+        session,
+        org_id=job.org_id,
+        user_id=uuid.UUID(str(job.payload["user_id"])),
+        kind="test.worker_kill",
+        title=f"job {job.id}",
+        dedupe_key=f"test.slow_once:{job.id}",
+    )
+    session.flush()  # the row is written (not committed) when the worker is killed
+    stall = os.environ.get("GUILDHALL_TEST_STALL_FILE")
+    if stall:
+        Path(stall).write_text(str(os.getpid()))
+        time.sleep(120)
+
+
+if __name__ == "__main__":
+    from app.worker import main
+
+    raise SystemExit(main())
