@@ -71,6 +71,9 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
     "--no-first-run",
+    # Lesson videos play in tests without a click, silently.
+    "--autoplay-policy=no-user-gesture-required",
+    "--mute-audio",
 ]
 SHOTS_DIR = Path(os.environ.get("GUILDHALL_E2E_SHOTS", "/tmp/e2e-shots"))
 WEB_DIR = Path(os.environ.get("GUILDHALL_E2E_WEB_DIR", str(REPO_ROOT / ".venv" / "e2e-web")))

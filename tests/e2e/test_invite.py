@@ -62,7 +62,15 @@ def test_invite_instructor_journey(new_context: Callable[[], BrowserContext]) ->
     accept_invite(guest, link, full_name="Ivo Instructor")
     expect(guest.locator("#dashboard-role")).to_have_text("Instructor")
     expect(guest.locator("#active-org")).to_have_text(org_name)
-    assert nav_links(guest) == {"/dashboard", "/admin/members"}
+    assert nav_links(guest) == {
+        "/dashboard",
+        "/admin/members",
+        "/catalog",
+        "/my-learning",
+        "/certificates",
+        "/teach",
+        "/notifications",
+    }
 
     # Pages the role lacks say so, even when opened by URL.
     open_refused(invitee_ctx, "/admin/audit", "#not-allowed")

@@ -21,6 +21,13 @@ ADMIN_NAV = {
     "/admin/mail",
     "/admin/settings",
     "/admin/jobs",
+    "/catalog",
+    "/my-learning",
+    "/certificates",
+    "/teach",
+    "/teach/applications",
+    "/compliance",
+    "/notifications",
 }
 
 
