@@ -33,11 +33,12 @@ from sqlalchemy import event
 from sqlmodel import Session, select
 
 from app.db import Scope
+from app.models.course import CourseStatus, Program
 from app.models.org import Organization, OrgSettings
 from app.services import audit, broker, orgs
 from app.services.authz import Permission, require
 from app.services.errors import LimitReached, NotFound, PermissionDenied, ValidationFailed
-from app.services.tenancy import OrgContext, mark_scoped
+from app.services.tenancy import OrgContext, count_rows, mark_scoped
 
 log = logging.getLogger(__name__)
 
@@ -873,6 +874,14 @@ def reset_override(
 # --------------------------------------------------------------------------- usage
 
 
+def programs_used(session: Session, org_id: uuid.UUID) -> int:
+    """Programs of the org that count against `limits.max_programs` (archived ones do not)."""
+    stmt = mark_scoped(
+        select(Program).where(Program.org_id == org_id, Program.status != CourseStatus.archived)
+    )
+    return count_rows(session, stmt)
+
+
 def usage(
     session: Session, ctx: OrgContext, *, org_id: uuid.UUID | str
 ) -> dict[str, tuple[int, int | None]]:
@@ -889,8 +898,7 @@ def usage(
     return {
         "max_students": (invites.seats_used(session, org.id, students=True), limits.max_students),
         "max_staff": (invites.seats_used(session, org.id, students=False), limits.max_staff),
-        # Programs arrive with the learning core; until then no org has any.
-        "max_programs": (0, limits.max_programs),
+        "max_programs": (programs_used(session, org.id), limits.max_programs),
     }
 
 
