@@ -10,9 +10,14 @@ from app.services.authz import Permission
 from app.state.session import SessionState
 
 
-def _card(title: str, text: str, href: str, permission: Permission) -> rx.Component:
+def _card(
+    title: str, text: str, href: str, permission: Permission, feature: str = ""
+) -> rx.Component:
+    shown = SessionState.permissions.contains(permission.value)
+    if feature:
+        shown = shown & SessionState.features.contains(feature)
     return rx.cond(
-        SessionState.permissions.contains(permission.value),
+        shown,
         rx.link(
             rx.card(rx.vstack(rx.text(title, weight="bold"), rx.text(text, size="2"))),
             href=href,
@@ -42,6 +47,34 @@ def dashboard() -> rx.Component:
                     ".",
                 ),
                 rx.grid(
+                    _card(
+                        "My learning",
+                        "Your courses, what to do next and what is due.",
+                        "/my-learning",
+                        Permission.learning_view,
+                        "lms",
+                    ),
+                    _card(
+                        "Catalog",
+                        "Find a course and enroll.",
+                        "/catalog",
+                        Permission.learning_view,
+                        "lms",
+                    ),
+                    _card(
+                        "Teach",
+                        "Build courses: modules, lessons, videos and quizzes.",
+                        "/teach",
+                        Permission.courses_author,
+                        "lms",
+                    ),
+                    _card(
+                        "Compliance",
+                        "Mandatory training: who is done, who is overdue.",
+                        "/compliance",
+                        Permission.compliance_view,
+                        "lms",
+                    ),
                     _card(
                         "Organizations",
                         "Create child organizations and appoint their admins.",
