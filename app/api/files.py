@@ -3,6 +3,8 @@
 - `public/org/{org}/...` (logos): anyone, cacheable for a few minutes.
 - `org/{org}/...`: only a session whose org scope contains `{org}`; anyone else, signed in
   or not, gets the same 404 as for a missing file, so keys of other tenants reveal nothing.
+  One exception: `org/{org}/courses/{course}/...` of an ancestor org, when that course is
+  published and shared down to the session's org (its lesson media).
 
 Local storage is served from disk by `FileResponse` (Range requests work, so video seeks).
 With S3, public files are streamed through the app (small, stable cacheable URL, the S3
@@ -20,8 +22,9 @@ from starlette.responses import FileResponse, JSONResponse, RedirectResponse, Re
 from starlette.routing import BaseRoute, Route
 
 from app.api.session import request_context
-from app.services import storage
+from app.services import course_read, storage
 from app.services.errors import NotFound, ServiceError
+from app.services.tenancy import tenant_session
 from app.settings import get_settings
 
 PUBLIC_CACHE = "public, max-age=300"
@@ -62,21 +65,25 @@ def _headers(key: str, content_type: str, cache: str) -> dict[str, str]:
     return headers
 
 
-def _may_read(request: Request, scope: storage.KeyScope) -> bool:
+def _may_read(request: Request, key: str, scope: storage.KeyScope) -> bool:
     if scope.visibility == "public":
         return True
     try:
         ctx = request_context(request)
     except ServiceError:
         return False
-    return scope.org_id in ctx.org_ids
+    if scope.org_id in ctx.org_ids:
+        return True
+    # A course an ancestor org shares down keeps its media in the ancestor's space.
+    with tenant_session(ctx) as session:
+        return course_read.may_read_course_file(session, ctx, org_id=scope.org_id, key=key)
 
 
 def serve_file(request: Request) -> Response:
     """Serve one stored file (sync: Starlette runs it in its thread pool)."""
     key = str(request.path_params.get("key", ""))
     scope = storage.key_scope(key)  # None for traversal, bad keys and unknown prefixes
-    if scope is None or not _may_read(request, scope):
+    if scope is None or not _may_read(request, key, scope):
         return _not_found()
     cache = PUBLIC_CACHE if scope.visibility == "public" else PRIVATE_CACHE
     store = storage.get_storage()

@@ -15,6 +15,7 @@ from app.models.user import Role
 from app.services import storage
 from app.settings import get_settings
 from tests import factories as f
+from tests import learning_factories as lf
 from tests.conftest import Backend
 from tests.services.test_storage import PNG, new_s3_storage, s3_test_url
 
@@ -221,3 +222,29 @@ def test_s3_proxy_mode_streams_private_files(
     assert response.status_code == 200
     assert response.content == b"A's notes"
     _assert_not_found(_as(client, t.b).get(storage.public_url(key)))
+
+
+def test_a_shared_course_s_media_reaches_the_child_org_and_nothing_else_of_the_parent(
+    backend: Backend, local_store: storage.LocalStorage, client: TestClient
+) -> None:
+    a = f.new_admin()
+    child = f.child_org(a.ctx)
+    a = f.refresh(a)
+    learner = f.invite_and_accept_member(a.ctx, Role.learner, org_id=child.id)
+    shared = lf.published_course(a.ctx, shared=True)
+    unshared = lf.published_course(a.ctx, shared=False)
+    draft = lf.published_course(a.ctx, shared=True, status="draft")
+
+    def media(course: lf.CourseWorld) -> str:
+        key = storage.private_key(a.org_id, "courses", str(course.course_id), "lessons", "v.webm")
+        local_store.put(key, b"\x1a\x45\xdf\xa3 video", "video/webm")
+        return storage.public_url(key)
+
+    assert _as(client, learner).get(media(shared)).status_code == 200
+    _assert_not_found(_as(client, learner).get(media(unshared)))
+    _assert_not_found(_as(client, learner).get(media(draft)))
+    other_file = storage.private_key(a.org_id, "report.csv")
+    local_store.put(other_file, b"parent", "text/csv")
+    _assert_not_found(_as(client, learner).get(storage.public_url(other_file)))
+    outsider = f.new_admin()
+    _assert_not_found(_as(client, outsider).get(media(shared)))
