@@ -33,7 +33,11 @@ from app.state.settings import SettingsState
 app = rx.App(
     stylesheets=["/guildhall.css"],
     api_transformer=build_api(),
-    head_components=[rx.el.meta(name="theme-color", content="#3e63dd")],
+    head_components=[
+        rx.el.meta(name="theme-color", content="#3e63dd"),
+        # The lesson player's video resume and watched-time reporting (assets/player.js).
+        rx.el.script(src="/player.js", defer=True),
+    ],
 )
 
 app.add_page(account.index, route="/", title="Guildhall", on_load=SessionState.load_public)

@@ -22,11 +22,15 @@ def _outline() -> rx.Component:
     s = PlayerState
     return rx.vstack(
         rx.text(s.course_title, weight="bold"),
-        rx.progress(
-            value=s.progress_percent,
+        # In a box: a bare progress bar in this stretched column grows into an oval.
+        rx.box(
+            rx.progress(
+                value=s.progress_percent,
+                width="100%",
+                id="player-progress",
+                aria_label="Course progress",
+            ),
             width="100%",
-            id="player-progress",
-            aria_label="Course progress",
         ),
         rx.text(s.progress_percent, "% complete", size="1", color_scheme="gray"),
         rx.foreach(

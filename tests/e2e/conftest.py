@@ -215,6 +215,7 @@ class E2EApp:
     mode: str  # "scaled" (PostgreSQL + Redis, 2 workers) or "embedded" (SQLite)
     database_url: str  # what the app connects with
     log_path: Path
+    storage_dir: str  # the app's local file storage (lesson media, certificates)
 
     def log_tail(self, lines: int = 60) -> str:
         try:
@@ -361,6 +362,7 @@ def e2e_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[E2EApp]:
         GUILDHALL_BASE_URL=base_url,
         REFLEX_WEB_WORKDIR=str(WEB_DIR),
         REFLEX_STATES_WORKDIR=str(workdir / "states"),
+        GUILDHALL_STORAGE_DIR=str(workdir / "files"),
     )
 
     pg_urls = {
@@ -406,7 +408,13 @@ def e2e_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[E2EApp]:
         _migrate({**env, "GUILDHALL_DATABASE_URL": database_url}, log_path)
         env["GUILDHALL_DATABASE_URL"] = database_url
 
-    app = E2EApp(base_url=base_url, mode=mode, database_url=database_url, log_path=log_path)
+    app = E2EApp(
+        base_url=base_url,
+        mode=mode,
+        database_url=database_url,
+        log_path=log_path,
+        storage_dir=env["GUILDHALL_STORAGE_DIR"],
+    )
     _prepare_web_dir()
     with log_path.open("ab") as log:
         proc = subprocess.Popen(
@@ -440,12 +448,15 @@ def app_services(e2e_app: E2EApp) -> Callable[[], contextlib.AbstractContextMana
             "GUILDHALL_REDIS_URL",
             "GUILDHALL_SMTP_HOST",
             "GUILDHALL_MIGRATE_DATABASE_URL",
+            "GUILDHALL_STORAGE_DIR",
+            "GUILDHALL_S3_BUCKET",
         )
         saved = {name: os.environ.get(name) for name in names}
         for name in names:
             os.environ.pop(name, None)
         os.environ["GUILDHALL_DATABASE_URL"] = e2e_app.database_url
         os.environ["GUILDHALL_BASE_URL"] = e2e_app.base_url
+        os.environ["GUILDHALL_STORAGE_DIR"] = e2e_app.storage_dir
         get_settings.cache_clear()
         db.dispose_engines()
         try:
