@@ -41,7 +41,7 @@ from app.models.base import utcnow
 from app.models.member_import import MemberImport
 from app.models.org import Organization
 from app.models.user import Membership, Role, User
-from app.services import audit, auth, mail, orgs
+from app.services import audit, auth, compliance, mail, orgs
 from app.services.authz import ROLE_LABELS, STUDENT_ROLES, Permission, require
 from app.services.errors import (
     Conflict,
@@ -512,6 +512,7 @@ def import_row(
             membership.role, membership.is_active = check.role, True
             membership.manager_id, membership.modified = manager_id, utcnow()
         session.add(membership)
+        compliance.on_member_joined(session, org_id=org.id, user_id=user.id, role=check.role)
         if created:
             _welcome(session, org, user, ctx)
         else:

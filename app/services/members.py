@@ -12,7 +12,7 @@ from sqlmodel import Session, col
 
 from app.models.base import as_utc, utcnow
 from app.models.user import Membership, Role, User
-from app.services import audit, auth, orgs
+from app.services import audit, auth, compliance, orgs
 from app.services.authz import Permission, require
 from app.services.errors import Conflict, NotFound, ValidationFailed
 from app.services.invites import check_role, check_seat
@@ -138,6 +138,9 @@ def change_role(
         target=_email_of(session, membership),
         detail={"before": {"role": before}, "after": {"role": role}},
     )
+    compliance.on_member_joined(
+        session, org_id=membership.org_id, user_id=membership.user_id, role=role
+    )
     session.commit()
     return membership
 
@@ -167,6 +170,9 @@ def set_active(
         org_id=membership.org_id,
         ctx=ctx,
         target=_email_of(session, membership),
+    )
+    compliance.on_member_joined(
+        session, org_id=membership.org_id, user_id=membership.user_id, role=membership.role
     )
     session.commit()
     return membership
