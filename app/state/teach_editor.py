@@ -1,0 +1,286 @@
+"""`/teach/courses/<id>`: the course editor (details, cover, publishing, the modules > lessons
+tree; the selected lesson, its questions and uploads are in `app.state.teach_lesson`).
+
+Every handler re-checks `courses.author` through `_ctx()` and passes ids to the services,
+which check that each one belongs to this course of the active org (a module, lesson or
+question id of another course or org is not found). The course id comes from the page's URL.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import reflex as rx
+
+from app.services import courses, media
+from app.services.authz import Permission
+from app.services.courses import CourseEditorView, LessonView
+from app.services.errors import NotFound, ServiceError
+from app.services.tenancy import OrgContext, tenant_session
+from app.state.account import FormState
+from app.state.session import SessionState, handle_errors
+from app.state.teach import STATUS_COLORS, blank_errors
+from app.state.teach_lesson import (
+    LESSON_FIELDS,
+    QUESTION_FIELDS,
+    Events,
+    LessonEditorMixin,
+    yes,
+)
+
+COVER_UPLOAD_ID = "course-cover-upload"
+
+
+class TeachEditorState(LessonEditorMixin, FormState, SessionState):
+    """One course being edited."""
+
+    found: bool = False
+    cid: str = ""
+    rev: int = 0
+    course: dict[str, str] = {}
+    modes: list[dict[str, str]] = []
+    programs: list[dict[str, str]] = []
+    prereqs: list[dict[str, str]] = []
+    tree: list[dict[str, str]] = []
+    module_choices: list[dict[str, str]] = []
+    problems: list[str] = []
+    publish_error: str = ""
+    field_errors: dict[str, str] = blank_errors(*LESSON_FIELDS, *QUESTION_FIELDS, "cover")
+
+    # ------------------------------------------------------------------ helpers
+
+    def _course_id(self) -> str:
+        parts = self.router.url.path.rstrip("/").split("/")
+        return parts[-1] if len(parts) >= 4 and parts[-2] == "courses" else ""
+
+    def _ctx(self) -> OrgContext:
+        return self._require(Permission.courses_author)
+
+    def _clear_errors(self) -> None:
+        self.field_errors = blank_errors(*LESSON_FIELDS, *QUESTION_FIELDS, "cover")
+        self.form_error = ""
+
+    def _field_fail(self, exc: ServiceError, *, rename: dict[str, str] | None = None) -> Events:
+        """A refusal: beside its field when it names one, else a toast."""
+        self.busy = False
+        if exc.field:
+            name = (rename or {}).get(exc.field, exc.field)
+            self.field_errors = {
+                **blank_errors(*LESSON_FIELDS, *QUESTION_FIELDS, "cover"),
+                name: exc.message,
+            }
+            return rx.toast.error(exc.message)
+        return handle_errors(exc)
+
+    def _fill(self, view: CourseEditorView) -> None:
+        self.found = True
+        self.cid = view.id
+        self.rev += 1
+        self.course = {
+            "id": view.id,
+            "title": view.title,
+            "summary": view.summary,
+            "description": view.description,
+            "category": view.category,
+            "level": view.level,
+            "delivery_mode": view.delivery_mode,
+            "status": view.status,
+            "status_color": STATUS_COLORS.get(view.status, "gray"),
+            "shared_with_children": yes(view.shared_with_children),
+            "requires_approval": yes(view.requires_approval),
+            "sequential": yes(view.sequential),
+            "price": f"{view.price_cents / 100:.2f}" if view.price_cents else "",
+            "certificate_valid_days": str(view.certificate_valid_days or ""),
+            "program_id": view.program_id,
+            "cover_url": view.cover_url,
+            "modified": view.modified.strftime("%Y-%m-%d %H:%M UTC"),
+            "preview_href": f"/preview/{view.id}",
+        }
+        self.modes = [{"value": c.value, "label": c.label} for c in view.delivery_modes]
+        self.programs = [{"value": "", "label": "No program"}] + [
+            {"value": c.value, "label": c.label} for c in view.programs
+        ]
+        self.prereqs = [
+            {"id": c.value, "title": c.label, "checked": yes(c.value in view.prerequisite_ids)}
+            for c in view.prerequisite_choices
+        ]
+        rows: list[dict[str, str]] = []
+        lessons: dict[str, LessonView] = {}
+        for mi, module in enumerate(view.modules):
+            rows.append(
+                {
+                    "type": "module",
+                    "id": module.id,
+                    "module_id": module.id,
+                    "title": module.title,
+                    "number": str(mi + 1),
+                    "slug": str(mi + 1),
+                    "first": yes(mi == 0),
+                    "last": yes(mi == len(view.modules) - 1),
+                    "kind": "",
+                    "kind_label": "",
+                    "required": "",
+                    "count": str(len(module.lessons)),
+                }
+            )
+            for li, lsn in enumerate(module.lessons):
+                lessons[lsn.id] = lsn
+                rows.append(
+                    {
+                        "type": "lesson",
+                        "id": lsn.id,
+                        "module_id": module.id,
+                        "title": lsn.title,
+                        "number": f"{mi + 1}.{li + 1}",
+                        "slug": f"{mi + 1}-{li + 1}",
+                        "first": yes(li == 0),
+                        "last": yes(li == len(module.lessons) - 1),
+                        "kind": lsn.kind,
+                        "kind_label": courses.LESSON_KINDS.get(lsn.kind, lsn.kind),
+                        "required": yes(lsn.required),
+                        "count": str(len(lsn.questions)),
+                    }
+                )
+            rows.append({**rows[-1 - len(module.lessons)], "type": "add"})
+        self.tree = rows
+        self.module_choices = [{"value": m.id, "label": m.title} for m in view.modules]
+        self.problems = list(view.problems)
+        if self.sel and self.sel in lessons:
+            self._show_lesson(lessons[self.sel])
+        else:
+            self.sel, self.lesson, self.questions, self.preview = "", {}, [], ""
+
+    def _reload(self, ctx: OrgContext | None = None) -> None:
+        ctx = ctx or self._ctx()
+        with tenant_session(ctx) as session:
+            view = courses.course_detail_for_editor(session, ctx, course_id=self.cid)
+        self._fill(view)
+
+    # ------------------------------------------------------------------ page
+
+    @rx.event
+    def load(self) -> Events:
+        ctx = self._refresh()
+        if ctx is None:
+            return rx.redirect(f"/signin?next={self.router.url.path}")
+        self.found, self.cid, self.sel = False, self._course_id(), ""
+        self.publish_error, self.upload_note, self.upload_progress = "", "", 0
+        self.uploading = False
+        self._clear_errors()
+        if Permission.courses_author.value not in self.permissions:
+            return None
+        try:
+            self._reload(ctx)
+        except NotFound:
+            self.found = False
+        except ServiceError as exc:
+            self.found = False
+            return handle_errors(exc)
+        return None
+
+    # ------------------------------------------------------------------ details
+
+    @rx.event
+    def save_details(self, form: dict[str, Any]) -> Events:
+        self._clear_errors()
+        try:
+            ctx = self._ctx()
+            data = courses.course_input_from_form(form)
+            with tenant_session(ctx) as session:
+                courses.update_course(session, ctx, course_id=self.cid, data=data)
+            self._reload(ctx)
+        except ServiceError as exc:
+            return self._field_fail(exc)
+        return rx.toast.success("Details saved.")
+
+    @rx.event
+    async def upload_cover(self, files: list[rx.UploadFile]) -> Events:
+        self._clear_errors()
+        if not files:
+            return rx.toast.error("Choose an image first.")
+        try:
+            ctx = self._ctx()
+            data = await files[0].read(media.MAX_COVER_BYTES + 1)
+            with tenant_session(ctx) as session:
+                media.set_cover(session, ctx, course_id=self.cid, data=data)
+            self._reload(ctx)
+        except ServiceError as exc:
+            return self._field_fail(exc)
+        return [rx.clear_selected_files(COVER_UPLOAD_ID), rx.toast.success("Cover image saved.")]
+
+    # ------------------------------------------------------------------ status
+
+    def _status(self, action: str) -> Events:
+        self.publish_error = ""
+        fn = {
+            "publish": courses.publish_course,
+            "archive": courses.archive_course,
+            "draft": courses.unpublish_course,
+        }[action]
+        try:
+            ctx = self._ctx()
+            with tenant_session(ctx) as session:
+                fn(session, ctx, course_id=self.cid)
+            self._reload(ctx)
+        except courses.PublishRefused as exc:
+            self.publish_error = exc.message
+            self.problems = list(exc.reasons)
+            return rx.toast.error(exc.message)
+        except ServiceError as exc:
+            return handle_errors(exc)
+        message = {
+            "publish": "Published: learners can find this course in the catalog.",
+            "archive": "Archived: the course left the catalog.",
+            "draft": "Back to draft: the course left the catalog.",
+        }[action]
+        return rx.toast.success(message)
+
+    @rx.event
+    def publish(self) -> Events:
+        return self._status("publish")
+
+    @rx.event
+    def archive(self) -> Events:
+        return self._status("archive")
+
+    @rx.event
+    def back_to_draft(self) -> Events:
+        return self._status("draft")
+
+    # ------------------------------------------------------------------ modules
+
+    def _structure(self, call: Any, success: str = "", **kwargs: Any) -> Events:
+        """Run one structural service call on this course, reload, toast."""
+        try:
+            ctx = self._ctx()
+            with tenant_session(ctx) as session:
+                call(session, ctx, course_id=self.cid, **kwargs)
+            self._reload(ctx)
+        except ServiceError as exc:
+            return self._field_fail(exc)
+        return rx.toast.success(success) if success else None
+
+    @rx.event
+    def add_module(self, form: dict[str, Any]) -> Events:
+        self._clear_errors()
+        return self._structure(
+            courses.add_module, "Module added.", title=str(form.get("module_title", ""))
+        )
+
+    @rx.event
+    def rename_module(self, module_id: str, title: str) -> Events:
+        if title.strip() == next(
+            (r["title"] for r in self.tree if r["id"] == module_id and r["type"] == "module"), None
+        ):
+            return None
+        return self._structure(
+            courses.rename_module, "Module renamed.", module_id=module_id, title=title
+        )
+
+    @rx.event
+    def delete_module(self, module_id: str) -> Events:
+        return self._structure(courses.delete_module, "Module deleted.", module_id=module_id)
+
+    @rx.event
+    def move_module(self, module_id: str, direction: str) -> Events:
+        return self._structure(courses.move_module, module_id=module_id, direction=direction)
