@@ -1,4 +1,5 @@
-"""Seed a demo tenant for `make run` (idempotent: a second run changes nothing).
+"""Seed a demo tenant for `make run` (idempotent: a second run changes nothing): the org, two
+child orgs, one person per role, and the learning content of `app.seed_learning`.
 
 python -m app.seed
 """
@@ -9,9 +10,10 @@ import sys
 
 from sqlmodel import select
 
-from app.db import widen_scope
+from app.db import bind_user, widen_scope
 from app.models.org import Organization
 from app.models.user import Membership, Role, User
+from app.seed_learning import EXTRA_LEARNERS, seed_learning
 from app.services import auth, orgs
 from app.services.security import hash_password
 from app.services.tenancy import mark_scoped, public_session
@@ -32,6 +34,11 @@ DEMO_PEOPLE = [
 def seed() -> list[tuple[str, str]]:
     """Create the demo org, two children and one person per role, if missing."""
     with public_session() as session:
+        # On PostgreSQL the demo org is only visible to its members (row-level security):
+        # look it up as the demo admin, who belongs to it once the seed has run.
+        admin = auth.find_user_by_email(session, DEMO_PEOPLE[0][0])
+        if admin is not None:
+            bind_user(session, admin.id)
         root = session.exec(
             mark_scoped(
                 select(Organization).where(
@@ -65,7 +72,10 @@ def seed() -> list[tuple[str, str]]:
             if member is None:
                 session.add(Membership(org_id=root.id, user_id=user.id, role=role))
         session.commit()
-    return [(email, role.value) for email, _name, role in DEMO_PEOPLE]
+        root_id = root.id
+    seed_learning(root_id)
+    people = [(email, role.value) for email, _name, role in DEMO_PEOPLE]
+    return people + [(email, Role.learner.value) for email, _name in EXTRA_LEARNERS]
 
 
 def main() -> int:

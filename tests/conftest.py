@@ -30,10 +30,13 @@ never assert global counts.
 from __future__ import annotations
 
 import os
+import tempfile
 
 # Cheap password hashing for tests: must be set before app.settings is first read.
 os.environ["GUILDHALL_ARGON2_TIME_COST"] = "1"
 os.environ["GUILDHALL_ARGON2_MEMORY_COST"] = "8192"
+# Files the tests store (lesson media, certificates) go to a throwaway directory, not ./data.
+os.environ["GUILDHALL_STORAGE_DIR"] = tempfile.mkdtemp(prefix="guildhall-files-")
 
 import uuid
 from collections.abc import Callable, Iterator

@@ -160,3 +160,21 @@ def skeleton_rows(count: int = 3) -> rx.Component:
         *[rx.skeleton(rx.box(height="2em", width="100%"), loading=True) for _ in range(count)],
         width="100%",
     )
+
+
+def safe_markdown(text: rx.Var[str] | str, **props: Any) -> rx.Component:
+    """Markdown written by users (lessons, course descriptions), rendered without raw HTML.
+
+    Reflex's `rx.markdown` turns raw HTML on by default (rehype-raw), which would let a
+    lesson's `<img onerror=...>` run script in every learner's browser: always use this.
+    """
+    return rx.markdown(text, use_raw=False, **props)
+
+
+def document_link(*children: Any, href: Any, **props: Any) -> rx.Component:
+    """A link the browser follows itself (downloads from our own HTTP routes).
+
+    `rx.el.a` compiles to React Router's `Link`, which would route `/api/...pdf` inside the
+    single-page app and show its 404; `reloadDocument` hands the click back to the browser.
+    """
+    return rx.el.a(*children, href=href, reload_document=True, **props)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import reflex as rx
 
 from app.components.shell import app_shell
-from app.components.ui import empty_state, form_error, pager, skeleton_rows
+from app.components.ui import document_link, empty_state, form_error, pager, skeleton_rows
 from app.pages.credentials_compliance import compliance_page
 from app.pages.credentials_notifications import notifications_page
 from app.services.authz import Permission
@@ -50,7 +50,7 @@ def _my_certificates() -> rx.Component:
                             rx.table.cell(
                                 rx.hstack(
                                     # A full page load: our own route serves the PDF.
-                                    rx.el.a(
+                                    document_link(
                                         rx.hstack(
                                             rx.icon("download", size=14),
                                             rx.text("Download PDF", size="2"),
@@ -216,7 +216,7 @@ def _org_certificates() -> rx.Component:
                                 ),
                                 rx.table.cell(
                                     rx.hstack(
-                                        rx.el.a(
+                                        document_link(
                                             "PDF",
                                             href=c["pdf_url"],
                                             class_name="cert-download",

@@ -6,7 +6,14 @@ from __future__ import annotations
 import reflex as rx
 
 from app.components.shell import app_shell
-from app.components.ui import empty_state, form_error, pager, select_field, skeleton_rows
+from app.components.ui import (
+    document_link,
+    empty_state,
+    form_error,
+    pager,
+    select_field,
+    skeleton_rows,
+)
 from app.services.authz import Permission
 from app.state.credentials_compliance import ComplianceState
 from app.state.session import SessionState
@@ -114,7 +121,7 @@ def _report() -> rx.Component:
             ),
             rx.cond(
                 SessionState.reporting.contains("exports"),
-                rx.el.a(
+                document_link(
                     rx.hstack(rx.icon("download", size=14), rx.text("Export CSV", size="2")),
                     href=s.csv_url,
                     id="compliance-export",

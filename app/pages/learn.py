@@ -13,7 +13,15 @@ from __future__ import annotations
 import reflex as rx
 
 from app.components.shell import app_shell
-from app.components.ui import empty_state, form_error, not_found, pager, skeleton_rows
+from app.components.ui import (
+    document_link,
+    empty_state,
+    form_error,
+    not_found,
+    pager,
+    safe_markdown,
+    skeleton_rows,
+)
 from app.pages import learn_player
 from app.services.authz import Permission
 from app.state.learn import ApplicationsState, CatalogState, CourseState, MyLearningState
@@ -279,7 +287,7 @@ def course_page() -> rx.Component:
         rx.text(s.course["summary"], size="3"),
         rx.flex(
             rx.vstack(
-                rx.markdown(s.course["description"]),
+                safe_markdown(s.course["description"]),
                 rx.cond(
                     s.prerequisites.length() > 0,
                     rx.vstack(
@@ -373,10 +381,9 @@ def _learning_card(c: rx.Var) -> rx.Component:
                 ),
                 rx.cond(
                     c["certificate"] != "",
-                    rx.link(
-                        rx.button("Certificate (PDF)", variant="soft"),
+                    document_link(
+                        rx.button("Certificate (PDF)", variant="soft", tab_index=-1),
                         href=c["certificate"],
-                        is_external=True,
                         id="certificate-" + c["course_id"],
                     ),
                 ),

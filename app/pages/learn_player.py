@@ -13,7 +13,7 @@ from __future__ import annotations
 import reflex as rx
 
 from app.components.shell import app_shell
-from app.components.ui import not_found, skeleton_rows
+from app.components.ui import not_found, safe_markdown, skeleton_rows
 from app.services.authz import Permission
 from app.state.learn_player import PlayerState
 
@@ -211,7 +211,7 @@ def _quiz() -> rx.Component:
         width="100%",
     )
     return rx.vstack(
-        rx.cond(info["intro"] != "", rx.markdown(info["intro"])),
+        rx.cond(info["intro"] != "", safe_markdown(info["intro"])),
         rx.hstack(
             rx.text("Pass mark ", info["passing"], "%", size="2"),
             rx.text("Attempts left: ", info["left"], size="2", id="quiz-attempts-left"),
@@ -262,7 +262,7 @@ def _content() -> rx.Component:
             rx.vstack(
                 rx.cond(
                     (kind != "quiz") & (s.lesson["body"] != ""),
-                    rx.box(rx.markdown(s.lesson["body"]), id="lesson-body", width="100%"),
+                    rx.box(safe_markdown(s.lesson["body"]), id="lesson-body", width="100%"),
                 ),
                 rx.match(
                     kind,

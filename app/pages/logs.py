@@ -5,7 +5,7 @@ from __future__ import annotations
 import reflex as rx
 
 from app.components.shell import app_shell
-from app.components.ui import empty_state, form_error, pager
+from app.components.ui import document_link, empty_state, form_error, pager
 from app.services.authz import Permission
 from app.state.logs import AuditState, MailState
 from app.state.session import SessionState
@@ -28,7 +28,7 @@ def audit_page() -> rx.Component:
                 # the route refuses anyway when they are off.
                 rx.cond(
                     SessionState.reporting.contains("exports"),
-                    rx.el.a(
+                    document_link(
                         rx.icon("download", size=16, aria_hidden="true"),
                         "Export CSV",
                         href=s.export_href,

@@ -6,7 +6,15 @@ from __future__ import annotations
 import reflex as rx
 
 from app.components.shell import app_shell
-from app.components.ui import empty_state, field, form_error, not_found, pager, select_field
+from app.components.ui import (
+    document_link,
+    empty_state,
+    field,
+    form_error,
+    not_found,
+    pager,
+    select_field,
+)
 from app.services.authz import ROLE_LABELS, Permission
 from app.state.members import MembersState
 
@@ -203,7 +211,7 @@ def import_card() -> rx.Component:
         rx.hstack(
             rx.cond(
                 (s.import_failed > 0) & (s.import_report_url != ""),
-                rx.el.a(
+                document_link(
                     "Download error report",
                     href=s.import_report_url,
                     download="import-errors.csv",

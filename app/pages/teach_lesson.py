@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import reflex as rx
 
+from app.components.ui import safe_markdown
 from app.services import media
 from app.services.courses import QUESTION_KINDS
 from app.settings import get_settings
@@ -395,7 +396,7 @@ def lesson_editor() -> rx.Component:
                 rx.box(
                     rx.text("Preview", class_name="gh-label"),
                     rx.box(
-                        rx.markdown(S.preview),
+                        safe_markdown(S.preview),
                         id="lesson-preview",
                         padding="0.75em",
                         border="1px solid var(--gray-5)",
