@@ -183,7 +183,18 @@ def _quiz() -> rx.Component:
                         rx.text(fb["prompt"], weight="bold"),
                     ),
                     rx.text("Your answer: ", fb["given"], size="2"),
-                    rx.text("Right answer: ", fb["right"], size="2"),
+                    rx.cond(
+                        fb["right"] != "",
+                        rx.text("Right answer: ", fb["right"], size="2"),
+                        rx.cond(
+                            fb["correct"] == "",
+                            rx.text(
+                                "The right answer shows once you pass or have no tries left.",
+                                size="1",
+                                color_scheme="gray",
+                            ),
+                        ),
+                    ),
                     rx.cond(fb["explanation"] != "", rx.text(fb["explanation"], size="2")),
                     align="start",
                 ),

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import random
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
@@ -57,7 +57,9 @@ class QuestionFeedback:
     earned: int
     points: int
     explanation: str
-    right_answer: str  # the right option(s) or accepted answer, as text
+    # the right option(s) or accepted answer, as text; "" while the learner may still try
+    # again without having passed (showing it would hand them the next attempt)
+    right_answer: str
     given: str
 
 
@@ -123,6 +125,16 @@ def _attempts(
 
 def _left(lesson: Lesson, used: int) -> int | None:
     return None if lesson.max_attempts <= 0 else max(lesson.max_attempts - used, 0)
+
+
+def _revealed(
+    feedback: list[QuestionFeedback], *, passed: bool, left: int | None
+) -> list[QuestionFeedback]:
+    """Feedback with the right answers only once they cannot help: the quiz is passed or no
+    attempt is left. Before that the learner sees what was right or wrong, and why."""
+    if passed or left == 0:
+        return feedback
+    return [replace(fb, right_answer="") for fb in feedback]
 
 
 def shuffled(questions: list[QuizQuestion], *, seed: str, shuffle: bool) -> list[QuestionView]:
@@ -240,14 +252,15 @@ def _result(
 ) -> AttemptResult:
     """A stored attempt as shown (feedback re-derived from its stored answers)."""
     _score, _total, feedback, _stored = grade(questions, attempt.answers or {})
+    left = _left(lesson, used)
     return AttemptResult(
         number=attempt.number,
         score=attempt.score,
         max_score=attempt.max_score,
         percent=attempt.percent,
         passed=attempt.passed,
-        feedback=feedback,
-        attempts_left=_left(lesson, used),
+        feedback=_revealed(feedback, passed=attempt.passed, left=left),
+        attempts_left=left,
         lesson_completed=lesson_completed,
         enrollment_completed=enrollment_completed,
     )
@@ -367,14 +380,15 @@ def submit_attempt(
     except IntegrityError as exc:  # the same attempt number from a second click or tab
         session.rollback()
         raise Conflict("This attempt was already submitted.") from exc
+    left = _left(lesson, used + 1)
     return AttemptResult(
         number=number,
         score=score,
         max_score=total,
         percent=percent,
         passed=passed,
-        feedback=feedback,
-        attempts_left=_left(lesson, used + 1),
+        feedback=_revealed(feedback, passed=passed, left=left),
+        attempts_left=left,
         lesson_completed=bool(completion and completion.newly_completed),
         enrollment_completed=bool(completion and completion.enrollment_completed),
     )

@@ -79,14 +79,18 @@ def test_fail_then_pass_completes_the_lesson(backend: Backend) -> None:
     assert failed.attempts_left == 1 and failed.number == 1
     fb = {x.question_id: x for x in failed.feedback}
     assert not fb[str(world.question_ids[0])].correct
-    assert fb[str(world.question_ids[0])].right_answer == "Blue"
     assert fb[str(world.question_ids[0])].explanation == "Look up."
-    assert fb[str(world.question_ids[1])].right_answer == "blue"
+    # With an attempt left, the right answers stay hidden (on reload too).
+    assert [x.right_answer for x in failed.feedback] == ["", ""]
     view = _quiz(learner, world)
     assert view.last is not None and view.last.number == 1 and view.best_percent == 0
+    assert [x.right_answer for x in view.last.feedback] == ["", ""]
     passed = _submit(learner, world, _right(world), attempt_number=2)
     assert passed.passed and passed.percent == 100 and passed.lesson_completed
     assert passed.attempts_left == 0
+    fb = {x.question_id: x for x in passed.feedback}
+    assert fb[str(world.question_ids[0])].right_answer == "Blue"
+    assert fb[str(world.question_ids[1])].right_answer == "blue"
     view = _quiz(learner, world)
     assert view.passed and view.best_percent == 100 and not view.can_attempt
 
@@ -94,8 +98,11 @@ def test_fail_then_pass_completes_the_lesson(backend: Backend) -> None:
 def test_no_attempts_after_the_limit(backend: Backend, peek: Any) -> None:
     _admin, learner, world = _setup()
     lf.enrollment(learner, world)
-    _submit(learner, world, {})
-    _submit(learner, world, {})
+    first = _submit(learner, world, {})
+    last = _submit(learner, world, {})
+    # The last attempt used up, the learner may now see what was right.
+    assert [x.right_answer for x in first.feedback] == ["", ""]
+    assert [x.right_answer for x in last.feedback] == ["Blue", "blue"]
     with pytest.raises(ValidationFailed, match="No attempts left"):
         _submit(learner, world, _right(world))
     assert _attempts(peek, backend, world.quiz_lesson_id) == 2
