@@ -80,6 +80,39 @@ def org_switcher() -> rx.Component:
     )
 
 
+def bell() -> rx.Component:
+    """Notifications, with the unread count (kept live through the user's inbox topic)."""
+    return rx.link(
+        rx.box(
+            rx.icon("bell", size=20),
+            rx.cond(
+                SessionState.unread > 0,
+                rx.badge(
+                    SessionState.unread,
+                    color_scheme="red",
+                    variant="solid",
+                    radius="full",
+                    size="1",
+                    id="unread-badge",
+                    position="absolute",
+                    top="-0.6em",
+                    right="-0.8em",
+                ),
+            ),
+            position="relative",
+            display="inline-flex",
+        ),
+        href="/notifications",
+        aria_label=rx.cond(
+            SessionState.unread > 0,
+            "Notifications, " + SessionState.unread.to_string() + " unread",
+            "Notifications",
+        ),
+        id="bell",
+        color="inherit",
+    )
+
+
 def user_menu() -> rx.Component:
     """Who is signed in, and the sign-out form (a POST to our own route)."""
     return rx.hstack(
@@ -129,6 +162,7 @@ def top_bar() -> rx.Component:
             spacing="4",
         ),
         rx.spacer(),
+        bell(),
         user_menu(),
         rx.color_mode.button(size="2", variant="ghost", aria_label="Toggle dark mode"),
         align="center",

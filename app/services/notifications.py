@@ -144,6 +144,7 @@ def mark_read(session: Session, ctx: OrgContext, notification_id: uuid.UUID | st
     if row.read_at is None:
         row.read_at = utcnow()
         session.add(row)
+        publish_after_commit(session, inbox_topic(ctx.user_id), {"kind": "read"})
         session.commit()
 
 
@@ -154,5 +155,6 @@ def mark_all_read(session: Session, ctx: OrgContext) -> int:
         .where(col(Notification.user_id) == ctx.user_id, col(Notification.read_at).is_(None))
         .values(read_at=utcnow())
     )
+    publish_after_commit(session, inbox_topic(ctx.user_id), {"kind": "read"})
     session.commit()
     return int(result.rowcount or 0)  # type: ignore[attr-defined]

@@ -13,7 +13,7 @@ from urllib.parse import quote
 import reflex as rx
 from starlette.requests import cookie_parser
 
-from app.services import auth
+from app.services import auth, notifications
 from app.services.authz import ROLE_LABELS, Permission, permissions_for, require
 from app.services.broker import config_topic
 from app.services.errors import PermissionDenied, ServiceError, Unauthenticated
@@ -65,6 +65,7 @@ class SessionState(rx.State):
     logo_url: str = ""
     features: list[str] = []
     reporting: list[str] = []
+    unread: int = 0  # the bell's badge
 
     def _token(self) -> str:
         # Starlette's browser-like parser, as our HTTP routes use (`request.cookies`):
@@ -101,6 +102,7 @@ class SessionState(rx.State):
             self.role = self.role_label = ""
             self.permissions = []
             self.orgs = []
+            self.unread = 0
             hub.watch(self.router.session.client_token, set())
             return
         self.signed_in = True
@@ -114,6 +116,7 @@ class SessionState(rx.State):
             perms = frozenset(Permission)
         self.permissions = sorted(p.value for p in perms)
         with tenant_session(ctx) as session:
+            self.unread = notifications.unread_count(session, ctx)
             self.orgs = [
                 {"id": o.id, "name": o.name, "role": ROLE_LABELS.get(o.role, o.role)}
                 for o in auth.user_orgs(session, ctx.user_id)
@@ -128,6 +131,8 @@ class SessionState(rx.State):
         # This tab now follows its org's config and its ancestors' (which it inherits): an
         # admin's change re-themes and re-gates it.
         topics = {config_topic(o) for o in {ctx.org_id, *ctx.ancestor_ids}} if ctx.org_id else set()
+        # ... and the user's inbox: a new notification lights the bell.
+        topics.add(notifications.inbox_topic(ctx.user_id))
         hub.watch(self.router.session.client_token, topics)
 
     def _refresh(self) -> OrgContext | None:
@@ -173,4 +178,14 @@ async def _config_changed(state: SessionState, _topic: str, _payload: dict[str, 
     state._refresh()
 
 
+async def _inbox_changed(state: SessionState, _topic: str, _payload: dict[str, object]) -> None:
+    """A notification for this user arrived (or was read elsewhere): recount the badge."""
+    ctx = state._context()
+    if ctx is None:
+        return
+    with tenant_session(ctx) as session:
+        state.unread = notifications.unread_count(session, ctx)
+
+
 hub.on("org:*:config", SessionState, _config_changed)
+hub.on("user:*:inbox", SessionState, _inbox_changed)

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 
 from app.models.user import Role
-from app.services import auth, invites
+from app.services import auth, invites, notifications
 from app.services.authz import Permission
 from app.services.errors import PermissionDenied, Unauthenticated
-from app.services.tenancy import public_session
+from app.services.tenancy import public_session, tenant_session
 from app.state.members import MembersState
 from app.state.session import SessionState
 from tests import factories as f
@@ -137,3 +137,21 @@ def test_switch_org_moves_the_session_to_another_membership() -> None:
         tab.dispatch(SessionState.load_private())
         state = tab.state(SessionState)
         assert (state.org_id, state.role) == (str(second.org_id), Role.instructor)
+
+
+def test_the_bell_counts_the_user_s_unread_notifications_only() -> None:
+    admin = f.new_admin()
+    learner = f.invite_and_accept_member(admin.ctx, Role.learner)
+    with tenant_session(admin.ctx) as session:
+        for user in (learner.user_id, learner.user_id, admin.user_id):
+            notifications.notify(
+                session, org_id=admin.org_id, user_id=user, kind="test", title="Hello"
+            )
+        session.commit()
+    with StateHarness(cookie=learner.token, path="/dashboard") as tab:
+        tab.dispatch(SessionState.load_private())
+        assert tab.state(SessionState).unread == 2
+        with tenant_session(learner.ctx) as session:
+            notifications.mark_all_read(session, learner.ctx)
+        tab.dispatch(SessionState.load_private())
+        assert tab.state(SessionState).unread == 0
