@@ -110,6 +110,7 @@ def bell() -> rx.Component:
         ),
         id="bell",
         color="inherit",
+        margin_right="0.75em",
     )
 
 

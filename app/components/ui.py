@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import reflex as rx
+from reflex.vars.function import FunctionStringVar
 
 
 def field(
@@ -178,3 +179,13 @@ def document_link(*children: Any, href: Any, **props: Any) -> rx.Component:
     single-page app and show its 404; `reloadDocument` hands the click back to the browser.
     """
     return rx.el.a(*children, href=href, reload_document=True, **props)
+
+
+def percent_bar(percent: rx.Var[Any], **props: Any) -> rx.Component:
+    """A progress bar for a 0-100 value held as text in a row dict.
+
+    Radix's progress treats a non-number value as "unknown" and shows a busy, nearly full bar;
+    rows of `dict[str, str]` hand it strings, so convert in the browser.
+    """
+    value = FunctionStringVar("Number").call(percent).to(int)
+    return rx.progress(value=value, max=100, **props)

@@ -11,6 +11,7 @@ from app.components.ui import (
     empty_state,
     form_error,
     pager,
+    percent_bar,
     select_field,
     skeleton_rows,
 )
@@ -163,11 +164,8 @@ def _report() -> rx.Component:
                                 rx.table.cell(r["due"]),
                                 rx.table.cell(
                                     rx.hstack(
-                                        rx.progress(
-                                            value=r["progress"].to(int),
-                                            max=100,
-                                            width="5em",
-                                            aria_label="Progress",
+                                        percent_bar(
+                                            r["progress"], width="5em", aria_label="Progress"
                                         ),
                                         rx.text(r["progress"], "%", size="1"),
                                         align="center",

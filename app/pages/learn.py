@@ -19,6 +19,7 @@ from app.components.ui import (
     form_error,
     not_found,
     pager,
+    percent_bar,
     safe_markdown,
     skeleton_rows,
 )
@@ -358,7 +359,7 @@ def _learning_card(c: rx.Var) -> rx.Component:
                 wrap="wrap",
                 align="center",
             ),
-            rx.progress(value=c["percent"].to(int), width="100%", aria_label="Progress"),
+            percent_bar(c["percent"], width="100%", aria_label="Progress"),
             rx.hstack(
                 rx.text(c["percent"], "% complete", size="2"),
                 rx.cond(c["due"] != "", rx.text("Due ", c["due"], size="2")),
