@@ -440,11 +440,15 @@ class ProgramView:
 def create_program(
     session: Session, ctx: OrgContext, *, title: str, description: str = ""
 ) -> Program:
-    """A new program (a named group of courses) in the active org."""
+    """A new program (a named group of courses) in the active org, within the org's
+    `limits.max_programs` (refused with the seats used when full)."""
     org_id = _start(session, ctx)
     clean = _check_title(title, label="program title")
     if len(description) > MAX_DESCRIPTION:
         raise ValidationFailed("The description is too long.", field="description")
+    org_config.check_limit(
+        session, org_id, "max_programs", org_config.programs_used(session, org_id)
+    )
     program = Program(
         org_id=org_id, title=clean, description=description.strip(), created_by=ctx.user_id
     )

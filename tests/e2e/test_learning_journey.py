@@ -81,6 +81,13 @@ def _build_course(page: Page, title: str, tmp_path: Path) -> str:
     _toast(page, "saved")
 
     _add_lesson(page, 1, 2, "file", "Handbook")
+    # A file named .pdf that is not a PDF is refused by its content, with the reason.
+    fake = tmp_path / "fake.pdf"
+    fake.write_bytes(b"<html><script>alert(1)</script></html>")
+    page.locator("#lesson-file-upload input[type=file]").set_input_files(str(fake))
+    page.click("#upload-media")
+    _toast(page, "not a type this lesson takes")
+    expect(page.locator("#current-media")).to_have_count(0)
     handbook = tmp_path / "handbook.pdf"
     handbook.write_bytes(demo_pdf("Handbook", ["Keep walkways clear."]))
     page.locator("#lesson-file-upload input[type=file]").set_input_files(str(handbook))

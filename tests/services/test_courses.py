@@ -13,7 +13,13 @@ import pytest
 from app.models.course import CourseStatus, LessonKind
 from app.models.user import Role
 from app.services import audit, broker, courses, media, org_config
-from app.services.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from app.services.errors import (
+    Conflict,
+    LimitReached,
+    NotFound,
+    PermissionDenied,
+    ValidationFailed,
+)
 from app.services.tenancy import OrgContext, tenant_session
 from tests import factories as f
 from tests import learning_factories as lf
@@ -201,6 +207,19 @@ def test_programs() -> None:
     assert view.title == "Warehouse pathway" and view.courses == 1
     with pytest.raises(ValidationFailed):
         run(admin.ctx, courses.create_program, title="  ")
+
+
+def test_programs_stop_at_the_org_s_limit_and_the_usage_meter_counts_them() -> None:
+    admin = f.new_admin()
+    run(admin.ctx, courses.create_program, title="Pathway one")
+    with tenant_session(admin.ctx) as session:
+        org_config.update_section(
+            session, admin.ctx, org_id=admin.org_id, section="limits", values={"max_programs": 1}
+        )
+        assert org_config.usage(session, admin.ctx, org_id=admin.org_id)["max_programs"] == (1, 1)
+    with pytest.raises(LimitReached, match="1 of its 1"):
+        run(admin.ctx, courses.create_program, title="Pathway two")
+    assert [p.title for p in run(admin.ctx, courses.list_programs)] == ["Pathway one"]
 
 
 # --------------------------------------------------------------------------- who may
