@@ -16,7 +16,11 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from app.models import (
+    Announcement,
     Certificate,
+    ChatChannel,
+    ChatMember,
+    ChatMessage,
     Course,
     CourseModule,
     CourseStatus,
@@ -26,6 +30,7 @@ from app.models import (
     LessonProgress,
     MandatoryRule,
     Notification,
+    NotificationPreference,
     Program,
     QuestionKind,
     QuizAttempt,
@@ -252,7 +257,20 @@ def everything(ctx: OrgContext) -> dict[str, uuid.UUID]:
             expires_at=utcnow() + timedelta(days=365),
         )
         note = Notification(org_id=ctx.org_id, user_id=ctx.user_id, kind="test", title="Hello")
-        session.add_all([program, attempt, rule, cert, note])
+        prefs = NotificationPreference(
+            org_id=ctx.org_id, user_id=ctx.user_id, email_kinds=["certificate.issued"]
+        )
+        news = Announcement(
+            org_id=ctx.org_id, sender_id=ctx.user_id, audience="org", title="Welcome"
+        )
+        channel = ChatChannel(org_id=ctx.org_id, kind="org", name="General")
+        session.add_all([program, attempt, rule, cert, note, prefs, news, channel])
+        session.flush()
+        member = ChatMember(org_id=ctx.org_id, channel_id=channel.id, user_id=ctx.user_id)
+        message = ChatMessage(
+            org_id=ctx.org_id, channel_id=channel.id, user_id=ctx.user_id, body="Hi"
+        )
+        session.add_all([member, message])
         session.commit()
         return {
             "course_id": course.course_id,

@@ -2,6 +2,7 @@
 
 from app.models.audit import AuditEvent
 from app.models.certificate import Certificate
+from app.models.chat import ChannelKind, ChatChannel, ChatMember, ChatMessage
 from app.models.course import (
     Course,
     CourseModule,
@@ -23,7 +24,7 @@ from app.models.enrollment import (
 from app.models.invite import Invite
 from app.models.mail import OutboundEmail
 from app.models.member_import import MemberImport
-from app.models.notification import Notification
+from app.models.notification import Announcement, Notification, NotificationPreference
 from app.models.org import Organization, OrgKind, OrgSettings
 from app.models.outbox import OutboxJob
 from app.models.user import AuthSession, LoginTicket, Membership, PasswordReset, Role, User
@@ -49,13 +50,23 @@ TENANT_TABLES: tuple[str, ...] = (
     "mandatory_rules",
     "certificates",
     "notifications",
+    "notification_preferences",
+    "announcements",
+    "chat_channels",
+    "chat_members",
+    "chat_messages",
 )
 
 __all__ = [
     "TENANT_TABLES",
+    "Announcement",
     "AuditEvent",
     "AuthSession",
     "Certificate",
+    "ChannelKind",
+    "ChatChannel",
+    "ChatMember",
+    "ChatMessage",
     "Course",
     "CourseModule",
     "CourseStatus",
@@ -70,6 +81,7 @@ __all__ = [
     "MemberImport",
     "Membership",
     "Notification",
+    "NotificationPreference",
     "OrgKind",
     "OrgSettings",
     "Organization",

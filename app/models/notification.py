@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import Index
+from sqlalchemy import JSON, Column, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from app.models.base import created_field, id_field, ts_field
@@ -29,4 +29,34 @@ class Notification(SQLModel, table=True):
     # one notification per cause (a retried job does not notify twice)
     dedupe_key: str | None = Field(default=None, max_length=200, unique=True)
     read_at: datetime | None = ts_field()
+    created: datetime = created_field()
+
+
+class NotificationPreference(SQLModel, table=True):
+    """Which kinds of notification a member also wants by email, in one org."""
+
+    __tablename__ = "notification_preferences"
+    __table_args__ = (UniqueConstraint("org_id", "user_id", name="uq_notification_prefs_user"),)
+
+    id: uuid.UUID = id_field()
+    org_id: uuid.UUID = Field(foreign_key="organizations.id", index=True)
+    user_id: uuid.UUID = Field(foreign_key="users.id")
+    email_kinds: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    modified: datetime = created_field()
+
+
+class Announcement(SQLModel, table=True):
+    """A message from an admin or instructor to an org, a course's learners, or a role."""
+
+    __tablename__ = "announcements"
+
+    id: uuid.UUID = id_field()
+    org_id: uuid.UUID = Field(foreign_key="organizations.id", index=True)
+    sender_id: uuid.UUID = Field(foreign_key="users.id")
+    audience: str = Field(max_length=20)  # org | course | role
+    course_id: uuid.UUID | None = Field(default=None, foreign_key="courses.id")
+    role: str = Field(default="", max_length=30)
+    title: str = Field(max_length=200)
+    body: str = Field(default="", max_length=2000)
+    recipients: int = 0
     created: datetime = created_field()

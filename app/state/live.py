@@ -40,7 +40,7 @@ class LiveHub:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._topics: dict[str, dict[str, float]] = {}  # topic -> token -> expiry
-        self._by_token: dict[str, set[str]] = {}
+        self._by_token: dict[str, dict[str, set[str]]] = {}  # token -> group -> topics
         self._refreshers: list[tuple[str, type[BaseState], Refresh]] = []
         self._loop: asyncio.AbstractEventLoop | None = None
         self._app: Any = None
@@ -50,21 +50,31 @@ class LiveHub:
         """Run `refresh(state_cls instance, topic, payload)` for topics matching `pattern`."""
         self._refreshers.append((pattern, state_cls, refresh))
 
-    def watch(self, token: str, topics: set[str]) -> None:
-        """Make `topics` the set this tab watches (replacing what it watched before).
+    def watch(self, token: str, topics: set[str], *, group: str = "session") -> None:
+        """Make `topics` the set this tab watches for `group` (replacing that group's last set).
 
-        Called from an event handler, on the worker's event loop.
+        Groups keep independent sets per tab: `session` (config and inbox, set by the
+        session on every load) and `page` (what the open page shows; the session clears it
+        on every load, and the page sets it after). Called from an event handler, on the
+        worker's event loop.
         """
         if not token:
             return
         self._bind()
         expiry = time.monotonic() + WATCH_TTL_SECONDS
         with self._lock:
-            for old in self._by_token.get(token, set()) - topics:
-                self._topics.get(old, {}).pop(token, None)
-            for topic in topics:
+            groups = self._by_token.setdefault(token, {})
+            groups[group] = set(topics)
+            wanted = set().union(*groups.values())
+            for old in {t for t, tokens in self._topics.items() if token in tokens} - wanted:
+                self._topics[old].pop(token, None)
+            for topic in wanted:
                 self._topics.setdefault(topic, {})[token] = expiry
-            self._by_token[token] = set(topics)
+
+    def watching(self, token: str) -> set[str]:
+        """Every topic the tab watches, over all groups."""
+        with self._lock:
+            return set().union(*self._by_token.get(token, {}).values())
 
     def watchers(self, topic: str) -> list[str]:
         """Tokens on this worker that watch `topic` (expired ones are dropped)."""

@@ -104,6 +104,7 @@ class SessionState(rx.State):
             self.orgs = []
             self.unread = 0
             hub.watch(self.router.session.client_token, set())
+            hub.watch(self.router.session.client_token, set(), group="page")
             return
         self.signed_in = True
         self.user_name, self.user_email = ctx.full_name, ctx.email
@@ -134,6 +135,8 @@ class SessionState(rx.State):
         # ... and the user's inbox: a new notification lights the bell.
         topics.add(notifications.inbox_topic(ctx.user_id))
         hub.watch(self.router.session.client_token, topics)
+        # A newly loaded page starts with no page topics; a live page adds its own after.
+        hub.watch(self.router.session.client_token, set(), group="page")
 
     def _refresh(self) -> OrgContext | None:
         ctx = self._context()

@@ -155,6 +155,13 @@ def test_scope_of_b_cannot_update_or_delete_a_rows(world: World, app_conn, peek)
         "mandatory_rules": "UPDATE mandatory_rules SET days_to_complete = 1 WHERE org_id = :o",
         "certificates": "UPDATE certificates SET revoked_reason = 'x' WHERE org_id = :o",
         "notifications": "UPDATE notifications SET title = 'x' WHERE org_id = :o",
+        "notification_preferences": (
+            "UPDATE notification_preferences SET email_kinds = '[]' WHERE org_id = :o"
+        ),
+        "announcements": "UPDATE announcements SET title = 'x' WHERE org_id = :o",
+        "chat_channels": "UPDATE chat_channels SET name = 'x' WHERE org_id = :o",
+        "chat_members": "UPDATE chat_members SET muted_until = now() WHERE org_id = :o",
+        "chat_messages": "UPDATE chat_messages SET body = 'x' WHERE org_id = :o",
     }
     assert set(changes) == set(TENANT_TABLES)
     for table, sql in changes.items():
@@ -173,6 +180,10 @@ def test_scope_of_b_cannot_update_or_delete_a_rows(world: World, app_conn, peek)
         "lesson_progress",
         "mandatory_rules",
         "quiz_questions",
+        "chat_messages",
+        "chat_members",
+        "announcements",
+        "notification_preferences",
     ):
         deleted = app_conn.execute(text(f"DELETE FROM {table} WHERE org_id = :o"), {"o": a})
         assert deleted.rowcount == 0, f"deleted A's {table}"

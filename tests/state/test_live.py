@@ -32,3 +32,16 @@ def test_watches_expire(monkeypatch: pytest.MonkeyPatch) -> None:
     hub.watch("tab1", {"org:a:config"})
     clock[0] += live.WATCH_TTL_SECONDS + 1
     assert hub.watchers("org:a:config") == []
+
+
+def test_a_page_group_adds_to_the_session_group_and_is_replaced_on_its_own() -> None:
+    hub = live.LiveHub()
+    hub.watch("tab", {"org:a:config", "user:u:inbox"})
+    hub.watch("tab", {"org:a:course:c:progress"}, group="page")
+    assert hub.watching("tab") == {"org:a:config", "user:u:inbox", "org:a:course:c:progress"}
+    assert hub.watchers("org:a:course:c:progress") == ["tab"]
+    hub.watch("tab", {"org:a:config", "user:u:inbox"})  # the session reloads
+    assert "org:a:course:c:progress" in hub.watching("tab")  # the page's set is untouched
+    hub.watch("tab", set(), group="page")  # another page opens
+    assert hub.watchers("org:a:course:c:progress") == []
+    assert hub.watchers("org:a:config") == ["tab"]
