@@ -83,10 +83,14 @@ def _my_certificates() -> rx.Component:
             overflow_x="auto",
             width="100%",
         ),
-        empty_state(
-            "No certificates yet",
-            "Complete every required lesson of a course and its certificate appears here.",
-            "award",
+        rx.box(
+            empty_state(
+                "No certificates yet",
+                "Complete every required lesson of a course and its certificate appears here.",
+                "award",
+            ),
+            id="certificates-empty",
+            width="100%",
         ),
     )
 

@@ -163,9 +163,10 @@ def _certificate(page: Page, title: str, tmp_path: Path) -> None:
     for _ in range(30):  # the worker issues it a moment after completion
         page.goto("/certificates")
         expect(page.locator("#my-certificates, #certificates-empty").first).to_be_visible()
+        wait_ready(page)
+        page.wait_for_timeout(500)  # the list arrives with the page's load event
         if row.count():
             break
-        page.wait_for_timeout(1000)
     expect(row).to_be_visible()
     with page.expect_download() as download:
         row.locator("a.cert-download").click()
