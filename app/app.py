@@ -11,6 +11,7 @@ from app import worker
 from app.api.routes import build_api
 from app.pages import (
     account,
+    chat,
     credentials,
     dashboard,
     jobs,
@@ -93,6 +94,7 @@ app.add_page(jobs.jobs_page, route="/admin/jobs", title="Jobs · Guildhall", on_
 teach.register(app)
 learn.register(app)
 credentials.register(app)
+chat.register(app)
 
 
 @contextlib.asynccontextmanager

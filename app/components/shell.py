@@ -17,6 +17,7 @@ NAV_ITEMS: list[tuple[str, str, str, Permission, str]] = [
     ("Teach", "/teach", "presentation", Permission.courses_author, "lms"),
     ("Applications", "/teach/applications", "inbox", Permission.enrollments_manage, "lms"),
     ("Compliance", "/compliance", "shield_check", Permission.compliance_view, "lms"),
+    ("Chat", "/chat", "message_circle", Permission.dashboard_view, "chat"),
     ("Notifications", "/notifications", "bell", Permission.dashboard_view, ""),
     ("Organizations", "/admin/orgs", "network", Permission.org_manage, ""),
     ("Members", "/admin/members", "users", Permission.members_view, ""),

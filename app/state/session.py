@@ -94,7 +94,7 @@ class SessionState(rx.State):
             require(ctx, permission)
         return ctx
 
-    def _apply(self, ctx: OrgContext | None) -> None:
+    def _apply(self, ctx: OrgContext | None, *, new_page: bool = True) -> None:
         self.loaded = True
         if ctx is None:
             self.signed_in = False
@@ -135,12 +135,15 @@ class SessionState(rx.State):
         # ... and the user's inbox: a new notification lights the bell.
         topics.add(notifications.inbox_topic(ctx.user_id))
         hub.watch(self.router.session.client_token, topics)
-        # A newly loaded page starts with no page topics; a live page adds its own after.
-        hub.watch(self.router.session.client_token, set(), group="page")
+        if new_page:
+            # A newly loaded page starts with no page topics; a live page adds its own after.
+            hub.watch(self.router.session.client_token, set(), group="page")
 
-    def _refresh(self) -> OrgContext | None:
+    def _refresh(self, *, new_page: bool = True) -> OrgContext | None:
+        """Resolve the session and show it; `new_page=False` for a refresh of the page that is
+        open (a live push), which keeps the page's live topics."""
         ctx = self._context()
-        self._apply(ctx)
+        self._apply(ctx, new_page=new_page)
         return ctx
 
     @rx.event
@@ -178,7 +181,7 @@ def handle_errors(exc: ServiceError) -> rx.event.EventSpec:
 
 async def _config_changed(state: SessionState, _topic: str, _payload: dict[str, object]) -> None:
     """The org's config changed: reload who-may-see-what and the theme for this tab."""
-    state._refresh()
+    state._refresh(new_page=False)
 
 
 async def _inbox_changed(state: SessionState, _topic: str, _payload: dict[str, object]) -> None:

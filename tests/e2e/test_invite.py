@@ -70,6 +70,7 @@ def test_invite_instructor_journey(new_context: Callable[[], BrowserContext]) ->
         "/certificates",
         "/teach",
         "/notifications",
+        "/chat",
     }
 
     # Pages the role lacks say so, even when opened by URL.

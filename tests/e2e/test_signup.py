@@ -28,6 +28,7 @@ ADMIN_NAV = {
     "/teach/applications",
     "/compliance",
     "/notifications",
+    "/chat",
 }
 
 

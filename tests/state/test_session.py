@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from app.models.user import Role
@@ -9,8 +11,9 @@ from app.services import auth, invites, notifications
 from app.services.authz import Permission
 from app.services.errors import PermissionDenied, Unauthenticated
 from app.services.tenancy import public_session, tenant_session
+from app.state.live import hub
 from app.state.members import MembersState
-from app.state.session import SessionState
+from app.state.session import SessionState, _config_changed
 from tests import factories as f
 from tests.state.harness import StateHarness
 
@@ -155,3 +158,17 @@ def test_the_bell_counts_the_user_s_unread_notifications_only() -> None:
             notifications.mark_all_read(session, learner.ctx)
         tab.dispatch(SessionState.load_private())
         assert tab.state(SessionState).unread == 0
+
+
+def test_a_config_change_keeps_the_open_page_s_live_topics() -> None:
+    """A live push refreshes the session without leaving the page: the page's topics stay
+    (a chat or class view must keep receiving after an admin changes the config)."""
+    admin = f.new_admin()
+    with StateHarness(cookie=admin.token, path="/chat") as tab:
+        tab.dispatch(SessionState.load_private())
+        hub.watch(tab.token, {"org:x:channel:y"}, group="page")
+        state = tab.bare_state(SessionState)
+        asyncio.run(_config_changed(state, f"org:{admin.org_id}:config", {}))
+        assert "org:x:channel:y" in hub.watching(tab.token)
+        tab.dispatch(SessionState.load_private())  # a page load starts a new page
+        assert "org:x:channel:y" not in hub.watching(tab.token)

@@ -1,0 +1,292 @@
+"""Isolation rows for chat (`app.services.chat`, `app.services.chat_messages`, `/chat`).
+
+Same attackers as `test_surfaces.py` (imported from there): the admin of an unrelated org B
+and the admin of C, a child org of A. A has a General channel, a course channel, an interest
+channel and a direct message, each holding a secret. Neither attacker may list, read, post,
+edit, delete, moderate, search or subscribe to any of them, through the services or the
+page's handlers; A stays as it was. Inside A, a learner not enrolled in the course cannot
+read its channel. Owner controls prove the same calls succeed for A's own people.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from sqlmodel import Session
+
+from app.models.user import Role
+from app.services import chat
+from app.services import chat_messages as msgs
+from app.services.errors import NotFound
+from app.services.tenancy import OrgContext, tenant_session
+from app.state.chat import ChatState
+from app.state.live import hub
+from tests import factories as f
+from tests import learning_factories as lf
+from tests.isolation.test_surfaces import (  # the fixtures are used by name
+    Scenario,
+    child_admin,  # noqa: F401
+    other_tenant,  # noqa: F401
+    scenario,  # noqa: F401
+)
+from tests.state.harness import StateHarness
+
+
+@dataclass(frozen=True)
+class ChatWorld:
+    """A's chat: channel ids, a message id per channel, and the secrets they hold."""
+
+    org_id: uuid.UUID
+    admin: f.SignedIn
+    learner: f.SignedIn
+    general: str
+    course: str
+    course_id: uuid.UUID
+    interest: str
+    direct: str
+    message_ids: dict[str, str]
+    secrets: tuple[str, ...]
+
+    @property
+    def channels(self) -> list[str]:
+        return [self.general, self.course, self.interest, self.direct]
+
+
+def _world(admin: f.SignedIn, learner: f.SignedIn) -> ChatWorld:
+    """Give org A channels of every kind, each with a message only A may read."""
+    course = lf.published_course(admin.ctx, title=f.unique("Course"))
+    lf.enrollment(learner.ctx, course)
+    with tenant_session(admin.ctx) as session:
+        general = str(chat.org_channel(session, admin.ctx).id)
+        interest = str(
+            chat.create_interest_channel(session, admin.ctx, name=f.unique("Interest")).id
+        )
+        direct = str(chat.open_direct(session, admin.ctx, user_id=learner.user_id).id)
+    with tenant_session(learner.ctx) as session:
+        course_channel = str(
+            chat.course_channel(session, learner.ctx, course_id=course.course_id).id
+        )
+    secrets = {}
+    ids = {}
+    for name, cid, who in (
+        ("general", general, admin),
+        ("course", course_channel, learner),
+        ("interest", interest, admin),
+        ("direct", direct, learner),
+    ):
+        secret = f"secret-{name}-{uuid.uuid4().hex[:8]}"
+        with tenant_session(who.ctx) as session:
+            row = msgs.post_message(session, who.ctx, channel_id=cid, body=secret)
+        secrets[name] = secret
+        ids[cid] = row.id
+    return ChatWorld(
+        org_id=admin.org_id,
+        admin=admin,
+        learner=learner,
+        general=general,
+        course=course_channel,
+        course_id=course.course_id,
+        interest=interest,
+        direct=direct,
+        message_ids=ids,
+        secrets=tuple(secrets.values()),
+    )
+
+
+def _victim_world(case: Scenario) -> ChatWorld:
+    return _world(case.victim.admin, case.victim.learner)
+
+
+def _a_view(world: ChatWorld) -> dict[str, list[tuple[str, bool]]]:
+    """Every message of A's channels as A's own people read them."""
+    view = {}
+    for cid in world.channels:
+        reader = world.learner if cid in (world.course, world.direct) else world.admin
+        with tenant_session(reader.ctx) as session:
+            rows = msgs.history(session, reader.ctx, channel_id=cid, limit=100).rows
+        view[cid] = [(r.body, r.deleted) for r in rows]
+    return view
+
+
+# --------------------------------------------------------------------------- services
+
+Attempt = Callable[[Session, OrgContext, ChatWorld, str], object]
+
+REFUSED: list[tuple[str, Attempt]] = [
+    ("history", lambda s, me, w, cid: msgs.history(s, me, channel_id=cid)),
+    ("since", lambda s, me, w, cid: msgs.since(s, me, channel_id=cid, after=None)),
+    ("channel_info", lambda s, me, w, cid: chat.channel_info(s, me, cid)),
+    ("post", lambda s, me, w, cid: msgs.post_message(s, me, channel_id=cid, body="intruder")),
+    (
+        "edit",
+        lambda s, me, w, cid: msgs.edit_message(
+            s, me, message_id=w.message_ids[cid], body="defaced"
+        ),
+    ),
+    ("delete", lambda s, me, w, cid: msgs.delete_message(s, me, message_id=w.message_ids[cid])),
+    (
+        "mute",
+        lambda s, me, w, cid: msgs.mute_member(
+            s, me, channel_id=cid, user_id=w.learner.user_id, minutes=60
+        ),
+    ),
+    (
+        "unmute",
+        lambda s, me, w, cid: msgs.unmute_member(s, me, channel_id=cid, user_id=w.learner.user_id),
+    ),
+    ("mark_read", lambda s, me, w, cid: chat.mark_read(s, me, channel_id=cid)),
+    ("join", lambda s, me, w, cid: chat.join_channel(s, me, channel_id=cid)),
+    ("leave", lambda s, me, w, cid: chat.leave_channel(s, me, channel_id=cid)),
+    ("archive", lambda s, me, w, cid: chat.archive_channel(s, me, channel_id=cid)),
+    (
+        "remove_member",
+        lambda s, me, w, cid: chat.remove_member(s, me, channel_id=cid, user_id=w.learner.user_id),
+    ),
+    (
+        "search in channel",
+        lambda s, me, w, cid: msgs.search_messages(s, me, query="secret", channel_id=cid),
+    ),
+]
+
+
+@pytest.mark.parametrize(("name", "attempt"), REFUSED, ids=[n for n, _ in REFUSED])
+def test_service_refuses_attacker_on_every_channel(
+    scenario: Scenario,  # noqa: F811
+    name: str,
+    attempt: Attempt,
+) -> None:
+    world = _victim_world(scenario)
+    before = _a_view(world)
+    attacker = scenario.attacker.ctx
+    for cid in world.channels:
+        with tenant_session(attacker) as session, pytest.raises(NotFound):
+            attempt(session, attacker, world, cid)
+    assert _a_view(world) == before
+
+
+def test_lists_search_and_people_show_attacker_nothing_of_a(scenario: Scenario) -> None:  # noqa: F811
+    world = _victim_world(scenario)
+    attacker = scenario.attacker.ctx
+    with tenant_session(attacker) as session:
+        listed = {r.id for r in chat.list_channels(session, attacker)}
+        browse = {r.id for r in chat.browse_interest_channels(session, attacker)}
+        found = msgs.search_messages(session, attacker, query="secret")
+        people = chat.find_people(session, attacker, query=world.learner.email[:8])
+        topics = chat.channel_topics(session, attacker)
+    assert not listed & set(world.channels) and not browse & set(world.channels)
+    assert not any(s in h.message.body for h in found.rows for s in world.secrets)
+    assert str(world.learner.user_id) not in [p.user_id for p in people]
+    assert not any(str(world.org_id) in t for t in topics)
+    assert not any(cid in t for t in topics for cid in world.channels)
+    with tenant_session(attacker) as session, pytest.raises(NotFound):
+        chat.open_direct(session, attacker, user_id=world.learner.user_id)
+    with tenant_session(attacker) as session, pytest.raises(NotFound):
+        chat.course_channel(session, attacker, course_id=world.course_id)
+
+
+def test_handlers_give_attacker_nothing(scenario: Scenario) -> None:  # noqa: F811
+    world = _victim_world(scenario)
+    before = _a_view(world)
+    for cid in world.channels:
+        with StateHarness(cookie=scenario.attacker.token, path=f"/chat/{cid}") as tab:
+            tab.dispatch(ChatState.load())
+            s = tab.state(ChatState)
+            assert not s.found and s.messages == [] and s.channel == {}
+            shown = str(s.channels) + str(s.browse)
+            assert not any(c in shown for c in world.channels)
+            # (a child org's tab follows its parent's *config*, which it inherits; no chat)
+            chat_topics = {t for t in hub.watching(tab.token) if ":channel:" in t or ":chat" in t}
+            assert chat_topics and not any(str(world.org_id) in t for t in chat_topics)
+            assert tab.dispatch(ChatState.send({"body": "intruder", "client_key": "x"})).toast(
+                "error"
+            )
+            assert tab.dispatch(ChatState.delete(world.message_ids[cid])).toast("error")
+            assert tab.dispatch(ChatState.mute(str(world.learner.user_id))).toast("error")
+            assert tab.dispatch(ChatState.join(cid)).toast("error")
+            assert tab.dispatch(ChatState.start_dm(str(world.learner.user_id))).toast("error")
+            tab.dispatch(ChatState.search({"query": "secret"}))
+            assert not any(sec in str(tab.state(ChatState).search_results) for sec in world.secrets)
+    assert _a_view(world) == before
+
+
+def test_a_learner_not_enrolled_cannot_read_the_course_channel(other_tenant: Scenario) -> None:  # noqa: F811
+    world = _victim_world(other_tenant)
+    outsider = f.invite_and_accept_member(world.admin.ctx, Role.learner)
+    with tenant_session(outsider.ctx) as session:
+        with pytest.raises(NotFound):
+            msgs.history(session, outsider.ctx, channel_id=world.course)
+        with pytest.raises(NotFound):
+            msgs.post_message(session, outsider.ctx, channel_id=world.course, body="hi")
+        with pytest.raises(NotFound):
+            msgs.history(session, outsider.ctx, channel_id=world.direct)
+        assert world.course not in {r.id for r in chat.list_channels(session, outsider.ctx)}
+        topics = chat.channel_topics(session, outsider.ctx)
+    assert chat.channel_topic(world.org_id, world.course) not in topics
+    assert chat.channel_topic(world.org_id, world.direct) not in topics
+    with StateHarness(cookie=outsider.token, path=f"/chat/{world.course}") as tab:
+        tab.dispatch(ChatState.load())
+        assert not tab.state(ChatState).found
+        assert chat.channel_topic(world.org_id, world.course) not in hub.watching(tab.token)
+
+
+def test_a_parent_admin_does_not_read_a_child_org_s_chat(child_admin: Scenario) -> None:  # noqa: F811
+    c_admin = child_admin.attacker
+    with tenant_session(c_admin.ctx) as session:
+        c_general = str(chat.org_channel(session, c_admin.ctx).id)
+        msgs.post_message(session, c_admin.ctx, channel_id=c_general, body="child only")
+    a_admin = child_admin.victim.admin
+    with tenant_session(a_admin.ctx) as session, pytest.raises(NotFound):
+        msgs.history(session, a_admin.ctx, channel_id=c_general)
+
+
+def test_owner_control(other_tenant: Scenario) -> None:  # noqa: F811
+    """A's own people get through the same calls, so the rows above can fail."""
+    world = _victim_world(other_tenant)
+    admin, learner = world.admin.ctx, world.learner.ctx
+    calls: list[tuple[OrgContext, str, Callable[[Session, OrgContext, str], Any]]] = [
+        (admin, world.general, lambda s, me, cid: msgs.history(s, me, channel_id=cid)),
+        (learner, world.course, lambda s, me, cid: msgs.since(s, me, channel_id=cid, after=None)),
+        (learner, world.direct, lambda s, me, cid: chat.channel_info(s, me, cid)),
+        (admin, world.interest, lambda s, me, cid: chat.mark_read(s, me, channel_id=cid)),
+        (learner, world.interest, lambda s, me, cid: chat.join_channel(s, me, channel_id=cid)),
+        (
+            learner,
+            world.general,
+            lambda s, me, cid: msgs.post_message(s, me, channel_id=cid, body="owner ok"),
+        ),
+        (
+            admin,
+            world.general,
+            lambda s, me, cid: msgs.edit_message(
+                s, me, message_id=world.message_ids[cid], body="edited by owner"
+            ),
+        ),
+        (
+            admin,
+            world.course,
+            lambda s, me, cid: msgs.mute_member(
+                s, me, channel_id=cid, user_id=world.learner.user_id, minutes=5
+            ),
+        ),
+        (
+            admin,
+            world.course,
+            lambda s, me, cid: msgs.delete_message(s, me, message_id=world.message_ids[cid]),
+        ),
+    ]
+    for ctx, cid, call in calls:
+        with tenant_session(ctx) as session:
+            call(session, ctx, cid)
+    with tenant_session(learner) as session:
+        hits = msgs.search_messages(session, learner, query="secret-direct")
+        assert hits.total == 1
+    with StateHarness(cookie=world.learner.token, path=f"/chat/{world.direct}") as tab:
+        tab.dispatch(ChatState.load())
+        s = tab.state(ChatState)
+        assert s.found and any(sec in m.body for m in s.messages for sec in world.secrets)
+        assert chat.channel_topic(world.org_id, world.direct) in hub.watching(tab.token)
+        assert chat.channel_topic(world.org_id, world.course) in hub.watching(tab.token)
