@@ -149,3 +149,35 @@ def test_turning_exports_off_removes_the_export_link_from_an_open_page(
     # The route refuses too, not only the page.
     refused = watcher.request.get("/api/reports/audit.csv")
     assert refused.status == 403
+
+
+def test_turning_learning_off_takes_it_from_an_open_learner_page_at_once(
+    new_context: Callable[[], BrowserContext], app_services: Services
+) -> None:
+    with app_services():
+        admin = f.new_admin(kind="provider")
+        learner = f.invite_and_accept_member(admin.ctx, Role.learner)
+    watcher = new_context().new_page()
+    sign_in(watcher, learner.email, learner.password)
+    watcher.goto("/catalog")
+    expect(watcher.locator("#catalog-search")).to_be_visible()
+    expect(watcher.locator("#side-nav a[data-nav='/catalog']")).to_be_visible()
+    watcher.evaluate("window.__stillTheSamePage = true")
+
+    page = new_context().new_page()
+    sign_in(page, admin.email, PASSWORD)
+    page.goto("/admin/settings")
+    switch = page.locator("#cfg-features-lms")
+    expect(switch).to_be_visible()
+    wait_ready(page)
+    expect(switch).to_have_attribute("data-state", "checked")
+    switch.click()
+    page.click("#save-features")
+    expect(page.locator("[data-sonner-toast]").first).to_be_visible()
+
+    # The learner's open page loses the nav entries and the page itself, without a reload.
+    expect(watcher.locator("#side-nav a[data-nav='/catalog']")).to_have_count(0, timeout=10_000)
+    expect(watcher.locator("#side-nav a[data-nav='/my-learning']")).to_have_count(0)
+    expect(watcher.locator("#feature-off")).to_be_visible()
+    expect(watcher.locator("#catalog-search")).to_have_count(0)
+    assert watcher.evaluate("window.__stillTheSamePage") is True
