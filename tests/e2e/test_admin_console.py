@@ -151,23 +151,36 @@ def test_turning_exports_off_removes_the_export_link_from_an_open_page(
     assert refused.status == 403
 
 
-def test_turning_learning_off_takes_it_from_an_open_learner_page_at_once(
-    new_context: Callable[[], BrowserContext], app_services: Services
+@pytest.mark.parametrize(
+    ("feature", "path", "content", "entries"),
+    [
+        ("lms", "/catalog", "#catalog-search", ["/catalog", "/my-learning"]),
+        ("chat", "/chat", "#chat-composer", ["/chat"]),
+    ],
+)
+def test_turning_a_feature_off_takes_it_from_an_open_learner_page_at_once(
+    new_context: Callable[[], BrowserContext],
+    app_services: Services,
+    feature: str,
+    path: str,
+    content: str,
+    entries: list[str],
 ) -> None:
     with app_services():
         admin = f.new_admin(kind="provider")
         learner = f.invite_and_accept_member(admin.ctx, Role.learner)
     watcher = new_context().new_page()
     sign_in(watcher, learner.email, learner.password)
-    watcher.goto("/catalog")
-    expect(watcher.locator("#catalog-search")).to_be_visible()
-    expect(watcher.locator("#side-nav a[data-nav='/catalog']")).to_be_visible()
+    watcher.goto(path)
+    expect(watcher.locator(content)).to_be_visible()
+    for entry in entries:
+        expect(watcher.locator(f"#side-nav a[data-nav='{entry}']")).to_be_visible()
     watcher.evaluate("window.__stillTheSamePage = true")
 
     page = new_context().new_page()
     sign_in(page, admin.email, PASSWORD)
     page.goto("/admin/settings")
-    switch = page.locator("#cfg-features-lms")
+    switch = page.locator(f"#cfg-features-{feature}")
     expect(switch).to_be_visible()
     wait_ready(page)
     expect(switch).to_have_attribute("data-state", "checked")
@@ -176,8 +189,9 @@ def test_turning_learning_off_takes_it_from_an_open_learner_page_at_once(
     expect(page.locator("[data-sonner-toast]").first).to_be_visible()
 
     # The learner's open page loses the nav entries and the page itself, without a reload.
-    expect(watcher.locator("#side-nav a[data-nav='/catalog']")).to_have_count(0, timeout=10_000)
-    expect(watcher.locator("#side-nav a[data-nav='/my-learning']")).to_have_count(0)
+    for entry in entries:
+        nav = watcher.locator(f"#side-nav a[data-nav='{entry}']")
+        expect(nav).to_have_count(0, timeout=10_000)
     expect(watcher.locator("#feature-off")).to_be_visible()
-    expect(watcher.locator("#catalog-search")).to_have_count(0)
+    expect(watcher.locator(content)).to_have_count(0)
     assert watcher.evaluate("window.__stillTheSamePage") is True
