@@ -11,7 +11,9 @@ from app import worker
 from app.api.routes import build_api
 from app.pages import (
     account,
+    announcements,
     chat,
+    class_view,
     credentials,
     dashboard,
     jobs,
@@ -95,6 +97,8 @@ teach.register(app)
 learn.register(app)
 credentials.register(app)
 chat.register(app)
+announcements.register(app)
+class_view.register(app)
 
 
 @contextlib.asynccontextmanager

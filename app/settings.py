@@ -73,6 +73,8 @@ class Settings(BaseSettings):
     # How long a claimed job is held before another worker may take it over (a worker that
     # died mid-job); longer than the slowest handler.
     outbox_lease_seconds: int = 120
+    # How many due jobs a worker claims per pass.
+    outbox_batch_size: int = 50
 
     # Argon2 cost; tests lower it to keep the suite fast.
     argon2_time_cost: int = 3

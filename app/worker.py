@@ -15,9 +15,10 @@ import logging
 import signal
 import sys
 import threading
+import time
 from types import FrameType
 
-from app.services import outbox
+from app.services import outbox, reminders
 
 log = logging.getLogger("guildhall.worker")
 
@@ -28,8 +29,13 @@ HANDLER_MODULES = (
     "app.services.progress",
     "app.services.certificates",
     "app.services.compliance",
+    "app.services.announcements",
+    "app.services.reminders",
 )
 POLL_SECONDS = 1.0
+# How often a worker looks for due-soon and overdue mandatory training (one scan job per org
+# per slot, however many workers look).
+REMINDER_SECONDS = 15 * 60
 
 
 def load_handlers() -> None:
@@ -42,7 +48,14 @@ def loop(stop: threading.Event, *, worker: str | None = None) -> None:
     """Run due jobs until `stop` is set; sleep briefly when there is nothing to do."""
     load_handlers()
     name = worker or outbox.worker_name()
+    next_reminders = time.monotonic() + 60
     while not stop.is_set():
+        if time.monotonic() >= next_reminders:
+            next_reminders = time.monotonic() + REMINDER_SECONDS
+            try:
+                reminders.run_reminders()
+            except Exception:  # reminders must not stop the jobs
+                log.exception("reminder pass failed")
         try:
             ran = outbox.run_due(worker=name)
         except Exception:  # a database hiccup must not kill the worker

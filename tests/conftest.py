@@ -35,6 +35,9 @@ import tempfile
 # Cheap password hashing for tests: must be set before app.settings is first read.
 os.environ["GUILDHALL_ARGON2_TIME_COST"] = "1"
 os.environ["GUILDHALL_ARGON2_MEMORY_COST"] = "8192"
+# Tests share a database per run: one pass of the outbox runs every due job, not only the
+# oldest 50, so a test's own job is never stuck behind others' leftovers.
+os.environ["GUILDHALL_OUTBOX_BATCH_SIZE"] = "10000"
 # Files the tests store (lesson media, certificates) go to a throwaway directory, not ./data.
 os.environ["GUILDHALL_STORAGE_DIR"] = tempfile.mkdtemp(prefix="guildhall-files-")
 

@@ -62,6 +62,11 @@ def _status_bar() -> rx.Component:
                 href=S.course["preview_href"],
                 id="preview-course",
             ),
+            rx.link(
+                rx.button(rx.icon("activity"), "Live class view", variant="outline"),
+                href="/teach/courses/" + S.cid + "/live",
+                id="live-class-view",
+            ),
             gap="2",
             wrap="wrap",
             align="center",

@@ -59,6 +59,11 @@ class LocalBroker:
             self._handlers.append(handler)
 
 
+# Sent to listeners (never published) after the broker reconnected to Redis: anything
+# published meanwhile was lost, so whoever shows live data reloads it.
+RESYNC_TOPIC = "broker:resync"
+
+
 class RedisBroker:
     """Redis pub/sub: one pattern subscription per process, on a daemon thread."""
 
@@ -92,13 +97,20 @@ class RedisBroker:
 
         import redis
 
+        lost = False
         while True:
             try:
                 pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
                 pubsub.psubscribe(CHANNEL_PREFIX + "*")
+                if lost:
+                    # Messages published while Redis was away are gone: tell the listeners,
+                    # so open views reload from the database what they may have missed.
+                    lost = False
+                    self._notify(RESYNC_TOPIC, {})
                 for message in pubsub.listen():  # type: ignore[no-untyped-call]
                     self._dispatch(message)
             except redis.RedisError:
+                lost = True
                 log.warning("broker lost Redis; resubscribing")
                 time.sleep(1)
 
@@ -111,6 +123,9 @@ class RedisBroker:
             payload = json.loads(message.get("data") or b"{}")
         except ValueError:
             return
+        self._notify(topic, payload)
+
+    def _notify(self, topic: str, payload: dict[str, Any]) -> None:
         with self._lock:
             handlers = list(self._handlers)
         for handler in handlers:

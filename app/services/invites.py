@@ -14,7 +14,7 @@ from app.models.base import as_utc, utcnow
 from app.models.invite import Invite
 from app.models.org import Organization
 from app.models.user import Membership, Role, User
-from app.services import audit, auth, compliance, mail, orgs
+from app.services import audit, auth, compliance, mail, notifications, orgs
 from app.services.authz import (
     ROLE_LABELS,
     ROLES_ONLY_ADMINS_GRANT,
@@ -352,5 +352,6 @@ def accept(
         compliance.on_member_joined(
             session, org_id=invite.org_id, user_id=user.id, role=invite.role
         )
+        notifications.invite_accepted(session, invite=invite, who=user.full_name or user.email)
         session.commit()
         return user.id, invite.org_id

@@ -158,10 +158,11 @@ def _finish(job_id: uuid.UUID, *, worker: str, error: str) -> str:
         return job.status
 
 
-def run_due(*, worker: str | None = None, limit: int = 50) -> int:
-    """Claim and run what is due now, once; returns how many jobs ran."""
+def run_due(*, worker: str | None = None, limit: int | None = None) -> int:
+    """Claim and run what is due now, once (at most `limit`, default the
+    `outbox_batch_size` setting); returns how many jobs ran."""
     name = worker or worker_name()
-    ids = claim(worker=name, limit=limit)
+    ids = claim(worker=name, limit=limit or get_settings().outbox_batch_size)
     for job_id in ids:
         run(job_id, worker=name)
     return len(ids)

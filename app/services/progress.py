@@ -60,6 +60,33 @@ def progress_topic(org_id: uuid.UUID | str, course_id: uuid.UUID | str) -> str:
     return f"org:{org_id}:course:{course_id}:progress"
 
 
+VIDEO_PUBLISH_STEP = 5.0  # seconds of newly watched video that make a live update worth it
+
+
+def publish_progress(
+    session: Session,
+    enrollment: Enrollment,
+    *,
+    lesson_id: uuid.UUID,
+    kind: str,
+    **extra: Any,
+) -> None:
+    """Tell live class views, after commit, that `enrollment` moved (`kind`:
+    lesson_completed, quiz_attempt or video), on the topic of the enrollment's org."""
+    broker.publish_after_commit(
+        session,
+        progress_topic(enrollment.org_id, enrollment.course_id),
+        {
+            "user_id": str(enrollment.user_id),
+            "enrollment_id": str(enrollment.id),
+            "lesson_id": str(lesson_id),
+            "kind": kind,
+            "percent": enrollment.progress_percent,
+            **extra,
+        },
+    )
+
+
 # --------------------------------------------------------------------------- views
 
 
@@ -470,15 +497,7 @@ def record_completion(
             dedupe_key=f"{ENROLLMENT_COMPLETED}:{enrollment.id}",
         )
     session.add(enrollment)
-    broker.publish_after_commit(
-        session,
-        progress_topic(enrollment.org_id, enrollment.course_id),
-        {
-            "user_id": str(enrollment.user_id),
-            "lesson_id": str(lesson.id),
-            "percent": enrollment.progress_percent,
-        },
-    )
+    publish_progress(session, enrollment, lesson_id=lesson.id, kind="lesson_completed")
     return Completion(str(lesson.id), True, enrollment.progress_percent, finished)
 
 
@@ -591,6 +610,7 @@ def save_video_position(
             lesson_id=lesson.id,
             user_id=enrollment.user_id,
         )
+    watched_before = row.watched_seconds or 0.0
     at = _number(position) or 0.0
     ranges = merge_ranges([*(row.watched_ranges or []), *clean_ranges(played_ranges, length)])
     row.watched_ranges = [[round(a, 3), round(b, 3)] for a, b in ranges]
@@ -604,7 +624,9 @@ def save_video_position(
             and row.watched_seconds >= WATCHED_TO_COMPLETE * length
         ):
             session.flush()
-            record_completion(session, ctx, place, enrollment)
+            record_completion(session, ctx, place, enrollment)  # publishes the completion
+        elif row.watched_seconds - watched_before >= VIDEO_PUBLISH_STEP:
+            publish_progress(session, enrollment, lesson_id=lesson.id, kind="video")
         result = VideoProgress(
             position_seconds=row.position_seconds,
             watched_seconds=row.watched_seconds,
@@ -739,6 +761,7 @@ __all__ = [
     "next_lesson_id",
     "player_view",
     "progress_topic",
+    "publish_progress",
     "record_completion",
     "resume_lesson_id",
     "save_video_position",

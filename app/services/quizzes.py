@@ -376,6 +376,9 @@ def submit_attempt(
         completion = None
         if passed:
             completion = progress.record_completion(session, ctx, place, enrollment)
+        progress.publish_progress(
+            session, enrollment, lesson_id=lesson.id, kind="quiz_attempt", score=percent
+        )
         session.commit()
     except IntegrityError as exc:  # the same attempt number from a second click or tab
         session.rollback()

@@ -26,7 +26,7 @@ from reflex.istate.manager.token import BaseStateToken
 from reflex.state import BaseState
 from reflex_base.registry import RegistrationContext
 
-from app.services.broker import get_broker
+from app.services.broker import RESYNC_TOPIC, get_broker
 
 log = logging.getLogger(__name__)
 
@@ -100,8 +100,20 @@ class LiveHub:
         loop = self._loop
         if loop is None or loop.is_closed():
             return
+        if topic == RESYNC_TOPIC:
+            # The broker was away: every tab reloads each thing it watches, once.
+            for token, watched in self._all_watches().items():
+                for each in sorted(watched):
+                    asyncio.run_coroutine_threadsafe(self._push(token, each, {}), loop)
+            return
         for token in self.watchers(topic):
             asyncio.run_coroutine_threadsafe(self._push(token, topic, payload), loop)
+
+    def _all_watches(self) -> dict[str, set[str]]:
+        with self._lock:
+            return {
+                token: set().union(*groups.values()) for token, groups in self._by_token.items()
+            }
 
     async def _push(self, token: str, topic: str, payload: dict[str, Any]) -> None:
         for pattern, state_cls, refresh in self._refreshers:

@@ -20,6 +20,7 @@ from app.services.errors import PermissionDenied, ServiceError, Unauthenticated
 from app.services.org_config import effective_config
 from app.services.tenancy import OrgContext, public_session, tenant_session
 from app.settings import get_settings
+from app.state import live_toast
 from app.state.live import hub
 
 
@@ -184,13 +185,15 @@ async def _config_changed(state: SessionState, _topic: str, _payload: dict[str, 
     state._refresh(new_page=False)
 
 
-async def _inbox_changed(state: SessionState, _topic: str, _payload: dict[str, object]) -> None:
-    """A notification for this user arrived (or was read elsewhere): recount the badge."""
+async def _inbox_changed(state: SessionState, _topic: str, payload: dict[str, object]) -> None:
+    """A notification for this user arrived (or was read elsewhere): recount the badge, and
+    show announcements as a toast at once."""
     ctx = state._context()
     if ctx is None:
         return
     with tenant_session(ctx) as session:
         state.unread = notifications.unread_count(session, ctx)
+    await live_toast.toast_inbox(state, payload)
 
 
 hub.on("org:*:config", SessionState, _config_changed)

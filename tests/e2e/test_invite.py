@@ -71,6 +71,7 @@ def test_invite_instructor_journey(new_context: Callable[[], BrowserContext]) ->
         "/teach",
         "/notifications",
         "/chat",
+        "/announcements",
     }
 
     # Pages the role lacks say so, even when opened by URL.

@@ -29,6 +29,8 @@ ADMIN_NAV = {
     "/compliance",
     "/notifications",
     "/chat",
+    "/announcements",
+    "/team/live",
 }
 
 

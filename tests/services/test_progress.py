@@ -88,11 +88,15 @@ def test_completing_lessons_counts_required_ones_and_completes_the_course(
     again = _complete(learner, world, world.lesson_ids[0])
     assert not again.newly_completed and again.progress_percent == 25
     assert _jobs(peek, f"lesson.completed:{enrollment_id}:{world.lesson_ids[0]}") == 1
-    assert (
-        heard[-1]
-        == {"user_id": str(learner.user_id), "lesson_id": str(world.lesson_ids[0]), "percent": 25}
-        and len(heard) == 1
-    )
+    assert heard == [
+        {
+            "user_id": str(learner.user_id),
+            "enrollment_id": str(enrollment_id),
+            "lesson_id": str(world.lesson_ids[0]),
+            "kind": "lesson_completed",
+            "percent": 25,
+        }
+    ]
 
     _complete(learner, world, world.lesson_ids[1])
     _complete(learner, world, world.lesson_ids[2])

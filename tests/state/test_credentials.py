@@ -7,7 +7,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import delete
+from sqlmodel import col
 
+from app.models.notification import Notification
 from app.models.user import Role
 from app.services import certificates, compliance, notifications
 from app.services.tenancy import tenant_session
@@ -190,6 +193,9 @@ def test_notifications_list_mark_read_and_mark_all() -> None:
     admin = f.new_admin()
     other = f.invite_and_accept_member(admin.ctx, Role.learner)
     with tenant_session(admin.ctx) as session:
+        # Start from an empty inbox (accepting the invite told the admin).
+        session.execute(delete(Notification).where(col(Notification.user_id) == admin.user_id))
+        session.commit()
         ids = [
             notifications.notify(
                 session,

@@ -1,0 +1,450 @@
+"""The live class view: `/teach/courses/<id>/live` (a course's staff) and `/team/live`
+(managers: their team; org admins and staff: the org), refreshed as learners progress.
+
+How a view stays live:
+- `load` calls `self._refresh()` first (which clears the tab's "page" topics), loads the
+  roster, then `hub.watch(token, topics, group="page")` with the topics
+  `class_view.progress_topics` allows this viewer (chosen on the server, never from the
+  browser).
+- Progress is published after commit on `org:{org}:course:{course}:progress`; this
+  worker's `dispatcher` hears it, finds the tabs that watch it in the hub's registry and
+  runs `_on_progress` in each one's state (`app.modify_state`). The refresher re-reads the
+  page from the database with the tab's current filter, sort and page (so a missed or
+  doubled message costs one refresh), re-checking the viewer's permission each time: a tab
+  whose user lost access is emptied and stops watching.
+- Bursts coalesce before any lock is taken: at most one refresh is pending per tab, run at
+  once or `COALESCE_SECONDS` after the tab's previous refresh.
+- A reconnecting tab runs `load` again and so reads everything fresh from the database.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import fnmatch
+import logging
+import threading
+import time
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+import reflex as rx
+from reflex.istate.manager.token import BaseStateToken
+from reflex_base.registry import RegistrationContext
+
+from app.models.base import utcnow
+from app.services import class_view
+from app.services.authz import Permission, has
+from app.services.broker import RESYNC_TOPIC, get_broker
+from app.services.class_view import RosterPage
+from app.services.errors import NotFound, PermissionDenied, ServiceError, Unauthenticated
+from app.services.tenancy import OrgContext, tenant_session
+from app.state.live import hub
+from app.state.paging import PAGE_SIZE, PagedState
+from app.state.session import SessionState, handle_errors
+
+log = logging.getLogger(__name__)
+
+COALESCE_SECONDS = 0.3
+PROGRESS_PATTERN = "org:*:course:*:progress"
+FILTER_CHOICES = [
+    ("all", "All"),
+    ("struggling", "Struggling"),
+    ("inactive", "Inactive"),
+    ("completed", "Completed"),
+]
+SORT_CHOICES = [("name", "Name"), ("progress", "Progress"), ("activity", "Last activity")]
+STATUS_LABELS = {"active": "In progress", "completed": "Completed", "pending": "Pending"}
+EMPTY_COUNTS = {
+    "total": "0",
+    "active_now": "0",
+    "struggling": "0",
+    "inactive": "0",
+    "completed": "0",
+}
+
+
+def ago(when: datetime, now: datetime | None = None) -> str:
+    """How long ago, the way people say it: "just now", "2 min ago", "3 h ago", "4 days ago"."""
+    seconds = max(0, int(((now or utcnow()) - when).total_seconds()))
+    if seconds < 60:
+        return "just now"
+    if seconds < 3600:
+        return f"{seconds // 60} min ago"
+    if seconds < 86400:
+        return f"{seconds // 3600} h ago"
+    days = seconds // 86400
+    if days < 60:
+        return "1 day ago" if days == 1 else f"{days} days ago"
+    return when.strftime("%Y-%m-%d")
+
+
+def roster_rows(page: RosterPage) -> list[dict[str, str]]:
+    """A roster page as the table's rows (every value text; the bar converts it)."""
+    now = utcnow()
+    return [
+        {
+            "id": r.enrollment_id,
+            "name": r.name,
+            "email": r.email,
+            "course": r.course_title,
+            "progress": str(r.progress_percent),
+            "current": r.current_lesson or "—",
+            "activity": ago(r.last_activity, now),
+            "activity_at": r.last_activity.isoformat(),
+            "score": f"{r.latest_score}%" if r.latest_score is not None else "—",
+            "passed": "" if r.latest_passed is None else ("yes" if r.latest_passed else "no"),
+            "status": r.status,
+            "status_label": STATUS_LABELS.get(r.status, r.status),
+            "active": "yes" if r.active_now else "",
+            "struggling": "yes" if r.struggling else "",
+            "reasons": ", ".join(r.reasons),
+        }
+        for r in page.rows
+    ]
+
+
+if TYPE_CHECKING:  # the mixin is used with SessionState; let the type checker know
+    _Session = SessionState
+else:
+    _Session = object
+
+
+class LiveRosterMixin(PagedState, _Session, mixin=True):
+    """What both live views share: the rows, filter, sort, counts and the live refresh."""
+
+    rows: list[dict[str, str]] = []
+    counts: dict[str, str] = EMPTY_COUNTS
+    title: str = ""
+    filter_by: str = "all"
+    sort_by: str = "name"
+    inactive_days: str = str(class_view.DEFAULT_INACTIVE_DAYS)
+    inactive_error: str = ""
+    team_only: bool = False
+    found: bool = False  # the view exists for this viewer
+    denied: bool = False  # the viewer's role may not see it
+    loading: bool = True
+    updates: int = 0  # live refreshes applied since the page opened
+
+    # ------------------------------------------------------------------ to implement
+
+    def _page_path(self) -> bool:
+        """Whether the tab still shows this view (a refresher skips other pages)."""
+        raise NotImplementedError
+
+    def _fetch(self, ctx: OrgContext) -> RosterPage:
+        raise NotImplementedError
+
+    def _topics(self, ctx: OrgContext) -> set[str]:
+        raise NotImplementedError
+
+    # ------------------------------------------------------------------ loading
+
+    def _clear(self) -> None:
+        self.rows, self.counts, self.total, self.title = [], dict(EMPTY_COUNTS), 0, ""
+        self.found = False
+
+    def _stop_watching(self) -> None:
+        hub.watch(self.router.session.client_token, set(), group="page")
+
+    def _load_view(self, ctx: OrgContext) -> None:
+        """Read the page from the database (permission re-checked by the service)."""
+        self._show(self._fetch(ctx))
+
+    def _show(self, page: RosterPage) -> None:
+        self.rows = roster_rows(page)
+        self.total, self.page = page.total, page.page
+        self.title, self.team_only, self.found, self.denied = (
+            page.title,
+            page.team_only,
+            True,
+            False,
+        )
+        c = page.counts
+        self.counts = {
+            "total": str(c.total),
+            "active_now": str(c.active_now),
+            "struggling": str(c.struggling),
+            "inactive": str(c.inactive),
+            "completed": str(c.completed),
+        }
+
+    def _refused(self, exc: ServiceError) -> None:
+        self._clear()
+        self.denied = isinstance(exc, (PermissionDenied, Unauthenticated))
+        self._stop_watching()
+
+    def _reload(self) -> rx.event.EventSpec | None:
+        try:
+            self._load_view(self._require())
+        except (NotFound, PermissionDenied, Unauthenticated) as exc:
+            self._refused(exc)
+            return handle_errors(exc) if isinstance(exc, Unauthenticated) else None
+        except ServiceError as exc:
+            return handle_errors(exc)
+        return None
+
+    def _open(self, next_path: str) -> rx.event.EventSpec | None:
+        """The load handler's body: session first, then the view, then the watch."""
+        ctx = self._refresh()  # clears this tab's page topics
+        if ctx is None:
+            return rx.redirect(f"/signin?next={next_path}")
+        self.page, self.filter_by, self.sort_by = 1, "all", "name"
+        self.inactive_days, self.inactive_error = str(class_view.DEFAULT_INACTIVE_DAYS), ""
+        self.updates, self.loading, self.denied = 0, False, False
+        self._clear()
+        try:
+            self._load_view(ctx)
+            topics = self._topics(ctx)
+        except (NotFound, PermissionDenied) as exc:
+            self._refused(exc)
+            return None
+        except ServiceError as exc:
+            self._clear()
+            return handle_errors(exc)
+        hub.watch(self.router.session.client_token, topics, group="page")
+        dispatcher.open(self.router.session.client_token, type(self))
+        return None
+
+    async def live_refresh_async(self) -> None:
+        """`live_refresh` with the session check and the database read in a thread (the
+        caller holds this tab's lock; nothing else touches the state meanwhile)."""
+        ctx = await asyncio.to_thread(self._context)
+        if ctx is None:
+            self._refused(Unauthenticated())
+            return
+        try:
+            page = await asyncio.to_thread(self._fetch, ctx)
+        except (NotFound, PermissionDenied) as exc:
+            self._refused(exc)
+            return
+        except ServiceError:
+            log.exception("live class view refresh failed")
+            return
+        self._show(page)
+        self.updates += 1
+
+    def live_refresh(self) -> None:
+        """What a progress message does: re-read the page (filter, sort and page kept)."""
+        ctx = self._context()
+        if ctx is None:
+            self._refused(Unauthenticated())
+            return
+        try:
+            self._load_view(ctx)
+        except (NotFound, PermissionDenied) as exc:
+            self._refused(exc)
+            return
+        except ServiceError:
+            log.exception("live class view refresh failed")
+            return
+        self.updates += 1
+
+    # ------------------------------------------------------------------ controls
+
+    @rx.event
+    def set_filter(self, value: str | list[str]) -> rx.event.EventSpec | None:
+        chosen = value if isinstance(value, str) else (value[0] if value else "all")
+        self.filter_by = chosen if chosen in class_view.FILTERS else "all"
+        self.page = 1
+        return self._reload()
+
+    @rx.event
+    def set_sort(self, value: str) -> rx.event.EventSpec | None:
+        self.sort_by = value if value in class_view.SORTS else "name"
+        self.page = 1
+        return self._reload()
+
+    @rx.event
+    def set_inactive_days(self, value: str) -> rx.event.EventSpec | None:
+        try:
+            days = class_view.check_inactive_days(value)
+        except ServiceError as exc:
+            self.inactive_error = exc.message
+            return None
+        self.inactive_days, self.inactive_error = str(days), ""
+        self.page = 1
+        return self._reload()
+
+    @rx.event
+    def refresh_now(self) -> rx.event.EventSpec | None:
+        return self._reload()
+
+
+class ClassViewState(LiveRosterMixin, SessionState):
+    """`/teach/courses/<id>/live`: one course's learners, live."""
+
+    cid: str = ""
+
+    def _course_id(self) -> str:
+        parts = self.router.url.path.rstrip("/").split("/")
+        if len(parts) >= 5 and parts[-1] == "live" and parts[-3] == "courses":
+            return parts[-2]
+        return ""
+
+    def _page_path(self) -> bool:
+        return bool(self.cid) and self._course_id() == self.cid
+
+    def _fetch(self, ctx: OrgContext) -> RosterPage:
+        with tenant_session(ctx) as session:
+            return class_view.course_roster(
+                session,
+                ctx,
+                course_id=self.cid,
+                filter=self.filter_by,
+                sort=self.sort_by,
+                inactive_days=self.inactive_days,
+                page=self.page,
+                page_size=PAGE_SIZE,
+            )
+
+    def _topics(self, ctx: OrgContext) -> set[str]:
+        with tenant_session(ctx) as session:
+            return class_view.progress_topics(session, ctx, course_id=self.cid)
+
+    @rx.event
+    def load(self) -> rx.event.EventSpec | None:
+        self.cid = self._course_id()
+        return self._open(f"/teach/courses/{self.cid}/live")
+
+
+class TeamLiveState(LiveRosterMixin, SessionState):
+    """`/team/live`: a manager's team, or an org admin's (or staff member's) org, live."""
+
+    scope: str = ""
+
+    def _page_path(self) -> bool:
+        return self.router.url.path.rstrip("/") == "/team/live"
+
+    def _scope(self, ctx: OrgContext) -> str:
+        return class_view.default_scope(ctx)
+
+    def _fetch(self, ctx: OrgContext) -> RosterPage:
+        scope = self._scope(ctx)
+        self.scope = scope
+        view = class_view.org_view if scope == "org" else class_view.team_view
+        with tenant_session(ctx) as session:
+            return view(
+                session,
+                ctx,
+                filter=self.filter_by,
+                sort=self.sort_by,
+                inactive_days=self.inactive_days,
+                page=self.page,
+                page_size=PAGE_SIZE,
+            )
+
+    def _topics(self, ctx: OrgContext) -> set[str]:
+        with tenant_session(ctx) as session:
+            return class_view.progress_topics(session, ctx, scope=self._scope(ctx))
+
+    @rx.event
+    def load(self) -> rx.event.EventSpec | None:
+        return self._open("/team/live")
+
+
+# --------------------------------------------------------------------------- live pushes
+#
+# Not `hub.on(...)`: the hub takes each tab's state lock for every message, and a burst of
+# N commits then queues N lock round trips per tab before a refresh can coalesce them
+# (bench/README.md: at N=1000 the tab locks expired). This dispatcher listens to the same
+# broker, finds the watching tabs in the hub's registry, and keeps at most one refresh
+# pending per tab: it runs at once, or `COALESCE_SECONDS` after the tab's last refresh.
+# A message arriving while a refresh runs schedules one more, so every commit is followed
+# by a refresh that read the database after it.
+
+
+class _Dispatcher:
+    """This worker's coalescing live refresher for the class views."""
+
+    def __init__(self) -> None:
+        self.views: dict[str, type[LiveRosterMixin]] = {}  # token -> the view it opened
+        self.pending: set[str] = set()
+        self.last_run: dict[str, float] = {}
+        self.tasks: set[asyncio.Task[None]] = set()
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self.app: Any = None
+        self.listening = False
+        self.lock = threading.Lock()
+
+    def open(self, token: str, view: type[LiveRosterMixin]) -> None:
+        """A tab opened `view` (from its load handler, on the worker's loop)."""
+        with self.lock:
+            self.views[token] = view
+        if self.listening:
+            return
+        try:
+            self.loop = asyncio.get_running_loop()
+            self.app = RegistrationContext.get().app
+        except (RuntimeError, LookupError):
+            return  # no running app (unit tests drive `_on_progress` directly)
+        self.listening = True
+        get_broker().listen(self.on_message)
+
+    def delay(self, token: str, now: float) -> float | None:
+        """Seconds until `token`'s next refresh may run, or None when one is pending."""
+        with self.lock:
+            if token in self.pending:
+                return None
+            self.pending.add(token)
+        return max(0.0, self.last_run.get(token, 0.0) + COALESCE_SECONDS - now)
+
+    def on_message(self, topic: str, _payload: dict[str, Any]) -> None:
+        """The broker's thread: schedule one refresh per watching tab of this worker."""
+        loop = self.loop
+        if loop is None or loop.is_closed():
+            return
+        if topic == RESYNC_TOPIC:  # the broker was away: every open roster reloads
+            with self.lock:
+                tokens = list(self.views)
+        elif fnmatch.fnmatchcase(topic, PROGRESS_PATTERN):
+            tokens = hub.watchers(topic)
+        else:
+            return
+        for token in tokens:
+            with self.lock:
+                view = self.views.get(token)
+            if view is None:
+                continue
+            wait = self.delay(token, time.monotonic())
+            if wait is not None:
+                asyncio.run_coroutine_threadsafe(self.refresh(token, view, wait), loop)
+
+    async def refresh(self, token: str, view: type[LiveRosterMixin], wait: float) -> None:
+        try:
+            if wait:
+                await asyncio.sleep(wait)
+        finally:
+            with self.lock:
+                self.pending.discard(token)
+                self.last_run[token] = time.monotonic()
+        try:
+            async with self.app.modify_state(BaseStateToken(ident=token, cls=view)) as root:
+                await _on_progress(await root.get_state(view), "", {})
+        except Exception:  # a gone tab must not stop the others
+            log.exception("live class view refresh failed")
+
+
+dispatcher = _Dispatcher()
+
+
+async def _on_progress(state: Any, _topic: str, _payload: dict[str, Any]) -> None:
+    """A learner in a watched course moved: re-read this tab's view (the database read runs
+    off the event loop, so other tabs of the worker keep moving meanwhile)."""
+    if not isinstance(state, LiveRosterMixin) or not state._page_path():
+        return  # the tab shows another page now (its watch is about to be replaced)
+    await state.live_refresh_async()
+
+
+def may_open_team_view(ctx: OrgContext) -> bool:
+    """Whether `/team/live` has anything for the viewer (used by tests and the nav)."""
+    return has(ctx, Permission.enrollments_manage) or has(ctx, Permission.compliance_view)
+
+
+__all__ = [
+    "COALESCE_SECONDS",
+    "ClassViewState",
+    "LiveRosterMixin",
+    "TeamLiveState",
+    "ago",
+    "roster_rows",
+]

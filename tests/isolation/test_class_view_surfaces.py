@@ -1,0 +1,232 @@
+"""Isolation rows for the live class view: `app.services.class_view`, the
+`/teach/courses/<id>/live` and `/team/live` handlers, and the topics their tabs watch.
+
+Attackers (from `test_surfaces.py`): the admin of an unrelated org B and the admin of C, a
+child org of A (A's course is shared down to C, so C's admin can find it in the catalog, yet
+is not its staff). Also: A's own learner, and an instructor of B. None may read A's roster,
+and the topics a tab watches after load never name an org the viewer may not read. A's
+admin gets through the same calls (`test_owner_control`), so the rows can fail.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from app.models.user import Role
+from app.services import class_view, progress
+from app.services.errors import NotFound, PermissionDenied, ServiceError
+from app.services.tenancy import OrgContext, tenant_session
+from app.state import class_view as cv
+from app.state.class_view import ClassViewState, TeamLiveState
+from app.state.live import hub
+from tests import factories as f
+from tests import learning_factories as lf
+from tests.isolation.test_surfaces import (  # the fixtures are used by name
+    Scenario,
+    child_admin,  # noqa: F401
+    other_tenant,  # noqa: F401
+    scenario,  # noqa: F401
+)
+from tests.services.test_class_view import complete, drain
+from tests.state.harness import StateHarness
+
+TOPIC = re.compile(r"^org:([0-9a-f-]+):")
+
+
+@dataclass(frozen=True)
+class Class:
+    """A's course (shared down), with A's learner enrolled and part-way."""
+
+    admin: f.SignedIn
+    course_id: uuid.UUID
+    topic: str
+    learner_email: str
+    learner_name: str
+
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        return (self.learner_email, self.learner_name)
+
+
+def _class(s: Scenario) -> Class:
+    admin = s.victim.admin
+    course = lf.published_course(admin.ctx, shared=True, title=f.unique("A's class"))
+    lf.enrollment(s.victim.learner.ctx, course)
+    complete(s.victim.learner.ctx, course, course.lesson_ids[0])
+    drain()
+    return Class(
+        admin=admin,
+        course_id=course.course_id,
+        topic=progress.progress_topic(admin.org_id, course.course_id),
+        learner_email=s.victim.learner.email,
+        learner_name=s.victim.learner.ctx.full_name,
+    )
+
+
+def _text(value: Any) -> str:
+    return repr(value)
+
+
+def _topics_allowed(topics: set[str], ctx: OrgContext) -> None:
+    """Every progress topic names an org the viewer may read (config topics of ancestors
+    belong to the session and are checked elsewhere)."""
+    for topic in {t for t in topics if t.endswith(":progress")}:
+        m = TOPIC.match(topic)
+        assert m is not None, topic
+        assert uuid.UUID(m.group(1)) in ctx.org_ids, f"watches {topic} outside its orgs"
+
+
+# --------------------------------------------------------------------------- services
+
+Attempt = Callable[[Any, OrgContext, Class], Any]
+
+SERVICE_ATTEMPTS: list[tuple[str, Attempt, type[ServiceError] | None]] = [
+    (
+        "course_roster",
+        lambda s, ctx, c: class_view.course_roster(s, ctx, course_id=c.course_id),
+        NotFound,
+    ),
+    (
+        "course_roster_filtered",
+        lambda s, ctx, c: class_view.course_roster(
+            s, ctx, course_id=str(c.course_id), filter="struggling", sort="activity"
+        ),
+        NotFound,
+    ),
+    (
+        "progress_topics_course",
+        lambda s, ctx, c: class_view.progress_topics(s, ctx, course_id=c.course_id),
+        NotFound,
+    ),
+    ("org_view", lambda s, ctx, c: class_view.org_view(s, ctx, page_size=100), None),
+    ("team_view", lambda s, ctx, c: class_view.team_view(s, ctx, page_size=100), None),
+    (
+        "progress_topics_org",
+        lambda s, ctx, c: class_view.progress_topics(s, ctx, scope="org"),
+        None,
+    ),
+    (
+        "progress_topics_team",
+        lambda s, ctx, c: class_view.progress_topics(s, ctx, scope="team"),
+        None,
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("name", "attempt", "refused"), SERVICE_ATTEMPTS, ids=[a[0] for a in SERVICE_ATTEMPTS]
+)
+def test_services_refuse_or_show_nothing_of_a(
+    scenario: Scenario,  # noqa: F811
+    name: str,
+    attempt: Attempt,
+    refused: type[ServiceError] | None,
+) -> None:
+    c = _class(scenario)
+    ctx = scenario.attacker.ctx
+    with tenant_session(ctx) as session:
+        if refused is not None:
+            with pytest.raises(refused):
+                attempt(session, ctx, c)
+            return
+        result = attempt(session, ctx, c)
+    for secret in c.secrets:
+        assert secret not in _text(result), f"{name} showed {secret}"
+    if isinstance(result, set):
+        assert c.topic not in result
+        _topics_allowed(result, ctx)
+
+
+def test_a_s_learner_and_another_org_s_instructor_are_refused(backend: Any) -> None:
+    a = f.new_admin()
+    learner = f.invite_and_accept_member(a.ctx, Role.learner)
+    course = lf.published_course(a.ctx)
+    lf.enrollment(learner.ctx, course)
+    b_instructor = f.invite_and_accept_member(f.new_admin().ctx, Role.instructor)
+    with tenant_session(learner.ctx) as session:
+        with pytest.raises(PermissionDenied):
+            class_view.course_roster(session, learner.ctx, course_id=course.course_id)
+        with pytest.raises(PermissionDenied):
+            class_view.progress_topics(session, learner.ctx, course_id=course.course_id)
+        with pytest.raises(PermissionDenied):
+            class_view.progress_topics(session, learner.ctx, scope="org")
+    with tenant_session(b_instructor.ctx) as session:
+        with pytest.raises(NotFound):
+            class_view.course_roster(session, b_instructor.ctx, course_id=course.course_id)
+        with pytest.raises(NotFound):
+            class_view.progress_topics(session, b_instructor.ctx, course_id=course.course_id)
+
+
+def test_owner_control(backend: Any) -> None:
+    """A's admin gets through every call the attackers tried."""
+    a = f.new_admin()
+    learner = f.invite_and_accept_member(a.ctx, Role.learner)
+    c = _class(Scenario(attacker=a, victim=_FakeVictim(a, learner)))  # type: ignore[arg-type]
+    with tenant_session(a.ctx) as session:
+        page = class_view.course_roster(session, a.ctx, course_id=c.course_id)
+        assert [r.email for r in page.rows] == [c.learner_email]
+        assert c.topic in class_view.progress_topics(session, a.ctx, course_id=c.course_id)
+        assert c.topic in class_view.progress_topics(session, a.ctx, scope="org")
+        assert c.learner_email in _text(class_view.org_view(session, a.ctx))
+    with StateHarness(cookie=a.token, path=f"/teach/courses/{c.course_id}/live") as tab:
+        tab.dispatch(ClassViewState.load())
+        assert c.learner_email in _text(tab.state(ClassViewState).rows)
+        assert c.topic in hub.watching(tab.token)
+
+
+@dataclass(frozen=True)
+class _FakeVictim:
+    admin: f.SignedIn
+    learner: f.SignedIn
+
+
+# --------------------------------------------------------------------------- handlers
+
+
+def test_the_course_page_handlers_show_and_watch_nothing_of_a(scenario: Scenario) -> None:  # noqa: F811
+    c = _class(scenario)
+    attacker = scenario.attacker
+    with StateHarness(cookie=attacker.token, path=f"/teach/courses/{c.course_id}/live") as tab:
+        tab.dispatch(ClassViewState.load())
+        for spec in (
+            ClassViewState.set_filter("all"),
+            ClassViewState.set_sort("activity"),
+            ClassViewState.set_inactive_days("3"),
+            ClassViewState.refresh_now(),
+            ClassViewState.next_page(),
+        ):
+            tab.dispatch(spec)
+            s = tab.state(ClassViewState)
+            assert s.rows == [] and not s.found
+            for secret in c.secrets:
+                assert secret not in _text(s.rows) + _text(s.title) + _text(s.counts)
+        watched = hub.watching(tab.token)
+        assert c.topic not in watched
+        _topics_allowed(watched, attacker.ctx)
+
+        # Even a message on A's topic that reached this tab would refresh the attacker's own
+        # (refused) view, never A's.
+        state = tab.state(ClassViewState)
+        tab._runner.run(cv._on_progress(state, c.topic, {}))
+        assert tab.state(ClassViewState).rows == []
+
+
+def test_the_team_page_shows_and_watches_only_the_attackers_own(scenario: Scenario) -> None:  # noqa: F811
+    c = _class(scenario)
+    attacker = scenario.attacker
+    with StateHarness(cookie=attacker.token, path="/team/live") as tab:
+        tab.dispatch(TeamLiveState.load())
+        tab.dispatch(TeamLiveState.set_filter("struggling"))
+        tab.dispatch(TeamLiveState.set_filter("all"))
+        s = tab.state(TeamLiveState)
+        for secret in c.secrets:
+            assert secret not in _text(s.rows)
+        watched = hub.watching(tab.token)
+        assert c.topic not in watched
+        _topics_allowed(watched, attacker.ctx)

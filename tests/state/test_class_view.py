@@ -1,0 +1,239 @@
+"""`ClassViewState` and `TeamLiveState`: the live roster loads, filters and sorts through the
+handlers, watches only what the viewer may see, and a progress message refreshes it in place
+(coalesced, permission re-checked, skipped once the tab shows another page)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from app.models.user import Membership, Role
+from app.services import members, progress
+from app.services.tenancy import scoped, tenant_session
+from app.state import class_view as cv
+from app.state.class_view import ClassViewState, TeamLiveState
+from app.state.live import hub
+from app.state.session import SessionState
+from tests import factories as f
+from tests.services.test_class_view import ClassWorld, class_world, complete
+from tests.state.harness import StateHarness
+
+pytestmark = pytest.mark.usefixtures("backend")
+
+
+def _path(w: ClassWorld) -> str:
+    return f"/teach/courses/{w.course.course_id}/live"
+
+
+def _topic(w: ClassWorld) -> str:
+    return progress.progress_topic(w.admin.org_id, w.course.course_id)
+
+
+def _push(tab: StateHarness, cls: type[Any], w: ClassWorld) -> Any:
+    """Deliver a progress message to the tab's state the way the hub does."""
+    state = tab.state(cls)
+    payload = {"user_id": "x", "enrollment_id": "y", "lesson_id": "z", "kind": "lesson_completed"}
+    tab._runner.run(cv._on_progress(state, _topic(w), payload))
+    return tab.state(cls)
+
+
+def _progress_of(state: Any, w: ClassWorld, key: str) -> str:
+    (row,) = [r for r in state.rows if r["id"] == str(w.enrollments[key])]
+    return str(row["progress"])
+
+
+def test_the_instructor_sees_the_roster_and_watches_the_course() -> None:
+    w = class_world()
+    with StateHarness(cookie=w.instructor.token, path=_path(w)) as tab:
+        tab.dispatch(ClassViewState.load())
+        s = tab.state(ClassViewState)
+        assert s.found and not s.denied and s.title == w.course.title
+        assert [r["name"] for r in s.rows][:2] == [w.name_of("ann"), w.name_of("ben")]
+        assert _progress_of(s, w, "ann") == "25" and _progress_of(s, w, "cat") == "100"
+        ann = next(r for r in s.rows if r["name"] == w.name_of("ann"))
+        assert ann["active"] == "yes" and ann["activity"] == "just now"
+        assert ann["current"] == "Welcome" and ann["score"] == "—"
+        ben = next(r for r in s.rows if r["name"] == w.name_of("ben"))
+        assert ben["score"] == "0%" and ben["passed"] == "no" and ben["reasons"] == "failed quiz"
+        assert s.counts == {
+            "total": "6",
+            "active_now": "4",
+            "struggling": "3",
+            "inactive": "1",
+            "completed": "1",
+        }
+        assert _topic(w) in hub.watching(tab.token)
+
+
+def test_filter_sort_and_inactive_days_through_the_handlers() -> None:
+    w = class_world()
+    with StateHarness(cookie=w.instructor.token, path=_path(w)) as tab:
+        tab.dispatch(ClassViewState.load())
+        tab.dispatch(ClassViewState.set_filter("struggling"))
+        s = tab.state(ClassViewState)
+        assert {r["name"] for r in s.rows} == {w.name_of(k) for k in ("ben", "dan", "fay")}
+        assert s.counts["total"] == "6" and s.total == 3
+        tab.dispatch(ClassViewState.set_filter("nonsense"))
+        assert tab.state(ClassViewState).filter_by == "all"
+        tab.dispatch(ClassViewState.set_sort("progress"))
+        assert tab.state(ClassViewState).rows[0]["name"] == w.name_of("cat")
+        tab.dispatch(ClassViewState.set_filter(["inactive"]))
+        assert [r["name"] for r in tab.state(ClassViewState).rows] == [w.name_of("dan")]
+        tab.dispatch(ClassViewState.set_inactive_days("30"))
+        assert tab.state(ClassViewState).rows == []
+        tab.dispatch(ClassViewState.set_inactive_days("0"))
+        s = tab.state(ClassViewState)
+        assert s.inactive_error and s.inactive_days == "30"
+
+
+def test_a_progress_message_refreshes_the_open_roster_keeping_filter_and_sort() -> None:
+    w = class_world()
+    with StateHarness(cookie=w.instructor.token, path=_path(w)) as tab:
+        tab.dispatch(ClassViewState.load())
+        tab.dispatch(ClassViewState.set_sort("progress"))
+        assert _progress_of(tab.state(ClassViewState), w, "ben") == "0"
+
+        # Ben completes two lessons in another browser; the broker tells this worker.
+        complete(w.learners["ben"].ctx, w.course, w.course.lesson_ids[0])
+        complete(w.learners["ben"].ctx, w.course, w.course.lesson_ids[1])
+        s = _push(tab, ClassViewState, w)
+        assert _progress_of(s, w, "ben") == "50" and s.updates == 1
+        assert [r["name"] for r in s.rows][:3] == [
+            w.name_of("cat"),
+            w.name_of("ben"),
+            w.name_of("ann"),
+        ]  # still sorted by progress
+        assert s.sort_by == "progress"
+
+        # A doubled message costs a refresh and shows the same thing.
+        again = _push(tab, ClassViewState, w)
+        assert _progress_of(again, w, "ben") == "50" and again.updates == 2
+
+
+def test_a_burst_is_coalesced_into_one_pending_refresh_per_tab() -> None:
+    d = cv._Dispatcher()
+    assert d.delay("tab", now=100.0) == 0.0  # the first message: refresh at once
+    assert d.delay("tab", now=100.01) is None  # the rest of the burst: already pending
+    assert d.delay("other", now=100.01) == 0.0  # another tab is not held up
+    d.pending.discard("tab")  # the refresh starts ...
+    d.last_run["tab"] = 100.02
+    # ... a message during it schedules exactly one more, after the window.
+    assert d.delay("tab", now=100.05) == pytest.approx(cv.COALESCE_SECONDS - 0.03)
+    assert d.delay("tab", now=100.06) is None
+
+
+def test_the_dispatcher_refreshes_only_watching_tabs_of_the_view_they_opened() -> None:
+    d = cv._Dispatcher()
+    ran: list[tuple[str, str]] = []
+
+    class Loop:
+        def is_closed(self) -> bool:
+            return False
+
+    d.loop = Loop()  # type: ignore[assignment]
+    d.views = {"t1": ClassViewState, "t2": TeamLiveState}
+    hub.watch("t1", {"org:a:course:c:progress"}, group="page")
+    hub.watch("t2", {"org:a:course:c:progress"}, group="page")
+    hub.watch("t3", {"org:a:course:c:progress"}, group="page")  # opened no live view here
+
+    def fake_run(coro: Any, _loop: Any) -> None:
+        frame = coro.cr_frame.f_locals
+        ran.append((frame["token"], frame["view"].__name__))
+        coro.close()
+
+    original = cv.asyncio.run_coroutine_threadsafe
+    cv.asyncio.run_coroutine_threadsafe = fake_run  # type: ignore[assignment]
+    try:
+        d.on_message("org:a:course:c:progress", {})
+        d.on_message("org:a:course:c:progress", {})  # coalesced
+        d.on_message("org:a:config", {})  # not a progress topic
+    finally:
+        cv.asyncio.run_coroutine_threadsafe = original  # type: ignore[assignment]
+        for token in ("t1", "t2", "t3"):
+            hub.watch(token, set(), group="page")
+    assert sorted(ran) == [("t1", "ClassViewState"), ("t2", "TeamLiveState")]
+
+
+def test_the_refresher_leaves_a_tab_that_moved_to_another_page_alone() -> None:
+    w = class_world()
+    with StateHarness(cookie=w.instructor.token, path=_path(w)) as tab:
+        tab.dispatch(ClassViewState.load())
+        tab.navigate("/dashboard").dispatch(SessionState.load_private())
+        assert _topic(w) not in hub.watching(tab.token)
+        complete(w.learners["ben"].ctx, w.course, w.course.lesson_ids[0])
+        s = _push(tab, ClassViewState, w)
+        assert s.updates == 0 and _progress_of(s, w, "ben") == "0"
+
+
+def test_a_viewer_who_lost_access_gets_nothing_more() -> None:
+    w = class_world()
+    with StateHarness(cookie=w.instructor.token, path=_path(w)) as tab:
+        tab.dispatch(ClassViewState.load())
+        assert tab.state(ClassViewState).rows
+        with tenant_session(w.admin.ctx) as session:
+            membership = session.exec(
+                scoped(w.admin.ctx, Membership).where(Membership.user_id == w.instructor.user_id)
+            ).one()
+            members.change_role(session, w.admin.ctx, membership.id, Role.learner)
+        s = _push(tab, ClassViewState, w)
+        assert s.rows == [] and not s.found and s.denied
+        assert _topic(w) not in hub.watching(tab.token)
+        tab.dispatch(ClassViewState.refresh_now())
+        assert tab.state(ClassViewState).rows == []
+
+
+def test_a_learner_opening_the_view_sees_nothing_and_watches_nothing() -> None:
+    w = class_world()
+    with StateHarness(cookie=w.learners["ann"].token, path=_path(w)) as tab:
+        tab.dispatch(ClassViewState.load())
+        s = tab.state(ClassViewState)
+        assert s.denied and s.rows == [] and s.counts["total"] == "0"
+        assert not [t for t in hub.watching(tab.token) if t.endswith(":progress")]
+
+
+def test_a_signed_out_visitor_is_sent_to_sign_in() -> None:
+    w = class_world()
+    with StateHarness(cookie=None, path=_path(w)) as tab:
+        reply = tab.dispatch(ClassViewState.load())
+        assert reply.redirects and reply.redirects[0].startswith("/signin")
+
+
+def test_the_team_view_is_live_for_a_manager() -> None:
+    w = class_world()
+    manager = f.invite_and_accept_member(w.admin.ctx, Role.manager)
+    with tenant_session(w.admin.ctx) as session:
+        membership = session.exec(
+            scoped(w.admin.ctx, Membership).where(Membership.user_id == w.learners["ben"].user_id)
+        ).one()
+        members.assign_manager(session, w.admin.ctx, membership.id, manager.user_id)
+    with StateHarness(cookie=manager.token, path="/team/live") as tab:
+        tab.dispatch(TeamLiveState.load())
+        s = tab.state(TeamLiveState)
+        assert s.found and s.team_only and s.scope == "team"
+        assert [(r["name"], r["course"]) for r in s.rows] == [(w.name_of("ben"), w.course.title)]
+        assert _topic(w) in hub.watching(tab.token)
+        complete(w.learners["ben"].ctx, w.course, w.course.lesson_ids[0])
+        s = _push(tab, TeamLiveState, w)
+        assert s.rows[0]["progress"] == "25"
+
+
+def test_the_org_admin_gets_the_org_on_the_team_page() -> None:
+    w = class_world()
+    with StateHarness(cookie=w.admin.token, path="/team/live") as tab:
+        tab.dispatch(TeamLiveState.load())
+        s = tab.state(TeamLiveState)
+        assert s.scope == "org" and not s.team_only and s.counts["total"] == "6"
+
+
+def test_ago_says_it_like_people_do() -> None:
+    from datetime import timedelta
+
+    from app.models.base import utcnow
+
+    now = utcnow()
+    assert cv.ago(now - timedelta(seconds=30), now) == "just now"
+    assert cv.ago(now - timedelta(minutes=2, seconds=5), now) == "2 min ago"
+    assert cv.ago(now - timedelta(hours=3), now) == "3 h ago"
+    assert cv.ago(now - timedelta(days=1, hours=2), now) == "1 day ago"
+    assert cv.ago(now - timedelta(days=9), now) == "9 days ago"
