@@ -46,7 +46,6 @@ TITLE_MIN, TITLE_MAX = 3, 200
 BODY_MIN, BODY_MAX = 1, 2000
 INLINE_MAX = 50  # up to this many recipients are notified at once; more go through jobs
 CHUNK = 500  # recipients per delivery job
-ORG_SENDERS: frozenset[str] = frozenset({Role.org_admin, Role.staff})
 ENROLLED = (EnrollmentStatus.active, EnrollmentStatus.completed)
 
 
@@ -55,7 +54,7 @@ ENROLLED = (EnrollmentStatus.active, EnrollmentStatus.completed)
 
 def may_send_to_org(ctx: OrgContext) -> bool:
     """Whether the context may announce to the whole org or to a role in it."""
-    return ctx.org_id is not None and (ctx.is_super_admin or ctx.role in ORG_SENDERS)
+    return has(ctx, Permission.announce_org)
 
 
 def may_send(ctx: OrgContext) -> bool:

@@ -29,6 +29,7 @@ class Permission(enum.StrEnum):
     compliance_view = "compliance.view"  # mandatory-training status (managers: their team)
     compliance_manage = "compliance.manage"  # make courses mandatory
     certificates_manage = "certificates.manage"  # see the org's certificates, revoke them
+    announce_org = "announce.org"  # announce to the whole org or to a role in it
 
 
 P = Permission
@@ -46,6 +47,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
             P.enrollments_manage,
             P.compliance_view,
             P.compliance_manage,
+            P.announce_org,
         }
     ),
     Role.instructor: frozenset(
