@@ -59,6 +59,7 @@ from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_play
 from sqlalchemy import create_engine, make_url, pool, text
 
 from app import db
+from app.services import broker
 from app.settings import get_settings
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -216,6 +217,7 @@ class E2EApp:
     database_url: str  # what the app connects with
     log_path: Path
     storage_dir: str  # the app's local file storage (lesson media, certificates)
+    redis_url: str = ""  # the app's Redis (scaled mode): the tests publish on it too
 
     def log_tail(self, lines: int = 60) -> str:
         try:
@@ -414,6 +416,7 @@ def e2e_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[E2EApp]:
         database_url=database_url,
         log_path=log_path,
         storage_dir=env["GUILDHALL_STORAGE_DIR"],
+        redis_url=env.get("GUILDHALL_REDIS_URL", ""),
     )
     _prepare_web_dir()
     with log_path.open("ab") as log:
@@ -457,8 +460,11 @@ def app_services(e2e_app: E2EApp) -> Callable[[], contextlib.AbstractContextMana
         os.environ["GUILDHALL_DATABASE_URL"] = e2e_app.database_url
         os.environ["GUILDHALL_BASE_URL"] = e2e_app.base_url
         os.environ["GUILDHALL_STORAGE_DIR"] = e2e_app.storage_dir
+        if e2e_app.redis_url:  # what the services publish reaches the app's workers
+            os.environ["GUILDHALL_REDIS_URL"] = e2e_app.redis_url
         get_settings.cache_clear()
         db.dispose_engines()
+        broker.reset_broker()
         try:
             yield
         finally:
@@ -469,6 +475,7 @@ def app_services(e2e_app: E2EApp) -> Callable[[], contextlib.AbstractContextMana
                     os.environ[name] = value
             get_settings.cache_clear()
             db.dispose_engines()
+            broker.reset_broker()
 
     return active
 

@@ -11,6 +11,8 @@ import pytest
 from playwright.sync_api import BrowserContext, expect
 
 from app.models.user import Role
+from app.services import progress as progress_service
+from app.services.tenancy import tenant_session
 from tests import factories as f
 from tests import learning_factories as lf
 from tests.e2e.conftest import sign_in, wait_ready
@@ -65,4 +67,14 @@ def test_a_completed_lesson_moves_the_instructor_s_roster_live(
     expect(teacher.locator(f"#live-row-{enrollment_id}")).to_have_count(0)
     teacher.locator("#live-filter").get_by_role("radio", name="All").click()
     expect(progress).to_have_text("50%", timeout=5_000)
+    assert teacher.evaluate("window.__stillTheSamePage") is True
+
+    # A commit made by another process entirely (this test, through the services) reaches
+    # the instructor's tab through Redis, whichever worker holds it: the update crosses
+    # processes by construction, not by the luck of worker assignment.
+    with app_services(), tenant_session(learner.ctx) as session:
+        progress_service.complete_lesson(
+            session, learner.ctx, course_id=course.course_id, lesson_id=course.lesson_ids[2]
+        )
+    expect(progress).to_have_text("75%", timeout=5_000)
     assert teacher.evaluate("window.__stillTheSamePage") is True
