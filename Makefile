@@ -95,7 +95,7 @@ run: install
 	$(VENV)/bin/alembic upgrade head
 	echo "==> seeding demo data"
 	$(PY) -m app.seed
-	echo "==> reflex run --env prod (http://localhost:3000)"
+	echo "==> reflex run --env prod (http://localhost:$${GUILDHALL_PORT:-3000})"
 	exec $(VENV)/bin/reflex run --env prod
 
 test: test-deps

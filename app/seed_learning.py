@@ -22,6 +22,8 @@ from app.models.user import Membership, Role, User
 from app.seed_media import demo_pdf, demo_video
 from app.services import (
     auth,
+    chat,
+    chat_messages,
     compliance,
     courses,
     enrollments,
@@ -369,4 +371,14 @@ def seed_learning(org_id: uuid.UUID) -> bool:
     _complete(jordan, safety, "Why safety comes first", "Site safety handbook")
     _make_overdue(admin, emails[Role.learner], safety.course_id)
     _team(admin, emails[Role.manager], [emails[Role.learner], EXTRA_LEARNERS[1][0]])
+    _say(instructor, "Welcome to Riverside! Ask anything about the courses here.")
+    _say(jordan, "Thanks! Is the safety handbook the same as the one on site?")
+    _say(instructor, "Yes, it is the current edition: https://example.com/handbook")
     return True
+
+
+def _say(ctx: OrgContext, text: str) -> None:
+    """A message in the org's General channel."""
+    with tenant_session(ctx) as session:
+        channel = chat.org_channel(session, ctx)
+        chat_messages.post_message(session, ctx, channel_id=channel.id, body=text)

@@ -6,7 +6,7 @@ import pytest
 
 from app import seed, worker
 from app.seed_learning import SAFETY, SERVICE
-from app.services import catalog, compliance, outbox, progress
+from app.services import catalog, chat, chat_messages, compliance, outbox, progress
 from app.services.tenancy import tenant_session
 from tests import factories as f
 
@@ -44,3 +44,8 @@ def test_the_demo_tenant_has_courses_progress_a_certificate_and_an_overdue_learn
         "jordan@riverside.example.com",
     }
     assert report.summary.overdue == 1
+
+    with tenant_session(learner.ctx) as session:
+        general = chat.org_channel(session, learner.ctx)
+        said = chat_messages.history(session, learner.ctx, channel_id=general.id).rows
+    assert len(said) == 3 and any("handbook" in m.body for m in said)
