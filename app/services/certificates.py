@@ -33,7 +33,7 @@ from app.models.enrollment import Enrollment, EnrollmentStatus
 from app.models.org import Organization
 from app.models.outbox import OutboxJob
 from app.models.user import User
-from app.services import audit, mail, notifications, org_config, orgs, outbox, storage
+from app.services import audit, notifications, org_config, orgs, outbox, storage
 from app.services.authz import Permission, has, require
 from app.services.errors import NotFound, ServiceError, ValidationFailed
 from app.services.org_config import Branding
@@ -278,23 +278,9 @@ def deliver(session: Session, *, certificate_id: uuid.UUID | str) -> Certificate
     storage.get_storage().put(stored, data, "application/pdf")
     cert.pdf_key = stored
     session.add(cert)
-    user = session.get(User, cert.user_id)
     link = verification_url(cert.serial)
-    if user is not None:
-        mail.queue(
-            session,
-            org_id=cert.org_id,
-            to=user.email,
-            subject=f"Your certificate: {cert.course_title}",
-            body=(
-                f"Hello {cert.learner_name},\n\n"
-                f"Congratulations on completing {cert.course_title}. Your certificate "
-                f"({cert.serial}) is ready: download it from your certificates page at "
-                f"{get_settings().base_url.rstrip('/')}/certificates.\n\n"
-                f"Anyone can check that it is genuine at {link}\n"
-            ),
-            kind="certificate_issued",
-        )
+    # One notification; its email goes out when the learner's preferences want it (they do
+    # by default), so nobody gets the news twice and the choice is honoured.
     notifications.notify(
         session,
         org_id=cert.org_id,
@@ -304,6 +290,14 @@ def deliver(session: Session, *, certificate_id: uuid.UUID | str) -> Certificate
         body=f"Serial {cert.serial}",
         link="/certificates",
         dedupe_key=f"{CERTIFICATE_ISSUED}:{cert.id}",
+        email_subject=f"Your certificate: {cert.course_title}",
+        email_body=(
+            f"Hello {cert.learner_name},\n\n"
+            f"Congratulations on completing {cert.course_title}. Your certificate "
+            f"({cert.serial}) is ready: download it from your certificates page at "
+            f"{get_settings().base_url.rstrip('/')}/certificates.\n\n"
+            f"Anyone can check that it is genuine at {link}\n"
+        ),
     )
     return cert
 

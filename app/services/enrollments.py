@@ -457,8 +457,8 @@ def _pending(session: Session, ctx: OrgContext, enrollment_id: uuid.UUID | str) 
 def _tell_learner(
     session: Session, row: Enrollment, *, title: str, kind: str, subject: str, body: str
 ) -> None:
-    learner = session.get(User, row.user_id)
     stamp = as_utc(row.decided_at or utcnow()).isoformat()
+    # The email rides on the notification: sent when the learner's preferences want it.
     notifications.notify(
         session,
         org_id=row.org_id,
@@ -468,11 +468,9 @@ def _tell_learner(
         body=body,
         link=f"/courses/{row.course_id}",
         dedupe_key=f"{kind}:{row.id}:{stamp}"[:200],
+        email_subject=subject,
+        email_body=body,
     )
-    if learner is not None:
-        mail.queue(
-            session, org_id=row.org_id, to=learner.email, subject=subject, body=body, kind=kind
-        )
 
 
 def approve(session: Session, ctx: OrgContext, enrollment_id: uuid.UUID | str) -> EnrollmentView:

@@ -24,7 +24,7 @@ from app.models.mail import OutboundEmail
 from app.models.notification import Notification
 from app.models.outbox import OutboxJob
 from app.models.user import Role
-from app.services import certificates, org_config, outbox, storage
+from app.services import certificates, notifications, org_config, outbox, storage
 from app.services.errors import NotFound, PermissionDenied, ValidationFailed
 from app.services.tenancy import OrgContext, mark_scoped, tenant_session
 from tests import factories as f
@@ -94,7 +94,7 @@ def issued(ctx: OrgContext, course: lf.CourseWorld) -> Certificate:
 
 
 def mails_to(
-    email: str, org_id: uuid.UUID, kind: str = "certificate_issued"
+    email: str, org_id: uuid.UUID, kind: str = "certificate.issued"
 ) -> list[OutboundEmail]:
     with open_session(Scope(org_ids={org_id})) as session:
         return list(
@@ -473,3 +473,15 @@ def test_completing_the_last_required_lesson_issues_the_certificate() -> None:
     assert cert is not None and cert.pdf_key
     assert certificates.verify(cert.serial) is not None
     assert len(mails_to(learner.email, learner.org_id)) == 1
+
+
+def test_a_learner_who_turned_certificate_emails_off_gets_the_notification_only() -> None:
+    _admin, learner, course = world()
+    with tenant_session(learner.ctx) as session:
+        notifications.set_preferences(session, learner.ctx, email_kinds=["announcement"])
+    cert = issued(learner.ctx, course)
+    assert cert.pdf_key  # issued and rendered as usual
+    assert mails_to(learner.email, learner.org_id) == []
+    with tenant_session(learner.ctx) as session:
+        kinds = [n.kind for n in notifications.list_for_user(session, learner.ctx).rows]
+    assert certificates.CERTIFICATE_ISSUED in kinds
