@@ -19,6 +19,7 @@ import fnmatch
 import logging
 import threading
 import time
+import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -32,6 +33,10 @@ log = logging.getLogger(__name__)
 
 Refresh = Callable[[BaseState, str, dict[str, Any]], Awaitable[None]]
 WATCH_TTL_SECONDS = 6 * 3600
+# A worker that registers a tab says so on the broker; the worker that had it before (a full
+# page load can land the tab's new socket on another worker) forgets it, so every push
+# reaches the tab once (a second worker would refresh it again and show toasts twice).
+CLAIM_TOPIC = "hub:claim"
 
 
 class LiveHub:
@@ -45,6 +50,7 @@ class LiveHub:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._app: Any = None
         self._listening = False
+        self.worker_id = uuid.uuid4().hex
 
     def on(self, pattern: str, state_cls: type[BaseState], refresh: Refresh) -> None:
         """Run `refresh(state_cls instance, topic, payload)` for topics matching `pattern`."""
@@ -70,6 +76,15 @@ class LiveHub:
                 self._topics[old].pop(token, None)
             for topic in wanted:
                 self._topics.setdefault(topic, {})[token] = expiry
+        if self._listening and group == "session":
+            get_broker().publish(CLAIM_TOPIC, {"token": token, "worker": self.worker_id})
+
+    def forget(self, token: str) -> None:
+        """Stop pushing to `token` from this worker (another worker holds it now)."""
+        with self._lock:
+            self._by_token.pop(token, None)
+            for tokens in self._topics.values():
+                tokens.pop(token, None)
 
     def watching(self, token: str) -> set[str]:
         """Every topic the tab watches, over all groups."""
@@ -97,6 +112,10 @@ class LiveHub:
         get_broker().listen(self._on_message)
 
     def _on_message(self, topic: str, payload: dict[str, Any]) -> None:
+        if topic == CLAIM_TOPIC:
+            if payload.get("worker") != self.worker_id:
+                self.forget(str(payload.get("token", "")))
+            return
         loop = self._loop
         if loop is None or loop.is_closed():
             return

@@ -45,3 +45,17 @@ def test_a_page_group_adds_to_the_session_group_and_is_replaced_on_its_own() -> 
     hub.watch("tab", set(), group="page")  # another page opens
     assert hub.watchers("org:a:course:c:progress") == []
     assert hub.watchers("org:a:config") == ["tab"]
+
+
+def test_a_tab_claimed_by_another_worker_is_forgotten_here() -> None:
+    """A full page load may put a tab's socket on another worker: that worker claims the tab
+    on the broker and this one stops pushing to it (or the tab would get everything twice)."""
+    here, there = live.LiveHub(), live.LiveHub()
+    here.watch("tab", {"user:u:inbox"})
+    here.watch("tab", {"org:a:channel:c"}, group="page")
+    there.watch("tab", {"user:u:inbox"})
+    here._on_message(live.CLAIM_TOPIC, {"token": "tab", "worker": there.worker_id})
+    assert here.watchers("user:u:inbox") == [] and here.watching("tab") == set()
+    assert there.watchers("user:u:inbox") == ["tab"]
+    there._on_message(live.CLAIM_TOPIC, {"token": "tab", "worker": there.worker_id})  # own
+    assert there.watchers("user:u:inbox") == ["tab"]
