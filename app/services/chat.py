@@ -51,7 +51,7 @@ from app.services import audit, course_read, org_config
 from app.services.authz import Permission, has, permissions_for
 from app.services.broker import publish_after_commit
 from app.services.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
-from app.services.tenancy import OrgContext, count_rows, scoped
+from app.services.tenancy import OrgContext, count_rows, parse_id, scoped
 
 FEATURE = "chat"
 OPEN_ENROLLMENTS = (EnrollmentStatus.active, EnrollmentStatus.completed)
@@ -69,14 +69,6 @@ def channel_topic(org_id: uuid.UUID | str, channel_id: uuid.UUID | str) -> str:
 def user_chat_topic(org_id: uuid.UUID | str, user_id: uuid.UUID | str) -> str:
     """The broker topic of one person's channel list in one org (a new DM, a removal)."""
     return f"org:{org_id}:user:{user_id}:chat"
-
-
-def parse_id(value: uuid.UUID | str) -> uuid.UUID:
-    """An id from the outside; malformed ones are `NotFound`, like missing ones."""
-    try:
-        return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
-    except ValueError as exc:
-        raise NotFound() from exc
 
 
 def require_chat(session: Session, ctx: OrgContext) -> uuid.UUID:

@@ -45,7 +45,7 @@ from app.services.errors import (
     RateLimited,
     ValidationFailed,
 )
-from app.services.tenancy import OrgContext, count_rows, scoped
+from app.services.tenancy import OrgContext, count_rows, parse_id, scoped
 
 MAX_BODY = 4000
 MAX_CLIENT_KEY = 64
@@ -196,10 +196,7 @@ def _check_direct_partner(session: Session, ctx: OrgContext, channel: ChatChanne
 
 
 def _message(session: Session, ctx: OrgContext, message_id: uuid.UUID | str) -> ChatMessage:
-    try:
-        key = message_id if isinstance(message_id, uuid.UUID) else uuid.UUID(str(message_id))
-    except ValueError as exc:
-        raise NotFound() from exc
+    key = parse_id(message_id)
     org_ids = [ctx.org_id] if ctx.org_id else []
     row = session.exec(
         scoped(ctx, ChatMessage, org_ids=org_ids).where(ChatMessage.id == key)
@@ -427,7 +424,7 @@ def mute_member(
         raise ValidationFailed(
             f"Mute for 1 to {MAX_MUTE_MINUTES:,} minutes (a week).", field="minutes"
         )
-    target = chat.parse_id(user_id)
+    target = parse_id(user_id)
     if target == ctx.user_id:
         raise ValidationFailed("You cannot mute yourself.")
     role = chat.active_role(session, ctx, channel.org_id, target)
@@ -466,7 +463,7 @@ def unmute_member(
     channel = acc.channel
     if not chat.is_moderator(ctx, channel):
         raise PermissionDenied("Only moderators unmute members.")
-    member = chat.member_row(session, ctx, channel, chat.parse_id(user_id))
+    member = chat.member_row(session, ctx, channel, parse_id(user_id))
     if member is None or member.muted_until is None:
         return
     member.muted_until = None

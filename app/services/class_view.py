@@ -40,7 +40,7 @@ from app.services import course_read, org_config
 from app.services.authz import Permission, has, require
 from app.services.errors import NotFound, PermissionDenied, ValidationFailed
 from app.services.progress import progress_topic
-from app.services.tenancy import OrgContext, count_rows, scoped, scoped_with_ancestors
+from app.services.tenancy import OrgContext, count_rows, parse_id, scoped, scoped_with_ancestors
 
 ACTIVE_WINDOW = timedelta(minutes=5)
 FILTERS = ("all", "struggling", "inactive", "completed")
@@ -141,13 +141,6 @@ def is_course_staff(ctx: OrgContext) -> bool:
     return has(ctx, Permission.courses_author) or has(ctx, Permission.enrollments_manage)
 
 
-def _course_id(value: uuid.UUID | str) -> uuid.UUID:
-    try:
-        return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
-    except ValueError as exc:
-        raise NotFound() from exc
-
-
 def _team_ids(session: Session, ctx: OrgContext) -> set[uuid.UUID]:
     from app.services import members  # members -> invites -> compliance: import late
 
@@ -163,7 +156,7 @@ def _course_base(
 ) -> tuple[Course, SelectOfScalar[Enrollment], bool]:
     """The course, the enrollments the viewer may see in it, and whether that is a team."""
     _lms(session, ctx)
-    key = _course_id(course_id)
+    key = parse_id(course_id)
     if is_course_staff(ctx):
         course = session.exec(course_read.authored_courses(ctx).where(Course.id == key)).first()
         if course is None:  # another org's course (also a parent's shared one): not theirs

@@ -18,14 +18,7 @@ from sqlmodel.sql.expression import SelectOfScalar
 from app.models.course import Course, CourseModule, CourseStatus, Lesson
 from app.services.authz import Permission, has
 from app.services.errors import NotFound
-from app.services.tenancy import OrgContext, scoped, scoped_with_ancestors
-
-
-def _uuid(value: uuid.UUID | str) -> uuid.UUID:
-    try:
-        return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
-    except ValueError as exc:
-        raise NotFound() from exc
+from app.services.tenancy import OrgContext, parse_id, scoped, scoped_with_ancestors
 
 
 def visible_courses(ctx: OrgContext, *, include_archived: bool = False) -> SelectOfScalar[Course]:
@@ -57,7 +50,7 @@ def access_course(
     `courses.author` (any state). Otherwise: visible to learners, or any course of the active
     org when the context is an author (previewing a draft).
     """
-    key = _uuid(course_id)
+    key = parse_id(course_id)
     is_author = has(ctx, Permission.courses_author)
     if author or is_author:
         row = session.exec(authored_courses(ctx).where(Course.id == key)).first()
@@ -107,7 +100,7 @@ def access_lesson(
     session: Session, ctx: OrgContext, course: Course, lesson_id: uuid.UUID | str
 ) -> Lesson:
     """A lesson of `course` (a lesson id of another course or org raises `NotFound`)."""
-    key = _uuid(lesson_id)
+    key = parse_id(lesson_id)
     row = session.exec(
         scoped_with_ancestors(ctx, Lesson).where(
             Lesson.id == key, Lesson.course_id == course.id, Lesson.org_id == course.org_id

@@ -53,7 +53,7 @@ from app.models.course import (
 from app.services import audit, broker, course_read, org_config, storage
 from app.services.authz import Permission, require
 from app.services.errors import Conflict, NotFound, ValidationFailed
-from app.services.tenancy import OrgContext, count_rows, scoped
+from app.services.tenancy import OrgContext, count_rows, parse_id, scoped
 
 log = logging.getLogger(__name__)
 
@@ -280,20 +280,13 @@ def _course(session: Session, ctx: OrgContext, course_id: uuid.UUID | str) -> Co
     return course_read.access_course(session, ctx, course_id, author=True)
 
 
-def _uuid(value: uuid.UUID | str) -> uuid.UUID:
-    try:
-        return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
-    except ValueError as exc:
-        raise NotFound() from exc
-
-
 def _module(
     session: Session, ctx: OrgContext, course: Course, module_id: uuid.UUID | str
 ) -> CourseModule:
     """A module of `course` (a module of another course or org raises `NotFound`)."""
     row = session.exec(
         scoped(ctx, CourseModule, org_ids=[course.org_id]).where(
-            CourseModule.id == _uuid(module_id), CourseModule.course_id == course.id
+            CourseModule.id == parse_id(module_id), CourseModule.course_id == course.id
         )
     ).first()
     if row is None:
@@ -307,7 +300,7 @@ def _question(
     """A question of a quiz of `course`, with its lesson."""
     row = session.exec(
         scoped(ctx, QuizQuestion, org_ids=[course.org_id]).where(
-            QuizQuestion.id == _uuid(question_id)
+            QuizQuestion.id == parse_id(question_id)
         )
     ).first()
     if row is None:

@@ -28,7 +28,7 @@ from app.services import mail
 from app.services.authz import ROLE_LABELS
 from app.services.broker import publish_after_commit
 from app.services.errors import NotFound, ValidationFailed
-from app.services.tenancy import OrgContext, count_rows, mark_scoped
+from app.services.tenancy import OrgContext, count_rows, mark_scoped, parse_id
 from app.settings import get_settings
 
 # --------------------------------------------------------------------------- kinds
@@ -427,14 +427,7 @@ def unread_count(session: Session, ctx: OrgContext) -> int:
 
 
 def _own(session: Session, ctx: OrgContext, notification_id: uuid.UUID | str) -> Notification:
-    try:
-        key = (
-            notification_id
-            if isinstance(notification_id, uuid.UUID)
-            else uuid.UUID(str(notification_id))
-        )
-    except ValueError as exc:
-        raise NotFound() from exc
+    key = parse_id(notification_id)
     row = session.exec(_mine(ctx).where(Notification.id == key)).first()
     if row is None:
         raise NotFound()

@@ -80,6 +80,15 @@ def scoped_with_ancestors(ctx: OrgContext, model: type[T]) -> SelectOfScalar[T]:
     return mark_scoped(select(model).where(column.in_(set(ctx.org_ids) | set(ctx.ancestor_ids))))
 
 
+def parse_id(value: uuid.UUID | str) -> uuid.UUID:
+    """An id from the outside (a URL, a handler argument); a malformed one is `NotFound`,
+    exactly like an id that does not exist."""
+    try:
+        return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
+    except ValueError as exc:
+        raise NotFound() from exc
+
+
 def access(
     session: Session,
     ctx: OrgContext,
@@ -93,10 +102,7 @@ def access(
     With `write=True` the row must belong to the active org itself, not just the readable
     subtree.
     """
-    try:
-        key = obj_id if isinstance(obj_id, uuid.UUID) else uuid.UUID(str(obj_id))
-    except ValueError as exc:
-        raise NotFound() from exc
+    key = parse_id(obj_id)
     org_ids = [ctx.org_id] if write and ctx.org_id else None
     row = session.exec(scoped(ctx, model, org_ids=org_ids).where(model.id == key)).first()  # type: ignore[attr-defined]
     if row is None:
