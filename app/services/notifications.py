@@ -202,7 +202,9 @@ def _add(
             body=email_body or _email_text(row.title, row.body, row.link),
             kind=kind,
         )
-    publish_after_commit(session, inbox_topic(user_id), {"kind": kind, "title": row.title})
+    publish_after_commit(
+        session, inbox_topic(user_id), {"kind": kind, "title": row.title, "id": str(row.id)}
+    )
     return row
 
 

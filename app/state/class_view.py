@@ -417,6 +417,8 @@ class _Dispatcher:
             with self.lock:
                 self.pending.discard(token)
                 self.last_run[token] = time.monotonic()
+        if not hub.pushes_here(token):
+            return
         try:
             async with self.app.modify_state(BaseStateToken(ident=token, cls=view)) as root:
                 await _on_progress(await root.get_state(view), "", {})

@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import fnmatch
 import logging
+import os
 import threading
 import time
 import uuid
@@ -50,7 +51,17 @@ class LiveHub:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._app: Any = None
         self._listening = False
-        self.worker_id = uuid.uuid4().hex
+        self._worker: tuple[int, str] | None = None
+
+    @property
+    def worker_id(self) -> str:
+        """This process's name on the broker. Made in the process that uses it: the app
+        module is imported once before the server forks its workers, so an id made at import
+        would be the same in every worker and each would take the others' claims for its own."""
+        pid = os.getpid()
+        if self._worker is None or self._worker[0] != pid:
+            self._worker = (pid, uuid.uuid4().hex)
+        return self._worker[1]
 
     def on(self, pattern: str, state_cls: type[BaseState], refresh: Refresh) -> None:
         """Run `refresh(state_cls instance, topic, payload)` for topics matching `pattern`."""
@@ -111,10 +122,32 @@ class LiveHub:
         self._listening = True
         get_broker().listen(self._on_message)
 
+    def socket_here(self, token: str) -> bool | None:
+        """Whether this worker holds the tab's socket: True, False (another worker does), or
+        None when nobody knows (not connected now, or no running app, as in unit tests).
+
+        Reads Reflex's token manager, the record `emit_update` itself routes by."""
+        manager = getattr(self._app, "_token_manager", None)
+        records = getattr(manager, "token_to_socket", None)
+        if manager is None or records is None:
+            return None
+        record = records.get(token)
+        if record is None:
+            return None
+        return bool(record.instance_id == manager.instance_id)
+
+    def pushes_here(self, token: str) -> bool:
+        """Whether this worker should push to `token`: not when another worker holds its
+        socket (that worker registered the tab on its own load and pushes to it)."""
+        return self.socket_here(token) is not False
+
     def _on_message(self, topic: str, payload: dict[str, Any]) -> None:
         if topic == CLAIM_TOPIC:
-            if payload.get("worker") != self.worker_id:
-                self.forget(str(payload.get("token", "")))
+            token = str(payload.get("token", ""))
+            # A late claim from a tab's old socket must not take it from the worker that
+            # holds its socket now.
+            if payload.get("worker") != self.worker_id and self.socket_here(token) is not True:
+                self.forget(token)
             return
         loop = self._loop
         if loop is None or loop.is_closed():
@@ -135,6 +168,8 @@ class LiveHub:
             }
 
     async def _push(self, token: str, topic: str, payload: dict[str, Any]) -> None:
+        if not self.pushes_here(token):
+            return
         for pattern, state_cls, refresh in self._refreshers:
             if not fnmatch.fnmatchcase(topic, pattern):
                 continue

@@ -35,6 +35,7 @@ def toast_for(payload: dict[str, Any]) -> EventSpec | None:
     """The toast for an inbox push, or None when this kind does not toast."""
     kind = str(payload.get("kind", ""))
     title = str(payload.get("title", "")).strip()[:200]
+    note_id = str(payload.get("id", ""))[:64]
     if kind not in TOAST_KINDS or not title:
         return None
     return rx.toast.info(
@@ -43,6 +44,9 @@ def toast_for(payload: dict[str, Any]) -> EventSpec | None:
         duration=10_000,
         close_button=True,
         class_name=f"{TOAST_CLASS} {TOAST_CLASS}-{kind}",
+        # One toast per notification, however many times its push reaches the tab (a
+        # replay after a reconnect): the browser's toaster replaces a toast of the same id.
+        **({"id": f"notification-{note_id}"} if note_id else {}),
     )
 
 

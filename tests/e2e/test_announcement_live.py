@@ -48,7 +48,8 @@ def test_an_announcement_toasts_an_open_learner_page_and_lights_the_bell(
     expect(page.locator("#announcements-list")).to_contain_text("Fire drill at noon")
 
     toast = watcher.locator("[data-sonner-toast].live-toast-announcement")
-    expect(toast).to_contain_text("Fire drill at noon", timeout=15_000)
+    expect(toast.first).to_contain_text("Fire drill at noon", timeout=15_000)
+    expect(toast).to_have_count(1)  # one toast, whichever workers the two tabs are on
     expect(watcher.locator("#unread-badge")).to_have_text("1")
     assert watcher.evaluate("window.__stillTheSamePage") is True
 

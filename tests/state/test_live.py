@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from app.state import live
@@ -59,3 +61,56 @@ def test_a_tab_claimed_by_another_worker_is_forgotten_here() -> None:
     assert there.watchers("user:u:inbox") == ["tab"]
     there._on_message(live.CLAIM_TOPIC, {"token": "tab", "worker": there.worker_id})  # own
     assert there.watchers("user:u:inbox") == ["tab"]
+
+
+def test_workers_forked_from_one_imported_hub_answer_to_different_names() -> None:
+    """The server imports the app once and forks its workers from that process: each worker
+    must still have its own name on the broker, or it takes the others' claims for its own
+    and a tab whose socket moved stays registered on two workers (every toast shown twice)."""
+    hub = live.LiveHub()
+    parent_id = hub.worker_id
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the forked worker
+        try:
+            os.write(write, hub.worker_id.encode())
+        finally:
+            os._exit(0)
+    os.close(write)
+    child_id = os.read(read, 200).decode()
+    os.waitpid(pid, 0)
+    assert child_id and child_id != parent_id
+    assert hub.worker_id == parent_id  # stable within one process
+
+
+class _Record:
+    def __init__(self, instance_id: str) -> None:
+        self.instance_id = instance_id
+
+
+class _TokenManager:
+    instance_id = "me"
+
+    def __init__(self, **sockets: str) -> None:
+        self.token_to_socket = {token: _Record(owner) for token, owner in sockets.items()}
+
+
+class _App:
+    def __init__(self, manager: _TokenManager) -> None:
+        self._token_manager = manager
+
+
+def test_a_late_claim_does_not_take_a_tab_from_the_worker_holding_its_socket() -> None:
+    """An old socket's last event can claim a tab after the new socket's worker did: the
+    worker holding the socket keeps it, the other forgets it, so exactly one pushes."""
+    holder, old = live.LiveHub(), live.LiveHub()
+    holder._app = _App(_TokenManager(tab="me"))
+    old._app = _App(_TokenManager(tab="elsewhere"))
+    for hub in (holder, old):
+        hub.watch("tab", {"user:u:inbox"})
+    holder._on_message(live.CLAIM_TOPIC, {"token": "tab", "worker": old.worker_id})
+    old._on_message(live.CLAIM_TOPIC, {"token": "tab", "worker": holder.worker_id})
+    assert holder.watchers("user:u:inbox") == ["tab"]
+    assert old.watchers("user:u:inbox") == []
+    assert holder.pushes_here("tab") and not old.pushes_here("tab")
+    assert live.LiveHub().pushes_here("tab")  # no app (or no socket now): push as before

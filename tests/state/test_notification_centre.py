@@ -146,6 +146,22 @@ def test_toast_for_is_an_info_toast_with_a_class_for_tests() -> None:
     assert live_toast.toast_for({"kind": "announcement", "title": "  "}) is None
 
 
+def test_the_same_notification_pushed_twice_makes_one_toast_id() -> None:
+    """The browser's toaster replaces a toast of the same id, so a push that reaches the tab
+    twice (a replay after a reconnect) still shows one toast; two notifications show two."""
+
+    def code(payload: dict[str, str]) -> str:
+        spec = live_toast.toast_for(payload)
+        assert spec is not None
+        (event,) = rx.event.Event.from_event_type([spec])
+        return str(event.payload.get("function", ""))
+
+    first = {"kind": "announcement", "title": "Drill", "id": "n-1"}
+    assert '"notification-n-1"' in code(first)
+    assert code(first) == code(dict(first))
+    assert '"notification-n-2"' in code(first | {"id": "n-2"})
+
+
 # --------------------------------------------------------------------------- announcements
 
 
