@@ -21,6 +21,7 @@ from app.models import (
     ChatChannel,
     ChatMember,
     ChatMessage,
+    Cohort,
     Course,
     CourseModule,
     CourseStatus,
@@ -264,7 +265,8 @@ def everything(ctx: OrgContext) -> dict[str, uuid.UUID]:
             org_id=ctx.org_id, sender_id=ctx.user_id, audience="org", title="Welcome"
         )
         channel = ChatChannel(org_id=ctx.org_id, kind="org", name="General")
-        session.add_all([program, attempt, rule, cert, note, prefs, news, channel])
+        cohort = Cohort(org_id=ctx.org_id, course_id=course.course_id, name=unique("Cohort"))
+        session.add_all([program, attempt, rule, cert, note, prefs, news, channel, cohort])
         session.flush()
         member = ChatMember(org_id=ctx.org_id, channel_id=channel.id, user_id=ctx.user_id)
         message = ChatMessage(

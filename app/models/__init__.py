@@ -14,6 +14,7 @@ from app.models.course import (
     QuizQuestion,
 )
 from app.models.enrollment import (
+    Cohort,
     Enrollment,
     EnrollmentStatus,
     LessonProgress,
@@ -44,6 +45,7 @@ TENANT_TABLES: tuple[str, ...] = (
     "course_modules",
     "lessons",
     "quiz_questions",
+    "cohorts",
     "enrollments",
     "lesson_progress",
     "quiz_attempts",
@@ -67,6 +69,7 @@ __all__ = [
     "ChatChannel",
     "ChatMember",
     "ChatMessage",
+    "Cohort",
     "Course",
     "CourseModule",
     "CourseStatus",

@@ -24,6 +24,7 @@ class ChannelKind(enum.StrEnum):
 
     org = "org"
     course = "course"
+    cohort = "cohort"
     event = "event"
     interest = "interest"
     direct = "direct"
@@ -41,7 +42,7 @@ class ChatChannel(SQLModel, table=True):
     id: uuid.UUID = id_field()
     org_id: uuid.UUID = Field(foreign_key="organizations.id", index=True)
     kind: str = Field(max_length=20)
-    subject_type: str = Field(default="", max_length=20)  # "course", "event" or ""
+    subject_type: str = Field(default="", max_length=20)  # "course", "cohort", "event" or ""
     subject_id: uuid.UUID | None = None
     name: str = Field(max_length=80)
     description: str = Field(default="", max_length=300)

@@ -35,6 +35,28 @@ class ProgressStatus(enum.StrEnum):
     completed = "completed"
 
 
+class Cohort(SQLModel, table=True):
+    """A group of one course's learners who go through it together (a class intake, a
+    site's crew), with its own dates and seats; belongs to the learners' org."""
+
+    __tablename__ = "cohorts"
+    __table_args__ = (
+        UniqueConstraint("org_id", "course_id", "name", name="uq_cohorts_course_name"),
+    )
+
+    id: uuid.UUID = id_field()
+    org_id: uuid.UUID = Field(foreign_key="organizations.id", index=True)
+    course_id: uuid.UUID = Field(foreign_key="courses.id", index=True)
+    name: str = Field(max_length=80)
+    starts_on: datetime | None = ts_field()
+    ends_on: datetime | None = ts_field()
+    capacity: int | None = None  # None: no seat limit
+    is_archived: bool = False
+    created_by: uuid.UUID | None = Field(default=None, foreign_key="users.id")
+    created: datetime = created_field()
+    modified: datetime = modified_field()
+
+
 class Enrollment(SQLModel, table=True):
     """One per learner and course (a re-enrollment reuses the row)."""
 
@@ -61,6 +83,7 @@ class Enrollment(SQLModel, table=True):
     decision_reason: str = Field(default="", max_length=1000)
     decided_at: datetime | None = ts_field()
     last_lesson_id: uuid.UUID | None = Field(default=None, foreign_key="lessons.id")
+    cohort_id: uuid.UUID | None = Field(default=None, foreign_key="cohorts.id", index=True)
     completed_at: datetime | None = ts_field()
     created: datetime = created_field()
     modified: datetime = modified_field()

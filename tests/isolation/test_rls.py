@@ -150,6 +150,7 @@ def test_scope_of_b_cannot_update_or_delete_a_rows(world: World, app_conn, peek)
         "lessons": "UPDATE lessons SET body = 'x' WHERE org_id = :o",
         "quiz_questions": "UPDATE quiz_questions SET answer = '[0]' WHERE org_id = :o",
         "enrollments": "UPDATE enrollments SET status = 'completed' WHERE org_id = :o",
+        "cohorts": "UPDATE cohorts SET name = 'Taken' WHERE org_id = :o",
         "lesson_progress": "UPDATE lesson_progress SET status = 'completed' WHERE org_id = :o",
         "quiz_attempts": "UPDATE quiz_attempts SET passed = true WHERE org_id = :o",
         "mandatory_rules": "UPDATE mandatory_rules SET days_to_complete = 1 WHERE org_id = :o",
