@@ -14,6 +14,7 @@ from app.pages import (
     announcements,
     chat,
     class_view,
+    cohorts,
     credentials,
     dashboard,
     jobs,
@@ -99,6 +100,7 @@ credentials.register(app)
 chat.register(app)
 announcements.register(app)
 class_view.register(app)
+cohorts.register(app)
 
 
 @contextlib.asynccontextmanager

@@ -1,4 +1,6 @@
-"""`make bench` (`python -m bench`): the live fan-out benchmark at N=100 and N=1000."""
+"""`make bench` (`python -m bench`): the live fan-out benchmark at N=100 and N=1000, each
+learner acting at once (a burst), then N=1000 paced at 50 actions per second (a busy class
+working steadily)."""
 
 from __future__ import annotations
 
@@ -8,7 +10,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 
-for learners in (100, 1000):
+for learners, rate in ((100, 0), (1000, 0), (1000, 50)):
     subprocess.run(
         [
             sys.executable,
@@ -17,6 +19,8 @@ for learners in (100, 1000):
             str(learners),
             "--watchers",
             "5",
+            "--rate",
+            str(rate),
         ],
         check=True,
     )

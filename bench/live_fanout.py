@@ -277,13 +277,22 @@ def _note_commit(_session: Session) -> None:
     _commit_at.value = time.perf_counter()
 
 
+# learner actions per second; 0 = all at once (set from --rate)
+RATE = 0.0
+
+
 def _act(
     world: World, lesson_id: uuid.UUID, after: Callable[[uuid.UUID, int, float], None] | None
 ) -> list[tuple[uuid.UUID, int, float]]:
-    """Every learner completes `lesson_id` at once; returns (enrollment, percent, commit)."""
+    """Every learner completes `lesson_id`, all at once or (with `RATE`) the i-th at i/RATE
+    seconds after the start; returns (enrollment, percent, commit)."""
+    start = time.perf_counter()
+    slots = {enrollment_id: n for n, (_ctx, enrollment_id) in enumerate(world.learners)}
 
     def one(item: tuple[OrgContext, uuid.UUID]) -> tuple[uuid.UUID, int, float]:
         ctx, enrollment_id = item
+        if RATE:
+            time.sleep(max(0.0, start + slots[enrollment_id] / RATE - time.perf_counter()))
         with tenant_session(ctx) as session:
             done = progress.complete_lesson(
                 session, ctx, course_id=world.course.course_id, lesson_id=lesson_id
@@ -473,7 +482,15 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--learners", type=int, default=100, help="N learners acting at once")
     parser.add_argument("--watchers", type=int, default=5, help="M instructor tabs watching")
+    parser.add_argument(
+        "--rate",
+        type=float,
+        default=0.0,
+        help="learner actions per second, paced (default 0: all N at once, a burst)",
+    )
     args = parser.parse_args(argv)
+    global RATE
+    RATE = max(0.0, args.rate)
 
     urls = {name: os.environ[name] for name in conftest.PG_ENV}
     database = conftest._create_pg_database(urls)
@@ -485,8 +502,9 @@ def main(argv: list[str] | None = None) -> None:
         broker.reset_broker()
         redis.Redis.from_url(os.environ["REFLEX_REDIS_URL"]).flushdb()
 
+        pace = f"at {RATE:g} per second" if RATE else "at once"
         print(
-            f"live fan-out: N={args.learners} learners completing a lesson at once "
+            f"live fan-out: N={args.learners} learners completing a lesson {pace} "
             f"({THREADS} threads), M={args.watchers} instructor tabs"
         )
         started = time.perf_counter()
@@ -500,7 +518,9 @@ def main(argv: list[str] | None = None) -> None:
         finally:
             worker.stop()
         floor = bench_floor(max(200, args.learners))
-        print(f"\nN={args.learners} M={args.watchers}  commit -> instructor tab's state delta")
+        print(
+            f"\nN={args.learners} M={args.watchers} {pace}  commit -> instructor tab's state delta"
+        )
         print(f"  (a) broker + hub + modify_state refresh  {percentiles(a)}")
         print(f"  (b) linked rx.SharedState                {percentiles(b)}")
         print(f"  floor: bare Redis pub/sub round trip     {percentiles(floor)}")

@@ -280,3 +280,31 @@ def everything(ctx: OrgContext) -> dict[str, uuid.UUID]:
             "certificate_id": cert.id,
             "program_id": program.id,
         }
+
+
+def cohort(
+    ctx: OrgContext,
+    course: CourseWorld,
+    name: str,
+    members: list[uuid.UUID] | None = None,
+) -> uuid.UUID:
+    """A cohort of `course` in the context's org (rows only), with the enrollments whose ids
+    are in `members` placed in it (moved out of any other cohort)."""
+    from sqlalchemy import update
+    from sqlmodel import col
+
+    assert ctx.org_id is not None
+    with tenant_session(ctx) as session:
+        row = Cohort(
+            org_id=ctx.org_id, course_id=course.course_id, name=name, created_by=ctx.user_id
+        )
+        session.add(row)
+        session.flush()
+        if members:
+            session.execute(
+                update(Enrollment)
+                .where(col(Enrollment.id).in_(list(members)))
+                .values(cohort_id=row.id)
+            )
+        session.commit()
+        return row.id

@@ -1,6 +1,11 @@
 """The chat page: channels on the left (unread badges, interest channels to join, a new
 channel, a direct message), the open channel on the right (history, composer, search).
 
+The members panel (toggled by "Members") lists the open channel's people a page at a time,
+with search; moderators mute, unmute, remove (interest channels, after a confirm) and add
+people there. A muted user sees why above a disabled composer, until the mute ends or is
+lifted (live); a user removed from the open channel sees a notice instead of it.
+
 Message text is always rendered as React text: links are separate parts (http/https only,
 decided on the server) shown with `rx.link`; there is no raw HTML and no Markdown here, so
 `<script>` in a message shows as those characters.
@@ -11,7 +16,7 @@ from __future__ import annotations
 import reflex as rx
 
 from app.components.shell import app_shell
-from app.components.ui import empty_state, not_found, skeleton_rows
+from app.components.ui import empty_state, not_found, pager, skeleton_rows
 from app.services.authz import Permission
 from app.state.chat import ChatMsg, ChatState, MsgPart
 
@@ -292,19 +297,63 @@ def message_item(m: ChatMsg) -> rx.Component:
     )
 
 
+def _muted_notice() -> rx.Component:
+    """Why the composer is disabled, with a timer that re-checks once the mute is over."""
+    return rx.cond(
+        ChatState.muted_notice != "",
+        rx.callout(
+            rx.hstack(
+                rx.text(ChatState.muted_notice, id="chat-muted-text"),
+                rx.cond(
+                    ChatState.mute_ends != "",
+                    rx.text(
+                        "(ends ",
+                        # ticks while shown; its change events let the server re-check
+                        rx.moment(
+                            date=ChatState.mute_ends,
+                            from_now=True,
+                            interval=15_000,
+                            on_change=ChatState.mute_tick,
+                            id="chat-mute-timer",
+                        ),
+                        ")",
+                        size="1",
+                        color_scheme="gray",
+                    ),
+                ),
+                spacing="2",
+                wrap="wrap",
+                align="center",
+            ),
+            icon="volume_x",
+            color_scheme="orange",
+            role="status",
+            id="chat-muted-notice",
+            width="100%",
+        ),
+    )
+
+
 def _composer() -> rx.Component:
+    muted = ChatState.muted_notice != ""
     return rx.cond(
         ChatState.can_post,
         rx.form(
             rx.vstack(
+                _muted_notice(),
                 rx.el.input(type="hidden", name="client_key", value=ChatState.send_key),
                 rx.text_area(
                     name="body",
-                    placeholder="Write a message (Enter sends, Shift+Enter for a new line)",
+                    placeholder=rx.cond(
+                        muted,
+                        "You cannot post here while muted",
+                        "Write a message (Enter sends, Shift+Enter for a new line)",
+                    ),
                     enter_key_submit=True,
                     id="chat-composer",
                     aria_label="Message",
                     rows="2",
+                    disabled=muted,
                     width="100%",
                 ),
                 rx.cond(
@@ -319,7 +368,7 @@ def _composer() -> rx.Component:
                 ),
                 rx.hstack(
                     rx.spacer(),
-                    rx.button("Send", type="submit", id="chat-send"),
+                    rx.button("Send", type="submit", id="chat-send", disabled=muted),
                     width="100%",
                 ),
                 spacing="2",
@@ -393,18 +442,19 @@ def _header() -> rx.Component:
         rx.vstack(
             rx.heading(ChatState.channel["name"], size="5", id="chat-channel-name"),
             rx.text(ChatState.channel["description"], size="2", color_scheme="gray"),
-            rx.cond(
-                ChatState.channel["muted_until"] != "",
-                rx.text(
-                    "You are muted here until ",
-                    ChatState.channel["muted_until"],
-                    size="1",
-                    color_scheme="red",
-                ),
-            ),
             spacing="0",
         ),
         rx.spacer(),
+        rx.button(
+            rx.icon("users", size=14),
+            "Members",
+            size="1",
+            variant=rx.cond(ChatState.members_open, "solid", "soft"),
+            on_click=ChatState.toggle_members,
+            id="members-toggle",
+            aria_expanded=rx.cond(ChatState.members_open, "true", "false"),
+            aria_controls="members-panel",
+        ),
         rx.cond(
             ChatState.can_join,
             rx.button(
@@ -486,6 +536,258 @@ def channel_view() -> rx.Component:
     )
 
 
+# --------------------------------------------------------------------------- members
+
+
+def _mute_menu(m: rx.Var[dict[str, str]]) -> rx.Component:
+    return rx.menu.root(
+        rx.menu.trigger(
+            rx.button(
+                "Mute…",
+                size="1",
+                variant="soft",
+                id="mute-" + m["id"],
+                aria_label="Mute " + m["name"],
+            ),
+        ),
+        rx.menu.content(
+            *[
+                rx.menu.item(
+                    label,
+                    on_click=ChatState.mute_member(m["id"], value),
+                    id="mute-" + m["id"] + "-" + value,
+                )
+                for value, label in MUTE_CHOICES
+            ]
+        ),
+    )
+
+
+def member_row(m: rx.Var[dict[str, str]]) -> rx.Component:
+    """One person of the channel: name, role, mute badge and (moderators) actions."""
+    muted = m["muted_until"] != ""
+    return rx.hstack(
+        rx.vstack(
+            rx.hstack(
+                rx.text(m["name"], size="2", weight="medium"),
+                rx.cond(m["me"] == "1", rx.text("(you)", size="1", color_scheme="gray")),
+                spacing="1",
+                align="center",
+            ),
+            rx.hstack(
+                rx.badge(m["role"], size="1", variant="soft", color_scheme="gray"),
+                rx.cond(
+                    muted,
+                    rx.badge(
+                        "muted until ",
+                        m["muted_until"],
+                        size="1",
+                        color_scheme="red",
+                        id="muted-" + m["id"],
+                    ),
+                ),
+                spacing="1",
+                wrap="wrap",
+            ),
+            spacing="1",
+            min_width="0",
+        ),
+        rx.spacer(),
+        rx.cond(
+            m["can_mute"] == "1",
+            rx.cond(
+                muted,
+                rx.button(
+                    "Unmute",
+                    size="1",
+                    variant="soft",
+                    on_click=ChatState.unmute(m["id"]),
+                    id="unmute-" + m["id"],
+                    aria_label="Unmute " + m["name"],
+                ),
+                _mute_menu(m),
+            ),
+        ),
+        rx.cond(
+            m["can_remove"] == "1",
+            rx.button(
+                "Remove",
+                size="1",
+                variant="soft",
+                color_scheme="red",
+                on_click=ChatState.ask_remove(m["id"]),
+                id="remove-" + m["id"],
+                aria_label="Remove " + m["name"],
+            ),
+        ),
+        align="center",
+        spacing="2",
+        width="100%",
+        role="listitem",
+        id="member-" + m["id"],
+        custom_attrs={"data-user-id": m["id"]},
+    )
+
+
+def _add_member() -> rx.Component:
+    return rx.vstack(
+        rx.debounce_input(
+            rx.input(
+                placeholder="Add someone by name",
+                on_change=ChatState.find_addable,
+                id="add-member-search",
+                aria_label="Add a member to this channel",
+                width="100%",
+            ),
+            debounce_timeout=300,
+        ),
+        rx.foreach(
+            ChatState.add_people,
+            lambda p: rx.hstack(
+                rx.text(p["name"], size="2"),
+                rx.spacer(),
+                rx.button(
+                    "Add",
+                    size="1",
+                    variant="soft",
+                    on_click=ChatState.add_to_channel(p["id"]),
+                    id="add-member-" + p["id"],
+                ),
+                align="center",
+                width="100%",
+            ),
+        ),
+        spacing="2",
+        width="100%",
+        id="add-member",
+    )
+
+
+def _remove_dialog() -> rx.Component:
+    return rx.alert_dialog.root(
+        rx.alert_dialog.content(
+            rx.alert_dialog.title("Remove from channel"),
+            rx.alert_dialog.description(
+                "Remove ",
+                ChatState.removing_name,
+                " from this channel? They can no longer read or post here, nor join again"
+                " unless a moderator adds them.",
+            ),
+            rx.hstack(
+                rx.alert_dialog.cancel(
+                    rx.button(
+                        "Cancel",
+                        variant="soft",
+                        on_click=ChatState.cancel_remove,
+                        id="cancel-remove",
+                    ),
+                ),
+                rx.alert_dialog.action(
+                    rx.button(
+                        "Remove",
+                        color_scheme="red",
+                        on_click=ChatState.confirm_remove,
+                        id="confirm-remove",
+                    ),
+                ),
+                spacing="3",
+                justify="end",
+                margin_top="1em",
+            ),
+        ),
+        open=ChatState.removing_id != "",
+        on_open_change=ChatState.remove_dialog_changed,
+    )
+
+
+def members_panel() -> rx.Component:
+    """The open channel's people: search, (moderators) muted-only filter and adding, the
+    list a page at a time."""
+    return rx.vstack(
+        rx.hstack(
+            rx.heading("Members", size="3"),
+            rx.badge(ChatState.members_total, size="1", variant="soft", id="members-total"),
+            rx.spacer(),
+            rx.icon_button(
+                rx.icon("x", size=14),
+                size="1",
+                variant="ghost",
+                on_click=ChatState.toggle_members,
+                aria_label="Close members",
+                id="members-close",
+            ),
+            align="center",
+            width="100%",
+        ),
+        rx.debounce_input(
+            rx.input(
+                value=ChatState.members_query,
+                placeholder="Search members",
+                on_change=ChatState.search_members,
+                id="members-search",
+                aria_label="Search members",
+                width="100%",
+            ),
+            debounce_timeout=300,
+        ),
+        rx.cond(
+            ChatState.is_moderator,
+            rx.checkbox(
+                "Muted only",
+                checked=ChatState.members_muted_only,
+                on_change=ChatState.set_members_muted_only,
+                id="members-muted-only",
+                size="2",
+            ),
+        ),
+        rx.cond(ChatState.members_can_add, _add_member()),
+        rx.cond(
+            ChatState.members.length() > 0,
+            rx.vstack(
+                rx.foreach(ChatState.members, member_row),
+                spacing="2",
+                width="100%",
+                id="channel-members",
+                role="list",
+                aria_label="Channel members",
+            ),
+            rx.text("Nobody matches.", size="2", color_scheme="gray", id="channel-members"),
+        ),
+        rx.cond(
+            ChatState.members_pages > 1,
+            pager(
+                ChatState.members_page,
+                ChatState.members_pages,
+                ChatState.members_prev,
+                ChatState.members_next,
+            ),
+        ),
+        _remove_dialog(),
+        spacing="3",
+        width=rx.breakpoints(initial="100%", md="20em"),
+        flex_shrink="0",
+        id="members-panel",
+        role="complementary",
+        aria_label="Members",
+    )
+
+
+def _closed() -> rx.Component:
+    """What stands where a channel was: why it went (removed), or "not found"."""
+    return rx.cond(
+        ChatState.closed_notice != "",
+        rx.callout(
+            ChatState.closed_notice,
+            icon="circle_alert",
+            color_scheme="orange",
+            role="alert",
+            id="chat-closed-notice",
+            width="100%",
+        ),
+        not_found(),
+    )
+
+
 def chat_page() -> rx.Component:
     """`/chat` and `/chat/[channel_id]`."""
     return app_shell(
@@ -494,8 +796,9 @@ def chat_page() -> rx.Component:
             rx.cond(
                 ChatState.found,
                 channel_view(),
-                rx.cond(ChatState.loaded, not_found(), skeleton_rows(4)),
+                rx.cond(ChatState.loaded, _closed(), skeleton_rows(4)),
             ),
+            rx.cond(ChatState.found & ChatState.members_open, members_panel()),
             direction=rx.breakpoints(initial="column", md="row"),
             spacing="5",
             width="100%",

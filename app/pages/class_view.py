@@ -4,7 +4,9 @@
 Element ids (tests use them): `live-roster` (table), `live-row-<enrollment>`,
 `live-progress-<enrollment>` (the percentage text), `live-active-<enrollment>` (the "active
 now" dot, present only while active), `live-filter`, `live-sort`, `live-inactive-days`,
-`live-refresh`, `live-count-<total|active_now|struggling|inactive|completed>`, `live-title`.
+`live-refresh`, `live-count-<total|active_now|struggling|inactive|completed>`, `live-title`,
+`cohort-filter` (the course view's cohort select, present only when the course has
+cohorts), `live-cohort-<enrollment>` (the row's cohort cell).
 """
 
 from __future__ import annotations
@@ -62,7 +64,28 @@ def _summary(s: Any) -> rx.Component:
     )
 
 
-def _controls(s: Any) -> rx.Component:
+def _cohort_filter(s: Any) -> rx.Component:
+    """The course view's cohort select, only when the course has cohorts."""
+    return rx.cond(
+        s.cohorts.length() > 0,
+        rx.hstack(
+            rx.el.label("Cohort", html_for="cohort-filter", class_name="gh-label"),
+            rx.el.select(
+                rx.el.option("All cohorts", value="all"),
+                rx.el.option("No cohort", value="none"),
+                rx.foreach(s.cohorts, lambda c: rx.el.option(c["name"], value=c["id"])),
+                id="cohort-filter",
+                value=s.cohort_by,
+                on_change=s.set_cohort,
+                class_name="gh-select",
+            ),
+            align="center",
+            spacing="2",
+        ),
+    )
+
+
+def _controls(s: Any, *, cohort_filter: bool = False) -> rx.Component:
     return rx.flex(
         rx.segmented_control.root(
             *[rx.segmented_control.item(label, value=value) for value, label in FILTER_CHOICES],
@@ -71,6 +94,7 @@ def _controls(s: Any) -> rx.Component:
             aria_label="Show",
             id="live-filter",
         ),
+        *([_cohort_filter(s)] if cohort_filter else []),
         rx.hstack(
             rx.el.label("Sort by", html_for="live-sort", class_name="gh-label"),
             rx.el.select(
@@ -160,6 +184,7 @@ def _row(r: Any, *, show_course: bool) -> rx.Component:
     ]
     if show_course:
         cells.append(rx.table.cell(r["course"]))
+    cells.append(rx.table.cell(r["cohort"], id="live-cohort-" + r["id"]))
     cells += [
         rx.table.cell(
             rx.hstack(
@@ -198,7 +223,8 @@ def _row(r: Any, *, show_course: bool) -> rx.Component:
 
 
 def _table(s: Any, *, show_course: bool) -> rx.Component:
-    headers = ["Learner", *(["Course"] if show_course else []), "Progress", "Current lesson"]
+    headers = ["Learner", *(["Course"] if show_course else []), "Cohort", "Progress"]
+    headers += ["Current lesson"]
     headers += ["Last activity", "Latest quiz", "Status"]
     return rx.cond(
         s.rows.length() > 0,
@@ -224,7 +250,13 @@ def _table(s: Any, *, show_course: bool) -> rx.Component:
     )
 
 
-def _view(s: type[LiveRosterMixin], *, show_course: bool, hint: rx.Component) -> rx.Component:
+def _view(
+    s: type[LiveRosterMixin],
+    *,
+    show_course: bool,
+    hint: rx.Component,
+    cohort_filter: bool = False,
+) -> rx.Component:
     body = rx.vstack(
         rx.hstack(
             rx.heading(s.title, size="4", id="live-title"),
@@ -235,7 +267,7 @@ def _view(s: type[LiveRosterMixin], *, show_course: bool, hint: rx.Component) ->
         ),
         hint,
         _summary(s),
-        _controls(s),
+        _controls(s, cohort_filter=cohort_filter),
         _table(s, show_course=show_course),
         pager(s.page, s.pages, s.prev_page, s.next_page),
         spacing="4",
@@ -255,6 +287,7 @@ def course_live_page() -> rx.Component:
         _view(
             s,
             show_course=False,
+            cohort_filter=True,
             hint=rx.hstack(
                 rx.cond(
                     s.team_only,

@@ -19,11 +19,14 @@ from app.services.authz import Permission
 from app.state.credentials_compliance import ComplianceState
 from app.state.session import SessionState
 
-# completed, in progress, not started, overdue (the chart's bar order)
-CHART_COLORS = ("#30A46C", "#3E63DD", "#8D8D8D", "#E5484D")
+# completed, in progress, not started, overdue, recertification due, certificate expired
+# (the chart's bar order: ComplianceState.chart_data)
+CHART_COLORS = ("#30A46C", "#3E63DD", "#8D8D8D", "#E5484D", "#12A594", "#CE2C31")
 FILTERS = (
     ("", "All"),
     ("overdue", "Overdue"),
+    ("expired", "Certificate expired"),
+    ("recertify", "Recertification due"),
     ("due_soon", "Due soon"),
     ("not_started", "Not started"),
     ("in_progress", "In progress"),
@@ -53,8 +56,9 @@ def _summary() -> rx.Component:
     s = ComplianceState
     return rx.vstack(
         rx.flex(
-            _card("Compliant", "completed", "green"),
+            _card("Compliant", "compliant", "green"),
             _card("Overdue", "overdue", "red"),
+            _card("Certificate expired", "expired", "crimson"),
             _card("Due in 7 days", "due_soon", "amber"),
             _card("Mandatory enrollments", "total", "gray"),
             spacing="3",
@@ -64,7 +68,7 @@ def _summary() -> rx.Component:
         rx.card(
             rx.vstack(
                 rx.text(
-                    "Completed: ",
+                    "Compliant: ",
                     s.counts["compliant_percent"],
                     "%",
                     size="2",
@@ -177,11 +181,17 @@ def _report() -> rx.Component:
                                         color_scheme=rx.match(
                                             r["status"],
                                             ("completed", "green"),
+                                            ("recertify", "teal"),
                                             ("overdue", "red"),
+                                            ("expired", "red"),
                                             ("in_progress", "blue"),
                                             "gray",
                                         ),
-                                        variant=rx.cond(r["status"] == "overdue", "solid", "soft"),
+                                        variant=rx.cond(
+                                            (r["status"] == "overdue") | (r["status"] == "expired"),
+                                            "solid",
+                                            "soft",
+                                        ),
                                         class_name="compliance-status",
                                     )
                                 ),

@@ -3,8 +3,10 @@
 The lesson player is in `app.pages.learn_player`; `register(app)` adds them all.
 Stable element ids for end-to-end tests: catalog-search, catalog-search-button,
 catalog-category, catalog-level, catalog-mode, course-card-<id>; enroll-form,
-field-funding_source, field-note, enroll, start-course, enrollment-status; my-learning
-cards my-card-<course id>, continue-<course id>, overdue-<course id>, certificate-<course id>;
+field-funding_source, field-cohort_id (only while the course has open cohorts), field-note,
+enroll, start-course, enrollment-status, my-cohort; my-learning
+cards my-card-<course id>, continue-<course id>, overdue-<course id>, certificate-<course id>,
+recertify-<course id>, expired-<course id>;
 applications approve-<id>, reject-<id>, reject-reason, reject-submit.
 """
 
@@ -187,6 +189,41 @@ def _enroll_form() -> rx.Component:
                 width="100%",
             ),
             rx.cond(
+                s.cohort_choices.length() > 0,
+                rx.box(
+                    rx.el.label(
+                        "Cohort (optional)", html_for="field-cohort_id", class_name="gh-label"
+                    ),
+                    rx.el.select(
+                        rx.el.option("No preference", value=""),
+                        rx.foreach(
+                            s.cohort_choices, lambda o: rx.el.option(o["label"], value=o["value"])
+                        ),
+                        id="field-cohort_id",
+                        name="cohort_id",
+                        class_name="gh-select",
+                        aria_describedby="field-cohort_id-hint field-cohort_id-error",
+                    ),
+                    rx.text(
+                        "Join a group that goes through the course together, or decide later.",
+                        id="field-cohort_id-hint",
+                        size="1",
+                        color_scheme="gray",
+                    ),
+                    rx.cond(
+                        s.cohort_error != "",
+                        rx.text(
+                            s.cohort_error,
+                            id="field-cohort_id-error",
+                            color_scheme="red",
+                            size="2",
+                            role="alert",
+                        ),
+                    ),
+                    width="100%",
+                ),
+            ),
+            rx.cond(
                 s.requires_approval,
                 rx.box(
                     rx.el.label(
@@ -236,6 +273,10 @@ def _enrollment_panel() -> rx.Component:
             rx.cond(
                 s.enrollment_status == "rejected",
                 rx.text("Reason: ", s.decision_reason, size="2", color_scheme="gray"),
+            ),
+            rx.cond(
+                s.my_cohort != "",
+                rx.text("Cohort: ", s.my_cohort, size="2", id="my-cohort"),
             ),
             rx.cond(
                 s.can_open,
@@ -356,13 +397,30 @@ def _learning_card(c: rx.Var) -> rx.Component:
                     c["overdue"] != "",
                     rx.badge("Overdue", color_scheme="red", id="overdue-" + c["course_id"]),
                 ),
+                rx.cond(
+                    c["certificate_expired"] != "",
+                    rx.badge(
+                        "Certificate expired",
+                        color_scheme="crimson",
+                        id="expired-" + c["course_id"],
+                    ),
+                ),
                 wrap="wrap",
                 align="center",
             ),
             percent_bar(c["percent"], width="100%", aria_label="Progress"),
             rx.hstack(
                 rx.text(c["percent"], "% complete", size="2"),
-                rx.cond(c["due"] != "", rx.text("Due ", c["due"], size="2")),
+                rx.cond(
+                    c["recertify_by"] != "",
+                    rx.text(
+                        "Recertify by ",
+                        c["recertify_by"],
+                        size="2",
+                        id="recertify-" + c["course_id"],
+                    ),
+                    rx.cond(c["due"] != "", rx.text("Due ", c["due"], size="2")),
+                ),
                 spacing="4",
             ),
             rx.cond(

@@ -12,7 +12,8 @@ Stable ids for tests: `course-status`, `publish-course`, `archive-course`, `draf
 `lesson-move-to`, `lesson-file-upload` / `lesson-video-upload`, `upload-media`,
 `upload-progress`, `upload-note`, `current-media`, `remove-media`; questions: `question-<k>`
 with `question-<k>-prompt|options|answers|points|explanation|save|up|down|delete`, and the new
-question form `new-question-kind|prompt|options|answers|points|explanation`, `add-question`.
+question form `new-question-kind|prompt|options|answers|points|explanation`, `add-question`;
+the links `live-class-view` and `course-cohorts`.
 """
 
 from __future__ import annotations
@@ -66,6 +67,11 @@ def _status_bar() -> rx.Component:
                 rx.button(rx.icon("activity"), "Live class view", variant="outline"),
                 href="/teach/courses/" + S.cid + "/live",
                 id="live-class-view",
+            ),
+            rx.link(
+                rx.button(rx.icon("users"), "Cohorts", variant="outline"),
+                href="/teach/courses/" + S.cid + "/cohorts",
+                id="course-cohorts",
             ),
             gap="2",
             wrap="wrap",

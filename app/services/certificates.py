@@ -162,24 +162,32 @@ def _issuer_name(session: Session, org_id: uuid.UUID) -> str:
 
 
 def issue_for_enrollment(session: Session, *, enrollment_id: uuid.UUID | str) -> Certificate | None:
-    """Issue the certificate of a completed enrollment, once (no commit).
+    """Issue the certificate of a completed enrollment's current completion, once (no commit).
 
-    The session must be scoped to the enrollment's org (the job's). A second call for the
-    same enrollment returns the existing certificate and enqueues nothing; an enrollment that
-    is missing or not completed gets none (None). Enqueues `certificate.issued`.
+    The session must be scoped to the enrollment's org (the job's). The certificate is dated
+    at the completion (`issued_at` = `completed_at`): a second call for the same completion
+    returns the existing certificate and enqueues nothing (the unique key on enrollment and
+    `issued_at` refuses a concurrent twin), while a later completion (a recertification
+    reopened the enrollment) gets a new one. An enrollment that is missing or not completed
+    gets none (None). Enqueues `certificate.issued`.
     """
     try:
         key = enrollment_id if isinstance(enrollment_id, uuid.UUID) else uuid.UUID(enrollment_id)
     except ValueError:
         return None
-    existing = session.exec(
-        mark_scoped(select(Certificate).where(Certificate.enrollment_id == key))
-    ).first()
-    if existing is not None:
-        return existing
     enrollment = session.exec(mark_scoped(select(Enrollment).where(Enrollment.id == key))).first()
     if enrollment is None or enrollment.status != EnrollmentStatus.completed:
         return None
+    issued = as_utc(enrollment.completed_at) if enrollment.completed_at else utcnow()
+    existing = session.exec(
+        mark_scoped(
+            select(Certificate)
+            .where(Certificate.enrollment_id == key, col(Certificate.issued_at) >= issued)
+            .order_by(col(Certificate.issued_at).desc())
+        )
+    ).first()
+    if existing is not None:
+        return existing
     ctx = _job_context(session, enrollment.org_id, enrollment.user_id)
     course = session.exec(
         scoped_with_ancestors(ctx, Course).where(Course.id == enrollment.course_id)
@@ -187,7 +195,6 @@ def issue_for_enrollment(session: Session, *, enrollment_id: uuid.UUID | str) ->
     if course is None:
         return None
     user = session.get(User, enrollment.user_id)
-    issued = utcnow()
     cert = Certificate(
         org_id=enrollment.org_id,
         enrollment_id=enrollment.id,
@@ -205,7 +212,7 @@ def issue_for_enrollment(session: Session, *, enrollment_id: uuid.UUID | str) ->
         ),
     )
     session.add(cert)
-    session.flush()  # a concurrent run fails here on the unique enrollment (and retries)
+    session.flush()  # a concurrent run fails here on the unique completion (and retries)
     outbox.enqueue(
         session,
         kind=CERTIFICATE_ISSUED,

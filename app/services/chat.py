@@ -12,6 +12,12 @@ Who may see a channel, decided here on every call (never from what the browser s
   or completed enrollment in the course, and the org's course staff (instructors, staff and
   admins: the `courses.author` permission). A course shared down from a parent org gets its
   own channel in each org that uses it, so learners talk with their own org's staff.
+* `cohort` (one per cohort, created on demand, in the cohort's org = the learners' org):
+  learners whose open (active or completed) enrollment is placed in the cohort, and the
+  org's course staff (the same people who see course channels as staff). Moving a learner
+  out of the cohort takes the channel away at once (checked on every read and post). An
+  archived cohort's channel leaves every list and takes no more messages; its history stays
+  readable to those who could read it. Shown as "{cohort} · {course}".
 * `interest`: any member may read and join; posting needs a joined member row; a member a
   moderator removed can neither read nor rejoin.
 * `direct`: exactly the two people of the pair (one channel per pair and org,
@@ -24,7 +30,7 @@ Who may see a channel, decided here on every call (never from what the browser s
   `subject_type`/`subject_id`.
 
 Moderators: org admins and staff in every channel of their org they can see; for course
-channels also the org's instructors. Messages are in `app.services.chat_messages`.
+and cohort channels also the org's instructors. Messages are in `app.services.chat_messages`.
 
 Live: every change is published after commit on `org:{org}:channel:{channel}`
 (`channel_topic`); a change of someone's channel list (a new DM, a removal) on
@@ -45,7 +51,7 @@ from sqlmodel import Session, col, select
 from app.models.base import as_utc, utcnow
 from app.models.chat import ChannelKind, ChatChannel, ChatMember, ChatMessage
 from app.models.course import Course, CourseStatus
-from app.models.enrollment import Enrollment, EnrollmentStatus
+from app.models.enrollment import Cohort, Enrollment, EnrollmentStatus
 from app.models.user import Membership, Role, User
 from app.services import audit, course_read, org_config
 from app.services.authz import Permission, has, permissions_for
@@ -56,6 +62,7 @@ from app.services.tenancy import OrgContext, count_rows, parse_id, scoped
 FEATURE = "chat"
 OPEN_ENROLLMENTS = (EnrollmentStatus.active, EnrollmentStatus.completed)
 MODERATOR_ROLES = frozenset({Role.org_admin, Role.staff})
+STAFF_MODERATED = frozenset({ChannelKind.course, ChannelKind.cohort})
 GENERAL_NAME = "General"
 NAME_MAX = 80
 DESCRIPTION_MAX = 300
@@ -125,6 +132,28 @@ def _enrolled(session: Session, ctx: OrgContext, channel: ChatChannel, user_id: 
     return row is not None
 
 
+def _channel_cohort(session: Session, ctx: OrgContext, channel: ChatChannel) -> Cohort | None:
+    """The cohort a cohort channel belongs to, in the channel's org only."""
+    if channel.subject_id is None or channel.subject_type != "cohort":
+        return None
+    return session.exec(
+        scoped(ctx, Cohort, org_ids=[channel.org_id]).where(Cohort.id == channel.subject_id)
+    ).first()
+
+
+def _in_cohort(session: Session, ctx: OrgContext, cohort: Cohort, user_id: uuid.UUID) -> bool:
+    """Whether the person's open enrollment in the cohort's course is placed in it."""
+    row = session.exec(
+        scoped(ctx, Enrollment, org_ids=[cohort.org_id]).where(
+            Enrollment.user_id == user_id,
+            Enrollment.course_id == cohort.course_id,
+            Enrollment.cohort_id == cohort.id,
+            col(Enrollment.status).in_(OPEN_ENROLLMENTS),
+        )
+    ).first()
+    return row is not None
+
+
 def is_course_staff(role: str) -> bool:
     """Whether the role is course staff (instructors, staff, admins: `courses.author`)."""
     return Permission.courses_author in permissions_for(role)
@@ -152,6 +181,11 @@ def may_see(
         return True
     if channel.kind == ChannelKind.course:
         return is_course_staff(role) or _enrolled(session, ctx, channel, user_id)
+    if channel.kind == ChannelKind.cohort:
+        cohort = _channel_cohort(session, ctx, channel)
+        if cohort is None:
+            return False
+        return is_course_staff(role) or _in_cohort(session, ctx, cohort, user_id)
     if channel.kind == ChannelKind.interest:
         return not removed
     return joined  # direct, event
@@ -163,25 +197,34 @@ def _ctx_role(ctx: OrgContext) -> str:
 
 def is_moderator(ctx: OrgContext, channel: ChatChannel) -> bool:
     """Org admins and staff moderate every channel of their org; the org's instructors also
-    moderate course channels."""
+    moderate course and cohort channels."""
     role = _ctx_role(ctx)
     if channel.org_id != ctx.org_id:
         return False
     if role in MODERATOR_ROLES:
         return True
-    return channel.kind == ChannelKind.course and is_course_staff(role)
+    return channel.kind in STAFF_MODERATED and is_course_staff(role)
 
 
 @dataclass(frozen=True)
 class Access:
-    """A channel the context may read, and the context's member row in it (if any)."""
+    """A channel the context may read, and the context's member row in it (if any).
+
+    `subject_archived`: what the channel belongs to is archived (a cohort), so the channel
+    is read-only like an archived one.
+    """
 
     channel: ChatChannel
     member: ChatMember | None
+    subject_archived: bool = False
 
     @property
     def joined(self) -> bool:
         return self.member is not None and self.member.left_at is None
+
+    @property
+    def archived(self) -> bool:
+        return self.channel.is_archived or self.subject_archived
 
 
 def access_channel(
@@ -208,13 +251,17 @@ def access_channel(
         fetched=True,
     ):
         raise NotFound()
-    return Access(channel=channel, member=member)
+    subject_archived = False
+    if channel.kind == ChannelKind.cohort:
+        cohort = _channel_cohort(session, ctx, channel)
+        subject_archived = cohort is not None and cohort.is_archived
+    return Access(channel=channel, member=member, subject_archived=subject_archived)
 
 
 def check_can_post(ctx: OrgContext, acc: Access) -> None:
     """Refuse posting where the context may read but not write (archived, not joined)."""
     channel = acc.channel
-    if channel.is_archived:
+    if acc.archived:
         raise PermissionDenied("This channel is archived; it can be read but not written to.")
     if channel.kind in (ChannelKind.interest, ChannelKind.event, ChannelKind.direct):
         if acc.member is not None and acc.member.removed_by is not None:
@@ -323,6 +370,69 @@ def course_channel(session: Session, ctx: OrgContext, course_id: uuid.UUID | str
     access_channel(session, ctx, row.id, check_feature=False)  # enrolled or staff, or refused
     session.commit()
     return row
+
+
+def cohort_label(cohort_name: str, course_title: str) -> str:
+    """What a cohort channel is called: "{cohort} · {course}"."""
+    return f"{cohort_name} · {course_title}" if course_title else cohort_name
+
+
+def _course_title(session: Session, ctx: OrgContext, course_id: uuid.UUID) -> str:
+    """The title of a course of the active org, or one shared down to it (else "")."""
+    row = session.exec(course_read.authored_courses(ctx).where(Course.id == course_id)).first()
+    if row is None:
+        row = session.exec(
+            course_read.visible_courses(ctx, include_archived=True).where(Course.id == course_id)
+        ).first()
+    return row.title if row is not None else ""
+
+
+def _cohort_channel(
+    session: Session, ctx: OrgContext, cohort: Cohort, course_title: str
+) -> ChatChannel:
+    """The cohort's channel (created on first use; its stored name follows renames)."""
+    name = cohort_label(cohort.name, course_title)[:NAME_MAX]
+    row = _ensure_channel(
+        session,
+        org_id=cohort.org_id,
+        ctx=ctx,
+        kind=ChannelKind.cohort,
+        unique_key=f"cohort:{cohort.org_id}:{cohort.id}",
+        name=name,
+        description="The cohort's learners and the course's instructors.",
+        subject_type="cohort",
+        subject_id=cohort.id,
+    )
+    if course_title and row.name != name:
+        row.name = name
+        row.modified = utcnow()
+        session.add(row)
+    return row
+
+
+def cohort_channel(session: Session, ctx: OrgContext, cohort_id: uuid.UUID | str) -> ChatChannel:
+    """The channel of a cohort of the active org, for the learners placed in it and the
+    org's course staff (anyone else, and any other org's cohort: `NotFound`). An archived
+    cohort's channel is still returned (read-only) to those who may read it."""
+    org_id = require_chat(session, ctx)
+    key = parse_id(cohort_id)
+    cohort = session.exec(scoped(ctx, Cohort, org_ids=[org_id]).where(Cohort.id == key)).first()
+    if cohort is None:
+        raise NotFound()
+    row = _cohort_channel(session, ctx, cohort, _course_title(session, ctx, cohort.course_id))
+    access_channel(session, ctx, row.id, check_feature=False)  # placed in it or staff
+    session.commit()
+    return row
+
+
+def cohort_placement_changed(
+    session: Session, *, org_id: uuid.UUID, user_ids: Iterable[uuid.UUID]
+) -> None:
+    """Tell the chat tabs of people placed in, moved between or taken out of cohorts (or of
+    everyone in a cohort that was archived, restored or renamed) to re-read their channel
+    list after the caller's commit. For the cohorts service; it does not commit."""
+    for user_id in set(user_ids):
+        publish_after_commit(session, user_chat_topic(org_id, user_id), {"kind": "channels"})
 
 
 def subject_channel(
@@ -594,9 +704,14 @@ def _dm_names(
 
 
 def display_name(session: Session, ctx: OrgContext, channel: ChatChannel) -> str:
-    """What the channel is called for the context (a DM: the other person's name)."""
+    """What the channel is called for the context (a DM: the other person's name; a
+    cohort: "{cohort} · {course}" as they are named now)."""
     if channel.kind == ChannelKind.direct:
         return _dm_names(session, ctx, [channel]).get(channel.id, channel.name)
+    if channel.kind == ChannelKind.cohort:
+        cohort = _channel_cohort(session, ctx, channel)
+        if cohort is not None:
+            return cohort_label(cohort.name, _course_title(session, ctx, cohort.course_id))
     return channel.name
 
 
@@ -632,6 +747,35 @@ def _course_ids_for(session: Session, ctx: OrgContext) -> list[Course]:
     return sorted(courses.values(), key=lambda c: c.title.lower())
 
 
+def _cohorts_for(session: Session, ctx: OrgContext, courses: list[Course]) -> list[Cohort]:
+    """Unarchived cohorts of the active org whose channel is in the context's list: staff
+    get every cohort of the courses whose channel they see, learners the cohorts their open
+    enrollments are placed in."""
+    assert ctx.org_id is not None
+    course_ids = [c.id for c in courses]
+    if not course_ids:
+        return []
+    stmt = scoped(ctx, Cohort, org_ids=[ctx.org_id]).where(
+        col(Cohort.course_id).in_(course_ids), col(Cohort.is_archived).is_(False)
+    )
+    if not is_course_staff(_ctx_role(ctx)):
+        placed = {
+            e.cohort_id
+            for e in session.exec(
+                scoped(ctx, Enrollment, org_ids=[ctx.org_id]).where(
+                    Enrollment.user_id == ctx.user_id,
+                    col(Enrollment.cohort_id).is_not(None),
+                    col(Enrollment.status).in_(OPEN_ENROLLMENTS),
+                )
+            ).all()
+            if e.cohort_id is not None
+        }
+        if not placed:
+            return []
+        stmt = stmt.where(col(Cohort.id).in_(placed))
+    return list(session.exec(stmt).all())
+
+
 def _unread(
     session: Session, ctx: OrgContext, channel_ids: list[uuid.UUID]
 ) -> dict[uuid.UUID, int]:
@@ -664,9 +808,9 @@ def _unread(
 
 
 def visible_channels(session: Session, ctx: OrgContext) -> list[ChatChannel]:
-    """Every unarchived channel in the context's list: General, their course channels, the
-    interest, event and direct channels they are in (creating General and course channels
-    on first use)."""
+    """Every unarchived channel in the context's list: General, their course channels,
+    their cohort channels, the interest, event and direct channels they are in (creating
+    General, course and cohort channels on first use)."""
     org_id = require_chat(session, ctx)
     general = _ensure_channel(
         session,
@@ -677,7 +821,16 @@ def visible_channels(session: Session, ctx: OrgContext) -> list[ChatChannel]:
         name=GENERAL_NAME,
         description="Everyone in the organization.",
     )
-    courses = [_course_channel(session, ctx, c) for c in _course_ids_for(session, ctx)]
+    found = _course_ids_for(session, ctx)
+    courses = [_course_channel(session, ctx, c) for c in found]
+    titles = {c.id: c.title for c in found}
+    cohorts = [
+        _cohort_channel(session, ctx, cohort, titles.get(cohort.course_id, ""))
+        for cohort in sorted(
+            _cohorts_for(session, ctx, found),
+            key=lambda x: (titles.get(x.course_id, "").lower(), x.name.lower()),
+        )
+    ]
     joined = session.exec(
         scoped(ctx, ChatChannel, org_ids=[org_id])
         .join(
@@ -697,21 +850,22 @@ def visible_channels(session: Session, ctx: OrgContext) -> list[ChatChannel]:
         )
     ).all()
     session.commit()
-    return [general, *courses, *joined]
+    return [general, *courses, *cohorts, *joined]
 
 
 def list_channels(session: Session, ctx: OrgContext) -> list[ChannelRow]:
-    """The context's channels with unread counts: General, courses, interest channels,
-    events, then direct messages by latest activity."""
+    """The context's channels with unread counts: General, courses, cohorts, interest
+    channels, events, then direct messages."""
     channels = visible_channels(session, ctx)
     unread = _unread(session, ctx, [c.id for c in channels])
     dm_names = _dm_names(session, ctx, channels)
     order: dict[str, int] = {
         ChannelKind.org: 0,
         ChannelKind.course: 1,
-        ChannelKind.interest: 2,
-        ChannelKind.event: 3,
-        ChannelKind.direct: 4,
+        ChannelKind.cohort: 2,
+        ChannelKind.interest: 3,
+        ChannelKind.event: 4,
+        ChannelKind.direct: 5,
     }
     rows = [
         ChannelRow(
@@ -813,7 +967,7 @@ def channel_info(session: Session, ctx: OrgContext, channel_id: uuid.UUID | str)
         kind=channel.kind,
         name=display_name(session, ctx, channel),
         description=channel.description,
-        archived=channel.is_archived,
+        archived=acc.archived,
         joined=acc.joined,
         can_post=not refusal,
         post_refusal=refusal,
@@ -828,7 +982,11 @@ def channel_info(session: Session, ctx: OrgContext, channel_id: uuid.UUID | str)
 def mark_read(session: Session, ctx: OrgContext, *, channel_id: uuid.UUID | str) -> None:
     """The context has read the channel up to now (its unread count drops to zero)."""
     acc = access_channel(session, ctx, channel_id)
-    member = acc.member or ensure_member(session, ctx, acc.channel, ctx.user_id)
+    member = acc.member
+    if member is None:
+        if acc.channel.kind in (ChannelKind.interest, ChannelKind.event):
+            return  # browsing a channel is not joining it (and it is in no list to count)
+        member = ensure_member(session, ctx, acc.channel, ctx.user_id)
     member.last_read_at = utcnow()
     session.add(member)
     session.commit()

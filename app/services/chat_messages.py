@@ -37,7 +37,7 @@ from sqlmodel import Session, col
 from app.models.base import as_utc, utcnow
 from app.models.chat import ChannelKind, ChatChannel, ChatMember, ChatMessage
 from app.models.user import Membership, User
-from app.services import audit, chat, notifications, ratelimit
+from app.services import audit, chat, chat_members, notifications, ratelimit
 from app.services.broker import publish_after_commit
 from app.services.errors import (
     NotFound,
@@ -430,11 +430,13 @@ def mute_member(
     role = chat.active_role(session, ctx, channel.org_id, target)
     if not chat.may_see(session, ctx, channel, user_id=target, role=role):
         raise NotFound()
-    if role in chat.MODERATOR_ROLES or (
-        channel.kind == ChannelKind.course and chat.is_course_staff(role)
-    ):
+    if chat_members.moderates(channel, role):
         raise PermissionDenied("Moderators cannot be muted.")
-    member = chat.ensure_member(session, ctx, channel, target)
+    member = chat.member_row(session, ctx, channel, target)
+    if member is None:
+        member = chat.ensure_member(session, ctx, channel, target)
+        if channel.kind in (ChannelKind.interest, ChannelKind.event):
+            member.left_at = utcnow()  # a reader muted, not a member joined by the mute
     until = utcnow() + timedelta(minutes=minutes)
     member.muted_until = until
     member.muted_by = ctx.user_id
@@ -463,11 +465,15 @@ def unmute_member(
     channel = acc.channel
     if not chat.is_moderator(ctx, channel):
         raise PermissionDenied("Only moderators unmute members.")
-    member = chat.member_row(session, ctx, channel, parse_id(user_id))
+    target = parse_id(user_id)
+    if not chat.active_role(session, ctx, channel.org_id, target):
+        raise NotFound()
+    member = chat.member_row(session, ctx, channel, target)
     if member is None or member.muted_until is None:
         return
     member.muted_until = None
     member.muted_by = None
+    member.modified = utcnow()
     session.add(member)
     audit.record(
         session,

@@ -9,6 +9,11 @@ Three scopes, one row shape (`RosterRow`):
 - `org_view`: everything enrolled in the viewer's scope (org admins: the subtree; staff:
   their org), every course.
 
+Cohorts: each row names the enrollment's cohort (`RosterRow.cohort`, "" for none). A
+course's roster can be narrowed to one cohort of the course in the active org, or to the
+learners in no cohort (`cohort_id="none"`); the summary counts then count that cohort.
+`cohort_choices` lists the course's cohorts for the filter.
+
 Last activity is the latest of: a lesson-progress change (completion, video position), a
 quiz attempt, and a change to the enrollment itself. "Active now" means activity within
 `ACTIVE_WINDOW`. A learner struggles when their newest quiz attempt failed, when they are
@@ -34,7 +39,13 @@ from sqlmodel.sql.expression import SelectOfScalar
 
 from app.models.base import as_utc, utcnow
 from app.models.course import Course, CourseModule, Lesson
-from app.models.enrollment import Enrollment, EnrollmentStatus, LessonProgress, QuizAttempt
+from app.models.enrollment import (
+    Cohort,
+    Enrollment,
+    EnrollmentStatus,
+    LessonProgress,
+    QuizAttempt,
+)
 from app.models.user import User
 from app.services import course_read, org_config
 from app.services.authz import Permission, has, require
@@ -50,6 +61,7 @@ SHOWN_STATUSES = (EnrollmentStatus.active, EnrollmentStatus.completed, Enrollmen
 MAX_PAGE_SIZE = 100
 MAX_TOPICS = 500
 DEFAULT_INACTIVE_DAYS = 7
+NO_COHORT = "none"
 
 
 @dataclass(frozen=True)
@@ -72,6 +84,7 @@ class RosterRow:
     struggling: bool
     reasons: tuple[str, ...]  # why they struggle: "failed quiz", "overdue", "inactive"
     due_at: datetime | None
+    cohort: str = ""  # the cohort's name; "" when the enrollment is in none
 
 
 @dataclass(frozen=True)
@@ -170,6 +183,30 @@ def _course_base(
         Enrollment.course_id == course.id, col(Enrollment.user_id).in_(team)
     )
     return course, _shown(base), True
+
+
+def _cohort_base(
+    session: Session,
+    ctx: OrgContext,
+    course: Course,
+    base: SelectOfScalar[Enrollment],
+    cohort_id: uuid.UUID | str,
+) -> SelectOfScalar[Enrollment]:
+    """Narrow a course's enrollments to one cohort ("" or "all": every learner; "none":
+    those in no cohort; otherwise a cohort of this course in the active org, or `NotFound`)."""
+    value = str(cohort_id or "").strip()
+    if value.lower() in ("", "all"):
+        return base
+    if value.lower() == NO_COHORT:
+        return base.where(col(Enrollment.cohort_id).is_(None))
+    key = parse_id(value)
+    org_ids = [ctx.org_id] if ctx.org_id else []
+    cohort = session.exec(
+        scoped(ctx, Cohort, org_ids=org_ids).where(Cohort.id == key, Cohort.course_id == course.id)
+    ).first()
+    if cohort is None:
+        raise NotFound("That cohort is not one of this course's.")
+    return base.where(Enrollment.cohort_id == cohort.id)
 
 
 def _scope_base(
@@ -313,6 +350,17 @@ def _lesson_titles(
     return out
 
 
+def _cohort_names(
+    session: Session, ctx: OrgContext, enrollments: list[Enrollment]
+) -> dict[uuid.UUID, str]:
+    """Cohort id -> name, for the cohorts the enrollments are placed in (their own orgs)."""
+    ids = {e.cohort_id for e in enrollments if e.cohort_id is not None}
+    if not ids:
+        return {}
+    rows = session.exec(scoped(ctx, Cohort).where(col(Cohort.id).in_(ids))).all()
+    return {c.id: c.name for c in rows}
+
+
 def _course_titles(session: Session, ctx: OrgContext, ids: set[uuid.UUID]) -> dict[uuid.UUID, str]:
     if not ids:
         return {}
@@ -374,6 +422,7 @@ def _page(
     enrollments = [r[0] for r in found]
     lesson_titles = _lesson_titles(session, ctx, enrollments)
     titles = _course_titles(session, ctx, {e.course_id for e in enrollments})
+    cohorts = _cohort_names(session, ctx, enrollments)
     rows: list[RosterRow] = []
     for e, user, activity, score, passed, overdue, inactive in found:
         at = as_utc(activity) if isinstance(activity, datetime) else as_utc(e.modified)
@@ -407,6 +456,7 @@ def _page(
                 struggling=bool(reasons),
                 reasons=reasons,
                 due_at=as_utc(e.due_at) if e.due_at else None,
+                cohort=cohorts.get(e.cohort_id, "") if e.cohort_id else "",
             )
         )
     return RosterPage(
@@ -434,13 +484,17 @@ def course_roster(
     inactive_days: int | str = DEFAULT_INACTIVE_DAYS,
     page: int = 1,
     page_size: int = 25,
+    cohort_id: str = "",
 ) -> RosterPage:
     """The learners of one course with their progress, for the course's staff (managers:
     only the learners they manage). `filter`: all, struggling, inactive, completed; `sort`:
-    name, progress (highest first), activity (latest first). Another org's course (also a
+    name, progress (highest first), activity (latest first); `cohort_id`: "" (everyone),
+    "none" (learners in no cohort) or a cohort of this course in the active org (the counts
+    then count that cohort; any other id is `NotFound`). Another org's course (also a
     parent's course shared down) is not found; a role without staff or compliance rights is
     refused."""
     course, base, team_only = _course_base(session, ctx, course_id)
+    base = _cohort_base(session, ctx, course, base, cohort_id)
     return _page(
         session,
         ctx,
@@ -454,6 +508,20 @@ def course_roster(
         page=page,
         page_size=page_size,
     )
+
+
+def cohort_choices(
+    session: Session, ctx: OrgContext, course_id: uuid.UUID | str
+) -> list[tuple[str, str]]:
+    """(id, name) of the course's cohorts in the active org for the roster's cohort filter:
+    unarchived ones first, each group by name. The same viewers as `course_roster`."""
+    course, _base, _team = _course_base(session, ctx, course_id)
+    org_ids = [ctx.org_id] if ctx.org_id else []
+    rows = session.exec(
+        scoped(ctx, Cohort, org_ids=org_ids).where(Cohort.course_id == course.id)
+    ).all()
+    ordered = sorted(rows, key=lambda c: (c.is_archived, c.name.lower(), str(c.id)))
+    return [(str(c.id), c.name) for c in ordered]
 
 
 def team_view(
@@ -546,6 +614,7 @@ __all__ = [
     "check_filter",
     "check_inactive_days",
     "check_sort",
+    "cohort_choices",
     "course_roster",
     "default_scope",
     "is_course_staff",

@@ -12,6 +12,9 @@ Rules (issue 3, item 5):
 * one row per learner and course (`uq_enrollments_user_course`): a double click, a second tab
   or a replayed request returns the existing enrollment; a withdrawn or rejected row is
   reused when the learner enrolls or applies again.
+* a learner may pick one of the course's open cohorts of their org as they enroll or apply
+  (`app.services.cohorts`; never required); an application holds its seat, and approval
+  keeps it (or staff place the learner elsewhere as they approve).
 
 The row belongs to the learner's org; `course_org_id` keeps the course's org (an ancestor
 when the course is shared down). Becoming `active` enqueues `enrollment.created` in the same
@@ -34,8 +37,9 @@ from app.models.enrollment import Enrollment, EnrollmentStatus
 from app.models.notification import Notification
 from app.models.outbox import OutboxJob
 from app.models.user import User
-from app.services import audit, course_read, mail, notifications, org_config, outbox
+from app.services import audit, chat, course_read, mail, notifications, org_config, outbox
 from app.services.authz import Permission, require
+from app.services.broker import publish_after_commit
 from app.services.errors import Conflict, NotFound, ValidationFailed
 from app.services.tenancy import (
     OrgContext,
@@ -76,9 +80,11 @@ class EnrollmentView:
     decision_reason: str
     completed_at: datetime | None
     created: datetime
+    cohort_id: str = ""  # "" when in no cohort
+    notice: str = ""  # what the caller should be told beyond the status (approve)
 
 
-def view(row: Enrollment) -> EnrollmentView:
+def view(row: Enrollment, *, notice: str = "") -> EnrollmentView:
     """The public view of an enrollment row."""
     return EnrollmentView(
         id=str(row.id),
@@ -95,6 +101,8 @@ def view(row: Enrollment) -> EnrollmentView:
         decision_reason=row.decision_reason,
         completed_at=as_utc(row.completed_at) if row.completed_at else None,
         created=as_utc(row.created),
+        cohort_id=str(row.cohort_id) if row.cohort_id else "",
+        notice=notice,
     )
 
 
@@ -224,13 +232,20 @@ def enroll(
     course_id: uuid.UUID | str,
     funding_source: str,
     note: str = "",
+    cohort_id: str = "",
 ) -> EnrollmentView:
     """Enroll the caller in a free course, or apply where the course requires approval.
 
     Idempotent: when the caller already holds a pending, active or completed enrollment in
     the course it is returned as it is (nothing written). Paid courses are refused with
-    `PAID_MESSAGE`. Commits.
+    `PAID_MESSAGE`. `cohort_id` (optional, "" for none): one of the course's open cohorts in
+    the caller's org (`cohorts.open_cohorts`); an application takes its seat at once (see
+    `approve`). A cohort that is not open is refused on the `cohort_id` field and nothing
+    is written. The learner's chat list is told after commit when they become active (the
+    course channel appears). Commits.
     """
+    from app.services import cohorts  # cohorts -> progress -> enrollments: import late
+
     org_id = _learner_checks(session, ctx)
     course = course_read.access_course(session, ctx, course_id)
     existing = own_enrollment(session, ctx, course.id)
@@ -249,6 +264,7 @@ def enroll(
     if len(note) > NOTE_MAX:
         raise ValidationFailed(f"Keep the note under {NOTE_MAX} characters.", field="note")
     require_prerequisites(session, ctx, course)
+    cohort_choice = (cohort_id or "").strip()
 
     status = EnrollmentStatus.pending if course.requires_approval else EnrollmentStatus.active
     source = "approval" if course.requires_approval else "self"
@@ -259,6 +275,9 @@ def enroll(
     row.application_note = note if course.requires_approval else ""
     row.decided_by, row.decided_at, row.decision_reason = None, None, ""
     row.modified = utcnow()
+    row.cohort_id = None  # a new enrollment (or a re-enrollment) starts outside any cohort
+    if cohort_choice:
+        cohorts.place(session, ctx, enrollment=row, cohort_id=cohort_choice, require_open=True)
     session.add(row)
     course_key = course.id  # a rollback expires the rows loaded so far
     try:
@@ -273,8 +292,18 @@ def enroll(
         return view(again)
     if status == EnrollmentStatus.active:
         _enqueue_created(session, row)
+    if row.cohort_id is not None:  # class views and the learner's chat list
+        cohorts.publish_enrollment_moves(session, [row])
+    elif status == EnrollmentStatus.active:
+        _tell_chat_list(session, row)
     session.commit()
     return view(row)
+
+
+def _tell_chat_list(session: Session, row: Enrollment) -> None:
+    """After commit: the learner's open chat page refreshes its channel list (the course's
+    channel appears once they are active)."""
+    publish_after_commit(session, chat.user_chat_topic(row.org_id, row.user_id), {})
 
 
 def withdraw(session: Session, ctx: OrgContext, enrollment_id: uuid.UUID | str) -> EnrollmentView:
@@ -376,6 +405,8 @@ def ensure_enrollment(
         pass  # never downgraded
     else:
         if row.status != EnrollmentStatus.active:
+            if row.status in (EnrollmentStatus.withdrawn, EnrollmentStatus.rejected):
+                row.cohort_id = None  # its seat was given up; staff place the learner again
             row.status, row.source, changed = EnrollmentStatus.active, source, True
             if funding_source and not row.funding_source:
                 row.funding_source = funding_source
@@ -473,12 +504,29 @@ def _tell_learner(
     )
 
 
-def approve(session: Session, ctx: OrgContext, enrollment_id: uuid.UUID | str) -> EnrollmentView:
+def approve(
+    session: Session, ctx: OrgContext, enrollment_id: uuid.UUID | str, *, cohort_id: str = ""
+) -> EnrollmentView:
     """Approve a pending application: the enrollment becomes active, the learner is told,
-    `enrollment.created` is enqueued. Audited. Commits."""
+    `enrollment.created` is enqueued. Audited. Commits.
+
+    Cohorts: an application keeps the cohort the learner chose. It has held its seat since
+    it was made (capacity counts pending applications) and an archived cohort keeps its
+    members, so approval never loses it. `cohort_id` lets staff place the learner in another
+    cohort (or one, when they chose none) as they approve: checked like `cohorts.place`
+    (of the application's org and course, not archived, a seat free); a refusal refuses the
+    approval (`ValidationFailed` on `cohort_id`) and nothing changes. The learner's chat
+    list (and, when in a cohort, the course's live class views) are told after commit.
+    """
+    from app.services import cohorts  # cohorts -> progress -> enrollments: import late
+
     _manager_checks(session, ctx)
     row = _pending(session, ctx, enrollment_id)
     title = _course_titles(session, ctx, {row.course_id}).get(row.course_id, "your course")
+    choice = (cohort_id or "").strip()
+    if choice:
+        cohorts.place(session, ctx, enrollment=row, cohort_id=choice)
+    cohort = cohorts.cohort_of(session, ctx, row)
     row.status, row.decided_by, row.decided_at = EnrollmentStatus.active, ctx.user_id, utcnow()
     row.decision_reason, row.modified = "", utcnow()
     session.add(row)
@@ -488,19 +536,29 @@ def approve(session: Session, ctx: OrgContext, enrollment_id: uuid.UUID | str) -
         org_id=row.org_id,
         ctx=ctx,
         target=title,
-        detail={"enrollment_id": str(row.id), "user_id": str(row.user_id)},
+        detail={
+            "enrollment_id": str(row.id),
+            "user_id": str(row.user_id),
+            "cohort_id": str(row.cohort_id) if row.cohort_id else "",
+        },
     )
+    in_cohort = f" You are in the “{cohort.name}” cohort." if cohort is not None else ""
     _tell_learner(
         session,
         row,
         kind="enrollment.approved",
         title=f"Your application for {title} was approved",
         subject=f"You're in: {title}",
-        body=f"Your application for “{title}” was approved. You can start learning now.",
+        body=f"Your application for “{title}” was approved.{in_cohort} You can start learning now.",
     )
     _enqueue_created(session, row)
+    if cohort is not None:  # class views and the learner's chat list
+        cohorts.publish_enrollment_moves(session, [row])
+    else:
+        _tell_chat_list(session, row)
+    notice = f"They are in the “{cohort.name}” cohort." if cohort is not None else ""
     session.commit()
-    return view(row)
+    return view(row, notice=notice)
 
 
 def reject(

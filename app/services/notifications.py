@@ -41,6 +41,8 @@ OVERDUE = "mandatory.overdue"  # a mandatory course is past its due date
 QUIZ_PASSED = "quiz.passed"  # an instructor: a learner passed a quiz
 CERTIFICATE_ISSUED = "certificate.issued"
 CERTIFICATE_REVOKED = "certificate.revoked"
+RECERTIFICATION_DUE = "recertification.due"  # mandatory: the course reopened to recertify
+CERTIFICATE_EXPIRING = "certificate.expiring"  # not mandatory: the certificate expires soon
 INVITE_ACCEPTED = "invite.accepted"  # the inviter: their invite was accepted
 CHAT_MENTION = "chat.mention"
 ANNOUNCEMENT = "announcement"
@@ -65,6 +67,8 @@ KINDS: dict[str, Kind] = {
         Kind(QUIZ_PASSED, "A learner passed a quiz"),
         Kind(CERTIFICATE_ISSUED, "Certificate issued"),
         Kind(CERTIFICATE_REVOKED, "Certificate revoked"),
+        Kind(RECERTIFICATION_DUE, "Recertification due"),
+        Kind(CERTIFICATE_EXPIRING, "Certificate expiring"),
         Kind(INVITE_ACCEPTED, "Invite accepted"),
         Kind(CHAT_MENTION, "Mentioned in chat"),
         Kind(ANNOUNCEMENT, "Announcements"),
@@ -72,7 +76,15 @@ KINDS: dict[str, Kind] = {
 }
 
 DEFAULT_EMAIL_KINDS: frozenset[str] = frozenset(
-    {CERTIFICATE_ISSUED, APPLICATION_APPROVED, APPLICATION_REJECTED, OVERDUE, ANNOUNCEMENT}
+    {
+        CERTIFICATE_ISSUED,
+        APPLICATION_APPROVED,
+        APPLICATION_REJECTED,
+        OVERDUE,
+        RECERTIFICATION_DUE,
+        CERTIFICATE_EXPIRING,
+        ANNOUNCEMENT,
+    }
 )
 
 # Kinds whose callers (enrollments, certificates) still queue their own, richer email: for

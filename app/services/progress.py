@@ -13,6 +13,12 @@ to 90 %, and by a passed quiz (`app.services.quizzes`). It is idempotent (one
 last required lesson is done, completes the enrollment and enqueues `enrollment.completed`
 (whose handler, in `app.services.certificates`, issues the certificate). After commit the
 change is published on `org:{org}:course:{course}:progress` for live class views.
+
+Recertification (`app.services.recertification`) may reopen a completed enrollment: it is
+then active again with its progress reset, and works like any open enrollment. Each pass
+through the course is a *cycle* (1 + the certificates the enrollment holds); the events of
+cycle 2 and later carry the cycle in their dedupe keys, so completing the course again
+issues a new certificate instead of being taken for the first completion.
 """
 
 from __future__ import annotations
@@ -44,7 +50,7 @@ from app.services import (
 from app.services.authz import Permission, require
 from app.services.course_read import ModuleOutline
 from app.services.errors import Conflict, NotFound, ValidationFailed
-from app.services.tenancy import OrgContext, scoped, scoped_with_ancestors
+from app.services.tenancy import OrgContext, count_rows, scoped, scoped_with_ancestors
 
 LESSON_COMPLETED = "lesson.completed"
 ENROLLMENT_COMPLETED = "enrollment.completed"
@@ -186,6 +192,8 @@ class LearningCard:
     certificate_id: str
     decision_reason: str
     completed_at: datetime | None
+    recertify_by: datetime | None = None  # reopened to recertify: due by then
+    certificate_expired: bool = False  # the newest certificate has expired
 
 
 # --------------------------------------------------------------------------- gating
@@ -443,6 +451,23 @@ def _all_required_done(lessons: list[Lesson], done: set[uuid.UUID]) -> bool:
     return bool(required) and all(i in done for i in required)
 
 
+def completion_cycle(session: Session, ctx: OrgContext, enrollment: Enrollment) -> int:
+    """Which pass through the course the enrollment is in: 1, then one more for every
+    certificate it holds (each recertification reopens it after one was issued)."""
+    held = count_rows(
+        session,
+        scoped(ctx, Certificate, org_ids=[enrollment.org_id]).where(
+            Certificate.enrollment_id == enrollment.id
+        ),
+    )
+    return held + 1
+
+
+def _cycle_key(key: str, cycle: int) -> str:
+    """A dedupe key for this cycle (the first cycle keeps the plain key)."""
+    return key if cycle <= 1 else f"{key}:{cycle}"
+
+
 def record_completion(
     session: Session, ctx: OrgContext, place: _Place, enrollment: Enrollment
 ) -> Completion:
@@ -468,6 +493,7 @@ def record_completion(
     enrollment.progress_percent = _percent(place.lessons, done)
     enrollment.last_lesson_id = lesson.id
     enrollment.modified = now
+    cycle = completion_cycle(session, ctx, enrollment)
     outbox.enqueue(
         session,
         kind=LESSON_COMPLETED,
@@ -477,9 +503,10 @@ def record_completion(
             "course_id": str(enrollment.course_id),
             "lesson_id": str(lesson.id),
             "kind": lesson.kind,
+            **({"cycle": cycle} if cycle > 1 else {}),
         },
         org_id=enrollment.org_id,
-        dedupe_key=f"{LESSON_COMPLETED}:{enrollment.id}:{lesson.id}",
+        dedupe_key=_cycle_key(f"{LESSON_COMPLETED}:{enrollment.id}:{lesson.id}", cycle),
     )
     finished = False
     if enrollment.status == EnrollmentStatus.active and _all_required_done(place.lessons, done):
@@ -492,9 +519,10 @@ def record_completion(
                 "enrollment_id": str(enrollment.id),
                 "user_id": str(enrollment.user_id),
                 "course_id": str(enrollment.course_id),
+                **({"cycle": cycle} if cycle > 1 else {}),
             },
             org_id=enrollment.org_id,
-            dedupe_key=f"{ENROLLMENT_COMPLETED}:{enrollment.id}",
+            dedupe_key=_cycle_key(f"{ENROLLMENT_COMPLETED}:{enrollment.id}", cycle),
         )
     session.add(enrollment)
     publish_progress(session, enrollment, lesson_id=lesson.id, kind="lesson_completed")
@@ -647,7 +675,9 @@ def save_video_position(
 def my_learning(session: Session, ctx: OrgContext) -> list[LearningCard]:
     """Every enrollment of the caller in the active org (pending, active, completed,
     rejected), newest first, with progress, due date, overdue flag, the next lesson to open
-    and the certificate if one was issued (and not revoked)."""
+    and the newest certificate if one was issued (and not revoked). An enrollment reopened
+    to recertify (active, holding a certificate) shows "recertify by" its due date, and is
+    overdue like any open enrollment once that date has passed."""
     _checks(session, ctx)
     rows = [
         e
@@ -664,15 +694,17 @@ def my_learning(session: Session, ctx: OrgContext) -> list[LearningCard]:
             )
         ).all()
     }
-    certificates = {
-        c.enrollment_id: c
-        for c in session.exec(
-            scoped(ctx, Certificate, org_ids=[ctx.org_id] if ctx.org_id else []).where(
-                Certificate.user_id == ctx.user_id,
-                col(Certificate.enrollment_id).in_([e.id for e in rows]),
-            )
-        ).all()
-    }
+    certificates: dict[uuid.UUID, Certificate] = {}
+    for c in session.exec(
+        scoped(ctx, Certificate, org_ids=[ctx.org_id] if ctx.org_id else [])
+        .where(
+            Certificate.user_id == ctx.user_id,
+            col(Certificate.enrollment_id).in_([e.id for e in rows]),
+            col(Certificate.revoked_at).is_(None),
+        )
+        .order_by(col(Certificate.issued_at))
+    ).all():
+        certificates[c.enrollment_id] = c  # the newest wins
     now = utcnow()
     cards: list[LearningCard] = []
     for e in rows:
@@ -681,6 +713,8 @@ def my_learning(session: Session, ctx: OrgContext) -> list[LearningCard]:
             continue  # unpublished since: nothing to open
         due = as_utc(e.due_at) if e.due_at else None
         cert = certificates.get(e.id)
+        expires = as_utc(cert.expires_at) if cert is not None and cert.expires_at else None
+        recertifying = cert is not None and e.status == EnrollmentStatus.active
         next_id = ""
         if e.status in OPEN_STATUSES:
             next_id = next_lesson_id(session, ctx, course, enrollment=e)
@@ -699,15 +733,24 @@ def my_learning(session: Session, ctx: OrgContext) -> list[LearningCard]:
                 overdue=due is not None and due < now and e.status != EnrollmentStatus.completed,
                 mandatory=e.mandatory,
                 next_lesson_id=next_id,
-                certificate_id=str(cert.id) if cert is not None and cert.revoked_at is None else "",
+                certificate_id=str(cert.id) if cert is not None else "",
                 decision_reason=e.decision_reason,
                 completed_at=as_utc(e.completed_at) if e.completed_at else None,
+                recertify_by=due if recertifying else None,
+                certificate_expired=expires is not None and expires <= now,
             )
         )
     return cards
 
 
 # --------------------------------------------------------------------------- jobs
+
+
+def _payload_cycle(value: Any) -> int:
+    try:
+        return int(value or 1)
+    except (TypeError, ValueError):
+        return 1
 
 
 @outbox.handler(LESSON_COMPLETED)
@@ -742,7 +785,10 @@ def _on_lesson_completed(session: Session, job: OutboxJob) -> None:
         kind="quiz.passed",
         title=f"{who} passed “{lesson.title}” in {course.title}",
         link=f"/teach/courses/{course.id}",
-        dedupe_key=f"{LESSON_COMPLETED}:{row.id}:{lesson.id}:instructor",
+        dedupe_key=_cycle_key(
+            f"{LESSON_COMPLETED}:{row.id}:{lesson.id}:instructor",
+            _payload_cycle(job.payload.get("cycle")),
+        ),
     )
 
 
@@ -755,6 +801,7 @@ __all__ = [
     "VideoProgress",
     "clean_ranges",
     "complete_lesson",
+    "completion_cycle",
     "locate",
     "merge_ranges",
     "my_learning",

@@ -9,6 +9,12 @@ A learner with an active mandatory enrollment gets
 The dedupe keys (`{kind}:{enrollment id}:{due date}`) make each reminder happen once however
 often the scan runs; a new due date (the rule changed, the learner re-enrolled) reminds again.
 
+The same scan then runs `app.services.recertification.scan_org`: certificates that expire
+within 30 days reopen mandatory enrollments for recertification (`recertification.due`), or
+tell the learner when the course is not mandatory (`certificate.expiring`), once per
+certificate. A reopened enrollment is an active mandatory one like any other, so the next
+scans remind it as due soon and overdue too.
+
 How it runs, and why this way. The worker has no org scope, and row-level security hides
 every tenant row from a scope without org ids; only `outbox_jobs` honours the worker's
 `app.system` flag. So:
@@ -45,7 +51,7 @@ from app.models.course import Course
 from app.models.enrollment import Enrollment, EnrollmentStatus
 from app.models.org import Organization
 from app.models.outbox import OutboxJob
-from app.services import notifications, orgs, outbox
+from app.services import notifications, orgs, outbox, recertification
 from app.services.tenancy import mark_scoped
 
 log = logging.getLogger(__name__)
@@ -57,10 +63,12 @@ SLOT_MINUTES = 15  # one scan per org per slot, however many workers ask
 
 @dataclass(frozen=True)
 class ScanResult:
-    """How many reminders one scan added."""
+    """How many reminders one scan added, and what it did for recertification."""
 
     due_soon: int = 0
     overdue: int = 0
+    reopened: int = 0  # enrollments reopened to recertify (mandatory courses)
+    expiring: int = 0  # "your certificate expires on …" notices (other courses)
 
 
 def _key(kind: str, enrollment: Enrollment) -> str:
@@ -69,9 +77,22 @@ def _key(kind: str, enrollment: Enrollment) -> str:
 
 
 def scan_org(session: Session, *, org_id: uuid.UUID, now: datetime | None = None) -> ScanResult:
-    """Remind the learners of `org_id` whose mandatory training is due soon or overdue
-    (no commit). The session's scope must include `org_id`."""
+    """Remind the learners of `org_id` whose mandatory training is due soon or overdue, then
+    open recertifications for expiring certificates (no commit). The session's scope must
+    include `org_id`."""
     now = now or utcnow()
+    reminded = _remind(session, org_id=org_id, now=now)
+    recert = recertification.scan_org(session, org_id=org_id, now=now)
+    return ScanResult(
+        due_soon=reminded.due_soon,
+        overdue=reminded.overdue,
+        reopened=recert.reopened,
+        expiring=recert.expiring,
+    )
+
+
+def _remind(session: Session, *, org_id: uuid.UUID, now: datetime) -> ScanResult:
+    """Due-soon and overdue reminders of `org_id`'s active mandatory enrollments."""
     horizon = now + timedelta(days=DUE_SOON_DAYS)
     rows = list(
         session.exec(
@@ -134,12 +155,15 @@ def _scan_job(session: Session, job: OutboxJob) -> None:
     if job.org_id is None:
         return
     result = scan_org(session, org_id=job.org_id)
-    if result.due_soon or result.overdue:
+    if result != ScanResult():
         log.info(
-            "reminders for org %s: %d due soon, %d overdue",
+            "reminders for org %s: %d due soon, %d overdue, %d recertifications opened, "
+            "%d expiry notices",
             job.org_id,
             result.due_soon,
             result.overdue,
+            result.reopened,
+            result.expiring,
         )
 
 

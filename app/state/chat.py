@@ -9,11 +9,22 @@ tab loses the channel) and merges it by id, so a repeated or overlapping push ne
 message twice; a push on another channel recounts the unread badges. A reconnecting tab
 runs the load handler again (Reflex re-sends the page's load on reconnect), so it reloads
 from the database.
+
+Members panel: the open channel's people a page at a time (`chat_members.list_members`),
+searchable; moderators mute, unmute, remove (interest channels, after a confirm) and add
+people. Every handler goes through the services, which re-check that the user moderates the
+channel, so a crafted event is refused with a toast. Mutes, unmutes, removals and additions
+are published on the channel topic as `{"kind": "members"}`: the affected person's tab
+re-reads the channel header (the muted notice and the disabled composer appear or clear) and
+open members panels reload. A mute also ends by itself: while muted, the page runs a timer
+(`mute_tick`) that re-reads the header once the mute is over. A person removed from the
+open channel loses it with a notice saying so, and it leaves their list.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import math
 import uuid
 from datetime import datetime
 from typing import Any
@@ -21,19 +32,32 @@ from typing import Any
 import reflex as rx
 from sqlmodel import Session
 
+from app.models.base import utcnow
 from app.services import chat
+from app.services import chat_members as cm
 from app.services import chat_messages as msgs
 from app.services.authz import Permission
 from app.services.errors import NotFound, PermissionDenied, ServiceError, Unauthenticated
-from app.services.tenancy import OrgContext, tenant_session
+from app.services.tenancy import OrgContext, parse_id, tenant_session
 from app.state.learn import path_ids
 from app.state.live import hub
 from app.state.session import SessionState
 
 MAX_SHOWN = 300  # messages kept in a tab's state; older ones reload with "Load earlier"
+MUTE_MINUTES = ("10", "60", "1440", "10080")
+ROLE_LABELS = {
+    "org_admin": "Admin",
+    "staff": "Staff",
+    "instructor": "Instructor",
+    "manager": "Manager",
+    "employer_partner": "Employer partner",
+    "auditor": "Auditor",
+    "learner": "Learner",
+}
 KIND_ICONS = {
     "org": "building_2",
     "course": "graduation_cap",
+    "cohort": "users",
     "interest": "hash",
     "event": "calendar",
     "direct": "user",
@@ -84,6 +108,26 @@ def to_msg(row: msgs.MessageRow) -> ChatMsg:
     )
 
 
+def muted_text(until: datetime, now: datetime | None = None) -> str:
+    """The muted notice, e.g. "You are muted in this channel until 14:05 UTC" (with the
+    date too when the mute ends on another day)."""
+    now = now or utcnow()
+    when = f"{until:%H:%M} UTC" if until.date() == now.date() else f"{until:%Y-%m-%d %H:%M} UTC"
+    return f"You are muted in this channel until {when}"
+
+
+def _member_dict(row: cm.MemberRow) -> dict[str, str]:
+    return {
+        "id": row.user_id,
+        "name": row.name,
+        "role": ROLE_LABELS.get(row.role, row.role),
+        "muted_until": row.muted_until.strftime("%Y-%m-%d %H:%M UTC") if row.muted_until else "",
+        "me": "1" if row.is_me else "",
+        "can_mute": "1" if row.can_mute else "",
+        "can_remove": "1" if row.can_remove else "",
+    }
+
+
 def _fail(exc: ServiceError) -> rx.event.EventSpec:
     if isinstance(exc, Unauthenticated):
         return rx.redirect("/signin?next=/chat")
@@ -116,11 +160,32 @@ class ChatState(SessionState):
     search_total: int = 0
     people: list[dict[str, str]] = []
     create_error: str = ""
+    # the open channel's muted notice ("" when not muted) and when the mute ends (ISO)
+    muted_notice: str = ""
+    mute_ends: str = ""
+    # why the open channel went away ("" when it did not, or for a plain "not found")
+    closed_notice: str = ""
+    # members panel
+    members_open: bool = False
+    members: list[dict[str, str]] = []
+    members_total: int = 0
+    members_page: int = 1
+    members_query: str = ""
+    members_muted_only: bool = False
+    members_can_add: bool = False
+    add_people: list[dict[str, str]] = []
+    removing_id: str = ""  # the person a moderator is asked to confirm removing
+    removing_name: str = ""
 
     _channel_id: str = ""
     _org_id: str = ""
     _before: str = ""
     _last_seen: str = ""
+
+    @rx.var
+    def members_pages(self) -> int:
+        """Pages of the members panel."""
+        return max(1, math.ceil(self.members_total / cm.PAGE_SIZE))
 
     # ------------------------------------------------------------------ loading
 
@@ -172,6 +237,8 @@ class ChatState(SessionState):
             ),
         }
         self._org_id = info.org_id
+        self.muted_notice = muted_text(info.muted_until) if info.muted_until else ""
+        self.mute_ends = info.muted_until.isoformat() if info.muted_until else ""
         self.can_post = info.can_post
         self.is_moderator = info.is_moderator
         self.can_join = info.can_join
@@ -186,6 +253,9 @@ class ChatState(SessionState):
         self._before = self._last_seen = ""
         self.can_post = self.is_moderator = False
         self.can_join = self.can_leave = self.can_archive = False
+        self.muted_notice = self.mute_ends = ""
+        self.members, self.members_total, self.members_can_add = [], 0, False
+        self.add_people, self.removing_id, self.removing_name = [], "", ""
 
     def _open(self, ctx: OrgContext) -> rx.event.EventSpec | None:
         wanted = self._path_channel()
@@ -200,13 +270,17 @@ class ChatState(SessionState):
                     chat.mark_read(session, ctx, channel_id=wanted)
                 except NotFound:
                     self._lose_channel()
+                    self.closed_notice = cm.lost_channel_notice(session, ctx, channel_id=wanted)
                 else:
                     self.found = True
+                    self.closed_notice = ""
                     self._apply_info(info)
                     self.messages = []
                     self._last_seen = ""
                     self._merge(page.rows)
                     self.has_more, self._before = page.has_more, page.before
+                    if self.members_open:
+                        self._load_members(session, ctx)
                 rows = self._load_list(session, ctx)
         except ServiceError as exc:
             self._lose_channel()
@@ -228,6 +302,9 @@ class ChatState(SessionState):
         self.editing_id = self.composer_error = self.edit_error = self.create_error = ""
         self.searched, self.search_results, self.search_total = False, [], 0
         self.people = []
+        self.closed_notice = ""
+        self.members_page, self.members_query, self.members_muted_only = 1, "", False
+        self.add_people, self.removing_id, self.removing_name = [], "", ""
         self.send_key = uuid.uuid4().hex
         if Permission.dashboard_view.value not in self.permissions:
             self.loaded = True
@@ -275,10 +352,16 @@ class ChatState(SessionState):
                         info = chat.channel_info(session, ctx, self._channel_id)
                         self._apply_info(info)
                         self._catch_up(session, ctx)
-                        if payload.get("kind") == "new":
+                        kind = payload.get("kind")
+                        if kind == "new":
                             chat.mark_read(session, ctx, channel_id=self._channel_id)
+                        if self.members_open and kind not in ("new", "edit", "delete"):
+                            self._load_members(session, ctx)
                     except NotFound:
                         self._lose_channel()
+                        self.closed_notice = cm.lost_channel_notice(
+                            session, ctx, channel_id=self._channel_id
+                        ) or ("You can no longer see this channel.")
                 rows = self._load_list(session, ctx)
         except ServiceError:  # chat switched off, or the session ended: show nothing more
             self._lose_channel()
@@ -388,6 +471,7 @@ class ChatState(SessionState):
                 )
         except ServiceError as exc:
             return _fail(exc)
+        self._reload_members()
         return rx.toast.success(f"Muted in this channel until {until:%Y-%m-%d %H:%M} UTC.")
 
     # ------------------------------------------------------------------ channels
@@ -471,6 +555,210 @@ class ChatState(SessionState):
             return _fail(exc)
         self.people = []
         return rx.redirect(f"/chat/{row.id}")
+
+    # ------------------------------------------------------------------ members panel
+
+    def _load_members(self, session: Session, ctx: OrgContext) -> None:
+        """The members panel's page (the service checks the user may read the channel)."""
+        found = cm.list_members(
+            session,
+            ctx,
+            channel_id=self._channel_id,
+            query=self.members_query,
+            muted_only=self.members_muted_only,
+            page=self.members_page,
+            page_size=cm.PAGE_SIZE,
+        )
+        if not found.rows and found.total and self.members_page > 1:
+            self.members_page = max(1, math.ceil(found.total / cm.PAGE_SIZE))
+            found = cm.list_members(
+                session,
+                ctx,
+                channel_id=self._channel_id,
+                query=self.members_query,
+                muted_only=self.members_muted_only,
+                page=self.members_page,
+                page_size=cm.PAGE_SIZE,
+            )
+        self.members = [_member_dict(r) for r in found.rows]
+        self.members_total = found.total
+        self.members_can_add = found.can_add
+
+    def _reload_members(self) -> rx.event.EventSpec | None:
+        if not self.members_open or not self.found:
+            return None
+        try:
+            ctx = self._ctx()
+            with tenant_session(ctx) as session:
+                self._load_members(session, ctx)
+        except NotFound:
+            self.members, self.members_total = [], 0
+            return None
+        except ServiceError as exc:
+            return _fail(exc)
+        return None
+
+    @rx.event
+    def toggle_members(self) -> rx.event.EventSpec | None:
+        """Open or close the members panel of the open channel."""
+        self.members_open = not self.members_open
+        self.add_people, self.removing_id, self.removing_name = [], "", ""
+        if not self.members_open:
+            self.members, self.members_total = [], 0
+            return None
+        self.members_page = 1
+        return self._reload_members()
+
+    @rx.event
+    def search_members(self, query: str) -> rx.event.EventSpec | None:
+        """Members whose name or email contains the text (first page)."""
+        self.members_query = query[:100]
+        self.members_page = 1
+        return self._reload_members()
+
+    @rx.event
+    def set_members_muted_only(self, value: bool) -> rx.event.EventSpec | None:
+        """Show only the people muted now (moderators; ignored for others)."""
+        self.members_muted_only = bool(value)
+        self.members_page = 1
+        return self._reload_members()
+
+    @rx.event
+    def members_next(self) -> rx.event.EventSpec | None:
+        """The next page of members."""
+        if self.members_page < self.members_pages:
+            self.members_page += 1
+        return self._reload_members()
+
+    @rx.event
+    def members_prev(self) -> rx.event.EventSpec | None:
+        """The previous page of members."""
+        self.members_page = max(1, self.members_page - 1)
+        return self._reload_members()
+
+    def _name_of(self, user_id: str) -> str:
+        return next((m["name"] for m in self.members if m["id"] == user_id), "")
+
+    @rx.event
+    def mute_member(self, user_id: str, minutes: str) -> rx.event.EventSpec | None:
+        """Mute someone in the open channel for one of the offered durations (moderators;
+        the service refuses anyone else)."""
+        who = self._name_of(user_id) or "Member"
+        try:
+            ctx = self._ctx()
+            target = parse_id(user_id)
+            if minutes not in MUTE_MINUTES:
+                return rx.toast.error("Choose how long the mute lasts.")
+            with tenant_session(ctx) as session:
+                until = msgs.mute_member(
+                    session, ctx, channel_id=self._channel_id, user_id=target, minutes=int(minutes)
+                )
+        except ServiceError as exc:
+            return _fail(exc)
+        self._reload_members()
+        return rx.toast.success(f"{who} is muted here until {until:%Y-%m-%d %H:%M} UTC.")
+
+    @rx.event
+    def unmute(self, user_id: str) -> rx.event.EventSpec | None:
+        """Lift someone's mute in the open channel (moderators)."""
+        who = self._name_of(user_id) or "Member"
+        try:
+            ctx = self._ctx()
+            target = parse_id(user_id)
+            with tenant_session(ctx) as session:
+                msgs.unmute_member(session, ctx, channel_id=self._channel_id, user_id=target)
+        except ServiceError as exc:
+            return _fail(exc)
+        self._reload_members()
+        return rx.toast.success(f"{who} can post here again.")
+
+    @rx.event
+    def ask_remove(self, user_id: str) -> rx.event.EventSpec | None:
+        """Ask to confirm removing someone from the open interest channel."""
+        if not self.is_moderator:
+            return rx.toast.error("Only moderators remove members.")
+        name = self._name_of(user_id)
+        if not name:
+            return None
+        self.removing_id, self.removing_name = user_id, name
+        return None
+
+    @rx.event
+    def cancel_remove(self) -> None:
+        """Close the remove confirmation."""
+        self.removing_id, self.removing_name = "", ""
+
+    @rx.event
+    def remove_dialog_changed(self, is_open: bool) -> None:
+        """The confirmation closed by Escape or a click outside: nothing is removed."""
+        if not is_open:
+            self.removing_id, self.removing_name = "", ""
+
+    @rx.event
+    def confirm_remove(self) -> rx.event.EventSpec | None:
+        """Remove the person being confirmed (the service checks the user moderates)."""
+        pending_id, name = self.removing_id, self.removing_name
+        self.removing_id, self.removing_name = "", ""
+        if not pending_id:
+            return None
+        try:
+            ctx = self._ctx()
+            target = parse_id(pending_id)
+            with tenant_session(ctx) as session:
+                chat.remove_member(session, ctx, channel_id=self._channel_id, user_id=target)
+        except ServiceError as exc:
+            return _fail(exc)
+        self._reload_members()
+        return rx.toast.success(f"{name or 'Member'} was removed from the channel.")
+
+    @rx.event
+    def find_addable(self, query: str) -> rx.event.EventSpec | None:
+        """People of the org matching the text who are not in the open interest channel."""
+        if len(query.strip()) < 2:
+            self.add_people = []
+            return None
+        try:
+            ctx = self._ctx()
+            with tenant_session(ctx) as session:
+                found = cm.people_to_add(session, ctx, channel_id=self._channel_id, query=query)
+        except ServiceError as exc:
+            self.add_people = []
+            return _fail(exc)
+        self.add_people = [{"id": p.user_id, "name": p.name, "role": p.role} for p in found]
+        return None
+
+    @rx.event
+    def add_to_channel(self, user_id: str) -> rx.event.EventSpec | None:
+        """Add someone to the open interest channel (moderators)."""
+        try:
+            ctx = self._ctx()
+            target = parse_id(user_id)
+            with tenant_session(ctx) as session:
+                name = cm.add_member(session, ctx, channel_id=self._channel_id, user_id=target)
+        except ServiceError as exc:
+            return _fail(exc)
+        self.add_people = [p for p in self.add_people if p["id"] != user_id]
+        self._reload_members()
+        return rx.toast.success(f"{name} was added to the channel.")
+
+    @rx.event
+    def mute_tick(self, _now: str = "") -> None:
+        """The page's timer while the user is muted: once the mute is over, re-read the
+        channel header (the notice goes and the composer opens)."""
+        if not self.mute_ends or not self.found:
+            return
+        if datetime.fromisoformat(self.mute_ends) > utcnow():
+            return
+        ctx = self._context()
+        if ctx is None:
+            return
+        try:
+            with tenant_session(ctx) as session:
+                self._apply_info(chat.channel_info(session, ctx, self._channel_id))
+        except NotFound:
+            self._lose_channel()
+        except ServiceError:
+            return
 
     # ------------------------------------------------------------------ search
 

@@ -9,9 +9,9 @@ How a view stays live:
 - Progress is published after commit on `org:{org}:course:{course}:progress`; this
   worker's `dispatcher` hears it, finds the tabs that watch it in the hub's registry and
   runs `_on_progress` in each one's state (`app.modify_state`). The refresher re-reads the
-  page from the database with the tab's current filter, sort and page (so a missed or
-  doubled message costs one refresh), re-checking the viewer's permission each time: a tab
-  whose user lost access is emptied and stops watching.
+  page from the database with the tab's current filter, sort, page and (course view) cohort
+  (so a missed or doubled message costs one refresh), re-checking the viewer's permission
+  each time: a tab whose user lost access is emptied and stops watching.
 - Bursts coalesce before any lock is taken: at most one refresh is pending per tab, run at
   once or `COALESCE_SECONDS` after the tab's previous refresh.
 - A reconnecting tab runs `load` again and so reads everything fresh from the database.
@@ -87,6 +87,7 @@ def roster_rows(page: RosterPage) -> list[dict[str, str]]:
             "name": r.name,
             "email": r.email,
             "course": r.course_title,
+            "cohort": r.cohort or "—",
             "progress": str(r.progress_percent),
             "current": r.current_lesson or "—",
             "activity": ago(r.last_activity, now),
@@ -270,10 +271,20 @@ class LiveRosterMixin(PagedState, _Session, mixin=True):
         return self._reload()
 
 
+ALL_COHORTS = "all"
+
+
 class ClassViewState(LiveRosterMixin, SessionState):
-    """`/teach/courses/<id>/live`: one course's learners, live."""
+    """`/teach/courses/<id>/live`: one course's learners, live, optionally one cohort's.
+
+    The cohort filter lives in the state (like the other filters): `cohort_by` is "all",
+    "none" (learners in no cohort) or the id of one of `cohorts` (re-read with every
+    refresh, so a new cohort appears and a deleted one falls back to "all").
+    """
 
     cid: str = ""
+    cohort_by: str = ALL_COHORTS
+    cohorts: list[dict[str, str]] = []  # {"id", "name"} of the course's cohorts
 
     def _course_id(self) -> str:
         parts = self.router.url.path.rstrip("/").split("/")
@@ -286,6 +297,10 @@ class ClassViewState(LiveRosterMixin, SessionState):
 
     def _fetch(self, ctx: OrgContext) -> RosterPage:
         with tenant_session(ctx) as session:
+            choices = class_view.cohort_choices(session, ctx, self.cid)
+            self.cohorts = [{"id": cid, "name": name} for cid, name in choices]
+            if self.cohort_by not in (ALL_COHORTS, class_view.NO_COHORT, *dict(choices)):
+                self.cohort_by = ALL_COHORTS  # the cohort is gone: show everyone
             return class_view.course_roster(
                 session,
                 ctx,
@@ -295,15 +310,29 @@ class ClassViewState(LiveRosterMixin, SessionState):
                 inactive_days=self.inactive_days,
                 page=self.page,
                 page_size=PAGE_SIZE,
+                cohort_id="" if self.cohort_by == ALL_COHORTS else self.cohort_by,
             )
 
     def _topics(self, ctx: OrgContext) -> set[str]:
         with tenant_session(ctx) as session:
             return class_view.progress_topics(session, ctx, course_id=self.cid)
 
+    def _clear(self) -> None:
+        super()._clear()
+        self.cohorts = []
+
+    @rx.event
+    def set_cohort(self, value: str) -> rx.event.EventSpec | None:
+        """Show one cohort ("all", "none" or a cohort id of the list; anything else: all)."""
+        known = {c["id"] for c in self.cohorts}
+        self.cohort_by = value if value == class_view.NO_COHORT or value in known else ALL_COHORTS
+        self.page = 1
+        return self._reload()
+
     @rx.event
     def load(self) -> rx.event.EventSpec | None:
         self.cid = self._course_id()
+        self.cohort_by, self.cohorts = ALL_COHORTS, []
         return self._open(f"/teach/courses/{self.cid}/live")
 
 

@@ -17,6 +17,8 @@ from app.state.paging import PAGE_SIZE, PagedState
 from app.state.session import SessionState, handle_errors
 
 REPORT_FILTERS = ("", *compliance.STATUSES, "due_soon")
+# the chart's bars, in order (the page colours them in this order)
+CHART_KEYS = ("completed", "in_progress", "not_started", "overdue", "recertify", "expired")
 ROLE_CHOICES: list[dict[str, str]] = [{"value": "", "label": "Everyone"}] + [
     {"value": k, "label": v} for k, v in ROLE_LABELS.items()
 ]
@@ -40,7 +42,7 @@ class ComplianceState(FormState, PagedState, SessionState):
     def chart_data(self) -> list[dict[str, Any]]:
         return [
             {"name": compliance.STATUS_LABELS[key], "value": self.summary.get(key, 0)}
-            for key in ("completed", "in_progress", "not_started", "overdue")
+            for key in CHART_KEYS
         ]
 
     @rx.var
@@ -82,6 +84,9 @@ class ComplianceState(FormState, PagedState, SessionState):
             "not_started": s.not_started,
             "overdue": s.overdue,
             "due_soon": s.due_soon,
+            "recertify": s.recertify,
+            "expired": s.expired,
+            "compliant": s.compliant,
             "compliant_percent": s.compliant_percent,
         }
         self.counts = {k: str(v) for k, v in self.summary.items()}
@@ -94,7 +99,7 @@ class ComplianceState(FormState, PagedState, SessionState):
                 "course": r.course_title,
                 "due": r.due_at.strftime("%Y-%m-%d") if r.due_at else "",
                 "status": r.status,
-                "status_label": compliance.STATUS_LABELS[r.status],
+                "status_label": r.status_label or compliance.STATUS_LABELS[r.status],
                 "progress": str(r.progress),
             }
             for r in report.rows

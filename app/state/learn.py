@@ -12,10 +12,10 @@ from typing import Any
 
 import reflex as rx
 
-from app.services import catalog, enrollments, progress
+from app.services import catalog, cohorts, enrollments, progress
 from app.services.authz import Permission
 from app.services.errors import NotFound, ServiceError
-from app.services.tenancy import tenant_session
+from app.services.tenancy import OrgContext, tenant_session
 from app.state.account import FormState
 from app.state.paging import PAGE_SIZE, PagedState
 from app.state.session import SessionState, handle_errors
@@ -38,6 +38,18 @@ def path_ids(path: str, prefix: str) -> list[str]:
 
 def _date(value: Any) -> str:
     return value.strftime("%Y-%m-%d") if value is not None else ""
+
+
+def _cohort_label(c: cohorts.CohortRow) -> str:
+    """ "Spring (2026-03-01 to 2026-06-30, 4 seats left)": what a learner chooses from."""
+    parts = []
+    if c.starts_on and c.ends_on:
+        parts.append(f"{_date(c.starts_on)} to {_date(c.ends_on)}")
+    elif c.starts_on or c.ends_on:
+        parts.append(f"from {_date(c.starts_on)}" if c.starts_on else f"until {_date(c.ends_on)}")
+    if c.seats_left is not None:
+        parts.append(f"{c.seats_left} seat{'s' if c.seats_left != 1 else ''} left")
+    return f"{c.name} ({', '.join(parts)})" if parts else c.name
 
 
 # --------------------------------------------------------------------------- catalog
@@ -170,6 +182,12 @@ class CourseState(FormState, SessionState):
     is_paid: bool = False
     requires_approval: bool = False
     prerequisites_met: bool = True
+    cohort_choices: list[dict[str, str]] = []  # the open cohorts a learner may pick
+    my_cohort: str = ""  # "Spring intake (2026-03-01 to 2026-06-30)" once placed
+
+    @rx.var
+    def cohort_error(self) -> str:
+        return self.errors.get("cohort_id", "")
 
     @rx.var
     def funding_error(self) -> str:
@@ -242,7 +260,20 @@ class CourseState(FormState, SessionState):
         self.is_paid = page.is_paid
         self.requires_approval = page.requires_approval
         self.prerequisites_met = page.prerequisites_met
+        self._load_cohorts(ctx)
         return None
+
+    def _load_cohorts(self, ctx: OrgContext) -> None:
+        """The open cohorts offered with the enroll form, and the learner's own cohort."""
+        self.cohort_choices, self.my_cohort = [], ""
+        try:
+            with tenant_session(ctx) as session:
+                offered = cohorts.open_cohorts(session, ctx, course_id=self._course_id())
+                mine = cohorts.my_cohort(session, ctx, course_id=self._course_id())
+        except ServiceError:
+            return
+        self.cohort_choices = [{"value": c.id, "label": _cohort_label(c)} for c in offered]
+        self.my_cohort = _cohort_label(mine) if mine is not None else ""
 
     @rx.event
     def load(self) -> rx.event.EventSpec | None:
@@ -268,9 +299,12 @@ class CourseState(FormState, SessionState):
                     course_id=self._course_id(),
                     funding_source=str(form.get("funding_source", "")),
                     note=str(form.get("note", "")),
+                    cohort_id=str(form.get("cohort_id", "")),
                 )
         except ServiceError as exc:
             self._fail(exc)
+            if exc.field == "cohort_id":  # taken or closed meanwhile: offer what is open now
+                self._load_cohorts(ctx)
             return handle_errors(exc) if not exc.field else None
         self.busy = False
         self._reload()
@@ -312,6 +346,8 @@ class MyLearningState(SessionState):
                 "status_label": STATUS_LABELS.get(c.status, c.status),
                 "percent": str(c.progress_percent),
                 "due": _date(c.due_at),
+                "recertify_by": _date(c.recertify_by),
+                "certificate_expired": "yes" if c.certificate_expired else "",
                 "overdue": "yes" if c.overdue else "",
                 "mandatory": "yes" if c.mandatory else "",
                 "next": f"/learn/{c.course_id}/{c.next_lesson_id}" if c.next_lesson_id else "",
@@ -379,12 +415,12 @@ class ApplicationsState(PagedState, FormState, SessionState):
         try:
             ctx = self._require(Permission.enrollments_manage)
             with tenant_session(ctx) as session:
-                enrollments.approve(session, ctx, enrollment_id)
+                got = enrollments.approve(session, ctx, enrollment_id)
         except ServiceError as exc:
             self._reload()
             return handle_errors(exc)
         self._reload()
-        return rx.toast.success("Approved: the learner can start now.")
+        return rx.toast.success(f"Approved: the learner can start now. {got.notice}".strip())
 
     @rx.event
     def open_reject(self, enrollment_id: str) -> None:

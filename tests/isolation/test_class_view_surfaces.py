@@ -6,6 +6,11 @@ child org of A (A's course is shared down to C, so C's admin can find it in the 
 is not its staff). Also: A's own learner, and an instructor of B. None may read A's roster,
 and the topics a tab watches after load never name an org the viewer may not read. A's
 admin gets through the same calls (`test_owner_control`), so the rows can fail.
+
+Cohorts: A's learner is in a cohort of A's course. Neither attacker may list A's cohorts,
+filter by A's cohort id (not even on a course of their own), nor see its name; A's admin may
+not filter by a cohort of the course that belongs to the child org C (only cohorts of the
+active org count).
 """
 
 from __future__ import annotations
@@ -48,16 +53,21 @@ class Class:
     topic: str
     learner_email: str
     learner_name: str
+    cohort_id: uuid.UUID
+    cohort_name: str
+    course: lf.CourseWorld
 
     @property
     def secrets(self) -> tuple[str, ...]:
-        return (self.learner_email, self.learner_name)
+        return (self.learner_email, self.learner_name, self.cohort_name)
 
 
 def _class(s: Scenario) -> Class:
     admin = s.victim.admin
     course = lf.published_course(admin.ctx, shared=True, title=f.unique("A's class"))
-    lf.enrollment(s.victim.learner.ctx, course)
+    enrollment_id = lf.enrollment(s.victim.learner.ctx, course)
+    cohort_name = f.unique("A's cohort")
+    cohort_id = lf.cohort(admin.ctx, course, cohort_name, members=[enrollment_id])
     complete(s.victim.learner.ctx, course, course.lesson_ids[0])
     drain()
     return Class(
@@ -66,6 +76,9 @@ def _class(s: Scenario) -> Class:
         topic=progress.progress_topic(admin.org_id, course.course_id),
         learner_email=s.victim.learner.email,
         learner_name=s.victim.learner.ctx.full_name,
+        cohort_id=cohort_id,
+        cohort_name=cohort_name,
+        course=course,
     )
 
 
@@ -97,6 +110,18 @@ SERVICE_ATTEMPTS: list[tuple[str, Attempt, type[ServiceError] | None]] = [
         lambda s, ctx, c: class_view.course_roster(
             s, ctx, course_id=str(c.course_id), filter="struggling", sort="activity"
         ),
+        NotFound,
+    ),
+    (
+        "course_roster_cohort",
+        lambda s, ctx, c: class_view.course_roster(
+            s, ctx, course_id=c.course_id, cohort_id=str(c.cohort_id)
+        ),
+        NotFound,
+    ),
+    (
+        "cohort_choices",
+        lambda s, ctx, c: class_view.cohort_choices(s, ctx, c.course_id),
         NotFound,
     ),
     (
@@ -143,6 +168,45 @@ def test_services_refuse_or_show_nothing_of_a(
         _topics_allowed(result, ctx)
 
 
+def test_a_s_cohort_id_is_refused_on_the_attacker_s_own_course(scenario: Scenario) -> None:  # noqa: F811
+    c = _class(scenario)
+    attacker = scenario.attacker
+    own = lf.published_course(attacker.ctx)
+    lf.cohort(attacker.ctx, own, f.unique("Own cohort"))
+    with tenant_session(attacker.ctx) as session:
+        with pytest.raises(NotFound):
+            class_view.course_roster(
+                session, attacker.ctx, course_id=own.course_id, cohort_id=str(c.cohort_id)
+            )
+        choices = class_view.cohort_choices(session, attacker.ctx, own.course_id)
+    assert [name for _id, name in choices] != [] and c.cohort_name not in _text(choices)
+
+
+def test_a_parent_admin_filters_only_by_its_own_org_s_cohorts(child_admin: Scenario) -> None:  # noqa: F811
+    """A's course is shared down to C; C's cohort of it is C's: A's admin sees C's learner
+    in the roster (their subtree) with the cohort's name, but cannot filter by it."""
+    c = _class(child_admin)
+    c_admin = child_admin.attacker
+    c_learner = f.invite_and_accept_member(c_admin.ctx, Role.learner)
+    course = c.course
+    c_cohort_name = f.unique("C's cohort")
+    c_cohort = lf.cohort(
+        c_admin.ctx, course, c_cohort_name, members=[lf.enrollment(c_learner.ctx, course)]
+    )
+    a = f.refresh(c.admin)
+    with tenant_session(a.ctx) as session:
+        with pytest.raises(NotFound):
+            class_view.course_roster(session, a.ctx, course_id=c.course_id, cohort_id=str(c_cohort))
+        everyone = class_view.course_roster(session, a.ctx, course_id=c.course_id)
+        mine = class_view.course_roster(
+            session, a.ctx, course_id=c.course_id, cohort_id=str(c.cohort_id)
+        )
+        choices = class_view.cohort_choices(session, a.ctx, c.course_id)
+    assert (c_learner.email, c_cohort_name) in {(r.email, r.cohort) for r in everyone.rows}
+    assert [r.email for r in mine.rows] == [c.learner_email]
+    assert choices == [(str(c.cohort_id), c.cohort_name)]
+
+
 def test_a_s_learner_and_another_org_s_instructor_are_refused(backend: Any) -> None:
     a = f.new_admin()
     learner = f.invite_and_accept_member(a.ctx, Role.learner)
@@ -171,6 +235,14 @@ def test_owner_control(backend: Any) -> None:
     with tenant_session(a.ctx) as session:
         page = class_view.course_roster(session, a.ctx, course_id=c.course_id)
         assert [r.email for r in page.rows] == [c.learner_email]
+        assert [r.cohort for r in page.rows] == [c.cohort_name]
+        page = class_view.course_roster(
+            session, a.ctx, course_id=c.course_id, cohort_id=str(c.cohort_id)
+        )
+        assert [r.email for r in page.rows] == [c.learner_email]
+        assert class_view.cohort_choices(session, a.ctx, c.course_id) == [
+            (str(c.cohort_id), c.cohort_name)
+        ]
         assert c.topic in class_view.progress_topics(session, a.ctx, course_id=c.course_id)
         assert c.topic in class_view.progress_topics(session, a.ctx, scope="org")
         assert c.learner_email in _text(class_view.org_view(session, a.ctx))
@@ -178,6 +250,9 @@ def test_owner_control(backend: Any) -> None:
         tab.dispatch(ClassViewState.load())
         assert c.learner_email in _text(tab.state(ClassViewState).rows)
         assert c.topic in hub.watching(tab.token)
+        tab.dispatch(ClassViewState.set_cohort(str(c.cohort_id)))
+        s = tab.state(ClassViewState)
+        assert s.cohort_by == str(c.cohort_id) and c.learner_email in _text(s.rows)
 
 
 @dataclass(frozen=True)
@@ -198,6 +273,7 @@ def test_the_course_page_handlers_show_and_watch_nothing_of_a(scenario: Scenario
             ClassViewState.set_filter("all"),
             ClassViewState.set_sort("activity"),
             ClassViewState.set_inactive_days("3"),
+            ClassViewState.set_cohort(str(c.cohort_id)),
             ClassViewState.refresh_now(),
             ClassViewState.next_page(),
         ):
@@ -206,6 +282,7 @@ def test_the_course_page_handlers_show_and_watch_nothing_of_a(scenario: Scenario
             assert s.rows == [] and not s.found
             for secret in c.secrets:
                 assert secret not in _text(s.rows) + _text(s.title) + _text(s.counts)
+                assert secret not in _text(s.cohorts)
         watched = hub.watching(tab.token)
         assert c.topic not in watched
         _topics_allowed(watched, attacker.ctx)

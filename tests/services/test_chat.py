@@ -155,6 +155,11 @@ def test_interest_channels_join_leave_archive(roomy: None) -> None:
     assert cid not in listed(ben.ctx)
     post(ana.ctx, cid, "Coffee at 2am?")
     assert bodies(ben.ctx, cid) == ["Coffee at 2am?"]
+    run(ben.ctx, chat.mark_read, channel_id=cid)  # reading it does not join him
+    assert cid not in listed(ben.ctx)
+    with tenant_session(ana.ctx) as session:
+        room = chat.access_channel(session, ana.ctx, cid).channel
+        assert chat.member_count(session, ana.ctx, room) == 1  # Ana only
     with pytest.raises(PermissionDenied, match="Join it again"):
         post(ben.ctx, cid, "me too")
     run(ben.ctx, chat.join_channel, channel_id=cid)

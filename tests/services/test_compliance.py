@@ -14,6 +14,7 @@ from sqlalchemy import update
 from sqlmodel import col
 
 from app.models.base import as_utc, utcnow
+from app.models.certificate import Certificate
 from app.models.course import CourseStatus
 from app.models.enrollment import Enrollment
 from app.models.user import Role
@@ -363,3 +364,105 @@ def test_csv_cells_cannot_run_formulas() -> None:
     with tenant_session(admin.ctx) as session:
         text = compliance.compliance_csv(session, admin.ctx).csv
     assert "'=HYPERLINK(1)" in text
+
+
+def add_certificate(
+    ctx: OrgContext,
+    enrollment_id: uuid.UUID,
+    *,
+    expires_in_days: float | None,
+    revoked: bool = False,
+) -> datetime | None:
+    """A certificate row of the enrollment (in the context's org), expiring as asked."""
+    expires = None if expires_in_days is None else utcnow() + timedelta(days=expires_in_days)
+    with tenant_session(ctx) as session:
+        row = session.exec(scoped(ctx, Enrollment).where(Enrollment.id == enrollment_id)).one()
+        session.add(
+            Certificate(
+                org_id=row.org_id,
+                enrollment_id=row.id,
+                user_id=row.user_id,
+                course_id=row.course_id,
+                serial=f.unique("GH-TEST")[:40],
+                learner_name="x",
+                course_title="x",
+                issuer_name="x",
+                issued_at=utcnow() - timedelta(days=300),
+                expires_at=expires,
+                revoked_at=utcnow() if revoked else None,
+            )
+        )
+        session.commit()
+    return expires
+
+
+def test_expired_certificates_and_open_recertifications_in_the_report() -> None:
+    """Compliant: completed with a valid certificate, or recertifying before the old one runs
+    out. Not compliant: every certificate expired (reopened or not). Revoked ones count as
+    none."""
+    w = _report_world()
+    admin, course = w["admin"], w["course"]
+    more = {
+        name: f.invite_and_accept_member(admin.ctx, Role.learner, full_name=name)
+        for name in ("Vera Valid", "Eve Expired", "Rex Renewing", "Lou Lapsed", "Rob Revoked")
+    }
+    set_rule(admin.ctx, course.course_id, role=Role.learner, days=30)  # enrolls the new ones
+    rows = enrolled(admin.ctx, course.course_id)
+    ids = {name: rows[p.user_id].id for name, p in more.items()}
+    done = {"status": "completed", "progress_percent": 100, "completed_at": utcnow()}
+    for name in ("Vera Valid", "Eve Expired", "Rob Revoked"):
+        update_enrollment(admin.ctx, ids[name], **done)
+    add_certificate(admin.ctx, ids["Vera Valid"], expires_in_days=100)
+    expired_on = add_certificate(admin.ctx, ids["Eve Expired"], expires_in_days=-1)
+    add_certificate(admin.ctx, ids["Rob Revoked"], expires_in_days=-1, revoked=True)
+    # Reopened to recertify (as `recertification` leaves them): due on the expiry.
+    renew_by = add_certificate(admin.ctx, ids["Rex Renewing"], expires_in_days=5)
+    update_enrollment(admin.ctx, ids["Rex Renewing"], due_at=renew_by, progress_percent=0)
+    lapsed = add_certificate(admin.ctx, ids["Lou Lapsed"], expires_in_days=-1)
+    update_enrollment(admin.ctx, ids["Lou Lapsed"], due_at=lapsed, progress_percent=20)
+
+    with tenant_session(admin.ctx) as session:
+        report = compliance.compliance_report(session, admin.ctx)
+    by_name = {r.learner_name: r for r in report.rows}
+    assert {n: r.status for n, r in by_name.items()} == {
+        "Cara Done": "completed",
+        "Ian Going": "in_progress",
+        "Nora New": "not_started",
+        "Otto Late": "overdue",
+        "Vera Valid": "completed",
+        "Eve Expired": "expired",
+        "Rex Renewing": "recertify",
+        "Lou Lapsed": "expired",
+        "Rob Revoked": "completed",
+    }
+    assert renew_by is not None and expired_on is not None
+    assert by_name["Rex Renewing"].status_label == f"Recertification due by {renew_by:%Y-%m-%d}"
+    assert by_name["Eve Expired"].status_label == "Certificate expired"
+    assert by_name["Otto Late"].status_label == "Overdue"
+    assert close_to(by_name["Eve Expired"].certificate_expires_at, expired_on)
+    # The non-compliant first (whatever their due dates), the completed last.
+    order = [r.status for r in report.rows]
+    assert sorted(order[:3]) == ["expired", "expired", "overdue"]
+    assert order[-3:] == ["completed"] * 3
+    s = report.summary
+    assert (s.total, s.completed, s.recertify, s.expired, s.overdue) == (9, 3, 1, 2, 1)
+    assert (s.in_progress, s.not_started, s.due_soon) == (1, 1, 2)  # Nora and Rex
+    assert (s.compliant, s.compliant_percent) == (4, 44)
+    with tenant_session(admin.ctx) as session:
+        for status, names in (
+            ("expired", {"Eve Expired", "Lou Lapsed"}),
+            ("recertify", {"Rex Renewing"}),
+            ("completed", {"Cara Done", "Vera Valid", "Rob Revoked"}),
+            ("overdue", {"Otto Late"}),
+            ("in_progress", {"Ian Going"}),
+            ("not_started", {"Nora New"}),
+            ("due_soon", {"Nora New", "Rex Renewing"}),
+        ):
+            only = compliance.compliance_report(session, admin.ctx, status=status)
+            assert {r.learner_name for r in only.rows} == names, status
+        export = compliance.compliance_csv(session, admin.ctx)
+    cells = {r["learner"]: r for r in csv.DictReader(io.StringIO(export.csv))}
+    assert cells["Eve Expired"]["status"] == "Certificate expired"
+    assert cells["Eve Expired"]["certificate_expires"] == f"{expired_on:%Y-%m-%d}"
+    assert cells["Rex Renewing"]["status"] == f"Recertification due by {renew_by:%Y-%m-%d}"
+    assert cells["Cara Done"]["certificate_expires"] == ""

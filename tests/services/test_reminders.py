@@ -12,11 +12,12 @@ from sqlmodel import col, select
 
 from app.db import Scope, open_session
 from app.models.base import utcnow
+from app.models.certificate import Certificate
 from app.models.enrollment import Enrollment
 from app.models.mail import OutboundEmail
 from app.models.outbox import OutboxJob
 from app.models.user import Role
-from app.services import notifications, outbox, reminders
+from app.services import compliance, notifications, outbox, reminders
 from app.services.tenancy import mark_scoped, tenant_session
 from tests import factories as f
 from tests import learning_factories as lf
@@ -174,3 +175,48 @@ def test_the_slot_is_stable_within_its_minutes() -> None:
     base = datetime(2026, 5, 1, 10, 0)
     assert reminders._slot(base) == reminders._slot(base + timedelta(minutes=14))
     assert reminders._slot(base) != reminders._slot(base + timedelta(minutes=15))
+
+
+def test_the_scan_opens_recertifications_and_then_reminds_them_like_any_due_training() -> None:
+    admin, learner, course = setup_learner()
+    with tenant_session(admin.ctx) as session:
+        compliance.set_rule(
+            session, admin.ctx, course_id=course.course_id, role=Role.learner, days_to_complete=30
+        )
+    with open_session(Scope(org_ids={admin.org_id})) as session:
+        row = session.exec(
+            mark_scoped(select(Enrollment).where(Enrollment.user_id == learner.user_id))
+        ).one()
+        row.status, row.completed_at, row.progress_percent = "completed", utcnow(), 100
+        expires = utcnow() + timedelta(days=5)
+        session.add(row)
+        session.add(
+            Certificate(
+                org_id=admin.org_id,
+                enrollment_id=row.id,
+                user_id=learner.user_id,
+                course_id=course.course_id,
+                serial=f.unique("GH-TEST")[:40],
+                learner_name="x",
+                course_title=course.title,
+                issuer_name="x",
+                expires_at=expires,
+            )
+        )
+        session.commit()
+        enrollment_id = row.id
+    # Through the worker: the org's scan job reopens the enrollment, in the org's scope.
+    assert reminders.run_reminders(org_ids=[admin.org_id]) == 1
+    for _ in range(20):
+        if outbox.run_due(worker="test") == 0:
+            break
+    assert titles(learner, "recertification.due") == [f"Recertify: {course.title}"]
+    with open_session(Scope(org_ids={admin.org_id})) as session:
+        row = session.exec(
+            mark_scoped(select(Enrollment).where(Enrollment.id == enrollment_id))
+        ).one()
+        assert (row.status, row.mandatory, row.progress_percent) == ("active", True, 0)
+    assert scan(admin.org_id) == reminders.ScanResult()  # once per certificate
+    # Three days before the expiry it is due soon like any mandatory training.
+    assert scan(admin.org_id, now=expires - timedelta(days=2)) == reminders.ScanResult(due_soon=1)
+    assert scan(admin.org_id, now=expires + timedelta(hours=1)) == reminders.ScanResult(overdue=1)

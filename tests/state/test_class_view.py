@@ -16,6 +16,7 @@ from app.state.class_view import ClassViewState, TeamLiveState
 from app.state.live import hub
 from app.state.session import SessionState
 from tests import factories as f
+from tests import learning_factories as lf
 from tests.services.test_class_view import ClassWorld, class_world, complete
 from tests.state.harness import StateHarness
 
@@ -237,3 +238,79 @@ def test_ago_says_it_like_people_do() -> None:
     assert cv.ago(now - timedelta(hours=3), now) == "3 h ago"
     assert cv.ago(now - timedelta(days=1, hours=2), now) == "1 day ago"
     assert cv.ago(now - timedelta(days=9), now) == "9 days ago"
+
+
+# --------------------------------------------------------------------------- cohorts
+
+
+def _two_cohorts(w: ClassWorld) -> tuple[str, str, str, str]:
+    """ann and ben in "Red", cat in "Blue" (the rest in none): (red id, name, blue id, name)."""
+    red_name, blue_name = f.unique("Red"), f.unique("Blue")
+    red = lf.cohort(
+        w.admin.ctx, w.course, red_name, members=[w.enrollments["ann"], w.enrollments["ben"]]
+    )
+    blue = lf.cohort(w.admin.ctx, w.course, blue_name, members=[w.enrollments["cat"]])
+    return str(red), red_name, str(blue), blue_name
+
+
+def test_the_cohort_filter_narrows_the_roster_and_survives_a_live_refresh() -> None:
+    w = class_world()
+    red, red_name, blue, blue_name = _two_cohorts(w)
+    with StateHarness(cookie=w.instructor.token, path=_path(w)) as tab:
+        tab.dispatch(ClassViewState.load())
+        s = tab.state(ClassViewState)
+        assert s.cohort_by == "all"
+        assert s.cohorts == [{"id": blue, "name": blue_name}, {"id": red, "name": red_name}]
+        cohort_of = {r["name"]: r["cohort"] for r in s.rows}
+        assert cohort_of[w.name_of("ann")] == red_name and cohort_of[w.name_of("dan")] == "—"
+
+        tab.dispatch(ClassViewState.set_cohort(red))
+        tab.dispatch(ClassViewState.set_sort("progress"))
+        s = tab.state(ClassViewState)
+        assert [r["name"] for r in s.rows] == [w.name_of("ann"), w.name_of("ben")]
+        assert s.counts["total"] == "2" and s.cohort_by == red
+
+        # Ben completes two lessons; the push re-reads with the tab's cohort and sort.
+        complete(w.learners["ben"].ctx, w.course, w.course.lesson_ids[0])
+        complete(w.learners["ben"].ctx, w.course, w.course.lesson_ids[1])
+        s = _push(tab, ClassViewState, w)
+        assert s.updates == 1 and s.cohort_by == red and s.sort_by == "progress"
+        assert [r["name"] for r in s.rows] == [w.name_of("ben"), w.name_of("ann")]
+        assert _progress_of(s, w, "ben") == "50" and s.counts["total"] == "2"
+
+        tab.dispatch(ClassViewState.set_cohort("none"))
+        names = {r["name"] for r in tab.state(ClassViewState).rows}
+        assert names == {w.name_of(k) for k in ("dan", "eve", "fay")}
+        tab.dispatch(ClassViewState.set_filter("inactive"))
+        assert [r["name"] for r in tab.state(ClassViewState).rows] == [w.name_of("dan")]
+        s = _push(tab, ClassViewState, w)
+        assert s.cohort_by == "none" and [r["name"] for r in s.rows] == [w.name_of("dan")]
+
+
+def test_an_unknown_cohort_shows_everyone_and_no_cohorts_means_no_choices() -> None:
+    w = class_world()
+    with StateHarness(cookie=w.instructor.token, path=_path(w)) as tab:
+        tab.dispatch(ClassViewState.load())
+        assert tab.state(ClassViewState).cohorts == []  # the page hides the select
+        other = f.new_admin()
+        theirs = lf.cohort(other.ctx, lf.published_course(other.ctx), f.unique("Theirs"))
+        tab.dispatch(ClassViewState.set_cohort(str(theirs)))
+        s = tab.state(ClassViewState)
+        assert s.cohort_by == "all" and s.found and s.counts["total"] == "6"
+        # a cohort created while the page is open shows up with the next refresh
+        red, red_name, _blue, _blue_name = _two_cohorts(w)
+        s = _push(tab, ClassViewState, w)
+        assert {"id": red, "name": red_name} in s.cohorts
+        tab.dispatch(ClassViewState.set_cohort(red))
+        assert tab.state(ClassViewState).counts["total"] == "2"
+
+
+def test_the_team_view_shows_cohorts_without_a_filter() -> None:
+    w = class_world()
+    _red, red_name, _blue, _blue_name = _two_cohorts(w)
+    with StateHarness(cookie=w.admin.token, path="/team/live") as tab:
+        tab.dispatch(TeamLiveState.load())
+        s = tab.state(TeamLiveState)
+        cohort_of = {r["name"]: r["cohort"] for r in s.rows}
+        assert cohort_of[w.name_of("ben")] == red_name and cohort_of[w.name_of("eve")] == "—"
+        assert not hasattr(s, "cohort_by")
