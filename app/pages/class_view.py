@@ -143,6 +143,22 @@ def _controls(s: Any, *, cohort_filter: bool = False) -> rx.Component:
             size="1",
             id="live-refresh",
         ),
+        rx.cond(
+            s.shown_at != "",
+            rx.text(
+                "Read ",
+                # ticks every minute; its change events let the server re-read a quiet view
+                rx.moment(
+                    date=s.shown_at,
+                    from_now=True,
+                    interval=60_000,
+                    on_change=s.age_tick,
+                    id="live-shown-at",
+                ),
+                size="1",
+                color_scheme="gray",
+            ),
+        ),
         spacing="3",
         wrap="wrap",
         align="center",

@@ -545,6 +545,12 @@ def applications_page() -> rx.Component:
                                 rx.text(r["name"], " · ", r["email"], weight="bold"),
                                 rx.text(r["course"], " · applied ", r["when"], size="2"),
                                 rx.text("Funding: ", r["funding"], size="2"),
+                                rx.cond(
+                                    r["cohort"] != "",
+                                    rx.text(
+                                        "Cohort: ", r["cohort"], size="2", id="cohort-" + r["id"]
+                                    ),
+                                ),
                                 rx.cond(r["note"] != "", rx.text("“", r["note"], "”", size="2")),
                                 align="start",
                             ),

@@ -33,7 +33,7 @@ from sqlmodel import Session, col, select
 from app.db import widen_scope
 from app.models.base import as_utc, utcnow
 from app.models.course import Course, CourseStatus
-from app.models.enrollment import Enrollment, EnrollmentStatus
+from app.models.enrollment import Cohort, Enrollment, EnrollmentStatus
 from app.models.notification import Notification
 from app.models.outbox import OutboxJob
 from app.models.user import User
@@ -127,6 +127,7 @@ class ApplicationRow:
     funding_source: str
     note: str
     created: datetime
+    cohort: str = ""  # the cohort the learner chose, "" for none
 
 
 # --------------------------------------------------------------------------- helpers
@@ -460,6 +461,15 @@ def list_applications(
     )
     people = _users(session, {r.user_id for r in rows})
     titles = _course_titles(session, ctx, {r.course_id for r in rows})
+    cohort_ids = {r.cohort_id for r in rows if r.cohort_id is not None}
+    cohort_names = (
+        {
+            c.id: c.name
+            for c in session.exec(scoped(ctx, Cohort).where(col(Cohort.id).in_(cohort_ids))).all()
+        }
+        if cohort_ids
+        else {}
+    )
     return (
         [
             ApplicationRow(
@@ -471,6 +481,7 @@ def list_applications(
                 funding_source=r.funding_source,
                 note=r.application_note,
                 created=as_utc(r.created),
+                cohort=cohort_names.get(r.cohort_id, "") if r.cohort_id else "",
             )
             for r in rows
         ],

@@ -66,7 +66,7 @@ from app.models.enrollment import (
 )
 from app.models.notification import Notification
 from app.models.user import Membership
-from app.services import audit, compliance, course_read, notifications
+from app.services import audit, broker, compliance, course_read, notifications, progress
 from app.services.tenancy import mark_scoped
 
 RECERT_WINDOW_DAYS = 30
@@ -189,6 +189,12 @@ def reopen(session: Session, enrollment: Enrollment, *, due_at: datetime) -> Non
     enrollment.completed_at = None
     enrollment.modified = now
     session.add(enrollment)
+    # Open class views show the learner back at 0 % without a reload.
+    broker.publish_after_commit(
+        session,
+        progress.progress_topic(enrollment.org_id, enrollment.course_id),
+        {"user_id": str(enrollment.user_id), "kind": "recertification", "percent": 0},
+    )
 
 
 def scan_org(session: Session, *, org_id: uuid.UUID, now: datetime | None = None) -> RecertResult:

@@ -24,7 +24,7 @@ import fnmatch
 import logging
 import threading
 import time
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import reflex as rx
@@ -45,6 +45,8 @@ from app.state.session import SessionState, handle_errors
 log = logging.getLogger(__name__)
 
 COALESCE_SECONDS = 0.3
+# With nobody acting, the open view re-reads after this long ("active now" lasts 5 minutes).
+AGE_SECONDS = 60
 PROGRESS_PATTERN = "org:*:course:*:progress"
 FILTER_CHOICES = [
     ("all", "All"),
@@ -125,6 +127,7 @@ class LiveRosterMixin(PagedState, _Session, mixin=True):
     denied: bool = False  # the viewer's role may not see it
     loading: bool = True
     updates: int = 0  # live refreshes applied since the page opened
+    shown_at: str = ""  # when the rows were read (ISO, UTC): "active now" ages from it
 
     # ------------------------------------------------------------------ to implement
 
@@ -152,6 +155,7 @@ class LiveRosterMixin(PagedState, _Session, mixin=True):
         self._show(self._fetch(ctx))
 
     def _show(self, page: RosterPage) -> None:
+        self.shown_at = utcnow().isoformat()
         self.rows = roster_rows(page)
         self.total, self.page = page.total, page.page
         self.title, self.team_only, self.found, self.denied = (
@@ -268,6 +272,16 @@ class LiveRosterMixin(PagedState, _Session, mixin=True):
 
     @rx.event
     def refresh_now(self) -> rx.event.EventSpec | None:
+        return self._reload()
+
+    @rx.event
+    def age_tick(self, _now: str = "") -> rx.event.EventSpec | None:
+        """The page's minute timer: when nothing refreshed the rows for a while, re-read
+        them, so an "active now" dot goes out and "last activity" ages with nobody acting."""
+        if not self.found or not self.shown_at:
+            return None
+        if utcnow() - datetime.fromisoformat(self.shown_at) < timedelta(seconds=AGE_SECONDS):
+            return None
         return self._reload()
 
 

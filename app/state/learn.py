@@ -395,6 +395,7 @@ class ApplicationsState(PagedState, FormState, SessionState):
                 "email": r.learner_email,
                 "funding": r.funding_source,
                 "note": r.note,
+                "cohort": r.cohort,
                 "when": r.created.strftime("%Y-%m-%d"),
             }
             for r in rows

@@ -409,6 +409,9 @@ def test_an_application_holds_its_seat_and_approval_keeps_the_cohort() -> None:
     assert row.members == 1 and row.seats_left == 0  # the application holds the seat
     with pytest.raises(ValidationFailed):
         enroll(b.ctx, course, cohort_id=small.id)
+    # Staff see the chosen cohort on the application.
+    apps, _ = run(admin.ctx, enrollments.list_applications)
+    assert [(r.learner_email, r.cohort) for r in apps] == [(a.email, "Small")]
 
     # Archiving meanwhile does not take the seat away: members (applicants too) stay.
     run(admin.ctx, cohorts.archive_cohort, cohort_id=small.id)

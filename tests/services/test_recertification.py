@@ -22,6 +22,7 @@ from app.models.certificate import Certificate
 from app.models.enrollment import Enrollment
 from app.models.user import Membership, Role
 from app.services import (
+    broker,
     certificates,
     compliance,
     notifications,
@@ -201,6 +202,20 @@ def test_an_expiring_certificate_of_a_mandatory_course_reopens_the_enrollment(
     assert scan(admin.org_id, now=utcnow() + timedelta(days=5)) == recertification.RecertResult()
     assert len(titles(learner, "recertification.due")) == 1
     assert enrollment_of(learner.ctx, enrollment_id).status == "active"
+
+
+def test_open_class_views_hear_of_the_reopening() -> None:
+    admin, learner, world, _enrollment_id, cert = certified()
+    expire_in(cert, 10)
+    heard: list[tuple[str, dict[str, object]]] = []
+    broker.reset_broker()
+    broker.get_broker().listen(lambda topic, payload: heard.append((topic, payload)))
+    try:
+        scan(admin.org_id)
+    finally:
+        broker.reset_broker()
+    topic = progress.progress_topic(learner.org_id, world.course_id)
+    assert [p.get("user_id") for t, p in heard if t == topic] == [str(learner.ctx.user_id)]
 
 
 def test_the_reopened_course_is_taken_again_from_the_start(backend: Backend, peek: Any) -> None:

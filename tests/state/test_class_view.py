@@ -4,10 +4,12 @@ handlers, watches only what the viewer may see, and a progress message refreshes
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
 
+from app.models.base import utcnow
 from app.models.user import Membership, Role
 from app.services import members, progress
 from app.services.tenancy import scoped, tenant_session
@@ -314,3 +316,20 @@ def test_the_team_view_shows_cohorts_without_a_filter() -> None:
         cohort_of = {r["name"]: r["cohort"] for r in s.rows}
         assert cohort_of[w.name_of("ben")] == red_name and cohort_of[w.name_of("eve")] == "—"
         assert not hasattr(s, "cohort_by")
+
+
+def test_a_quiet_view_is_read_again_by_its_minute_timer() -> None:
+    """With nobody acting there is no push: the page's timer re-reads rows older than a
+    minute (so "active now" and "last activity" age), and leaves fresh ones alone."""
+    w = class_world()
+    with StateHarness(cookie=w.instructor.token, path=_path(w)) as tab:
+        tab.dispatch(ClassViewState.load())
+        complete(w.learners["ben"].ctx, w.course, w.course.lesson_ids[0])  # no push arrives
+        tab.dispatch(ClassViewState.age_tick(""))
+        assert _progress_of(tab.state(ClassViewState), w, "ben") == "0"  # read just now
+
+        tab.state(ClassViewState).shown_at = (utcnow() - timedelta(seconds=61)).isoformat()
+        tab.dispatch(ClassViewState.age_tick(""))
+        s = tab.state(ClassViewState)
+        assert _progress_of(s, w, "ben") == "25"
+        assert datetime.fromisoformat(s.shown_at) > utcnow() - timedelta(seconds=5)
