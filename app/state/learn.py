@@ -12,15 +12,17 @@ from typing import Any
 
 import reflex as rx
 
-from app.services import catalog, cohorts, enrollments, progress
+from app.services import catalog, cohorts, courses, enrollments, progress
 from app.services.authz import Permission
 from app.services.errors import NotFound, ServiceError
 from app.services.tenancy import OrgContext, tenant_session
 from app.state.account import FormState
+from app.state.live import hub
 from app.state.paging import PAGE_SIZE, PagedState
 from app.state.session import SessionState, handle_errors
 
 CATALOG_PAGE_SIZE = 12
+CATALOG_ROUTE = "/catalog"
 STATUS_LABELS = {
     "pending": "Application pending",
     "active": "Enrolled",
@@ -117,10 +119,19 @@ class CatalogState(SessionState):
 
     @rx.event
     def load(self) -> rx.event.EventSpec | None:
-        if self._refresh() is None:
+        ctx = self._refresh()
+        if ctx is None:
             return rx.redirect("/signin?next=/catalog")
         self.page, self.loaded = 1, False
-        if Permission.learning_view.value in self.permissions:
+        if Permission.learning_view.value in self.permissions and ctx.org_id:
+            # A course published, archived or edited in this org or one above it (which may
+            # share it down) shows up, or goes, on the open page.
+            orgs = {ctx.org_id, *ctx.ancestor_ids}
+            hub.watch(
+                self.router.session.client_token,
+                {courses.catalog_topic(o) for o in orgs},
+                group="page",
+            )
             return self._reload()
         return None
 
@@ -161,6 +172,17 @@ class CatalogState(SessionState):
     def prev_page(self) -> rx.event.EventSpec | None:
         self.page = max(1, self.page - 1)
         return self._reload()
+
+
+async def _catalog_changed(state: CatalogState, _topic: str, _payload: dict[str, Any]) -> None:
+    """A course of a watched org changed status or details: re-run this tab's search
+    (query, filters and page kept) if the catalog is still the open page."""
+    if state.router.url.path != CATALOG_ROUTE or not state.loaded:
+        return
+    state._reload()
+
+
+hub.on("org:*:catalog", CatalogState, _catalog_changed)
 
 
 # --------------------------------------------------------------------------- a course

@@ -10,8 +10,17 @@ from typing import Any
 import pytest
 
 from app.models.user import Role
-from app.state.learn import ApplicationsState, CatalogState, CourseState, MyLearningState
+from app.services import courses
+from app.services.tenancy import tenant_session
+from app.state.learn import (
+    ApplicationsState,
+    CatalogState,
+    CourseState,
+    MyLearningState,
+    _catalog_changed,
+)
 from app.state.learn_player import PlayerState
+from app.state.live import hub
 from tests import factories as f
 from tests import learning_factories as lf
 from tests.conftest import Backend
@@ -43,6 +52,38 @@ def test_catalog_search_and_filters() -> None:
         assert [c["title"] for c in tab.state(CatalogState).cards] == [f"Typing {tag}"]
         tab.dispatch(CatalogState.set_category("any"))
         assert tab.state(CatalogState).total == 2
+
+
+def test_an_open_catalog_follows_publishing_here_and_above_and_keeps_its_search() -> None:
+    """A course published (or archived) while a learner's catalog is open appears (or goes)
+    through a live push, with the learner's search kept; the tab watches its own org and
+    the orgs above it (which share courses down), nothing else."""
+    admin = f.new_admin()
+    learner = f.invite_and_accept_member(admin.ctx, Role.learner)
+    other = f.new_admin()
+    tag = uuid.uuid4().hex[:8]
+    lf.published_course(admin.ctx, title=f"Welding {tag}")
+    draft = lf.published_course(admin.ctx, title=f"Welding two {tag}", status="draft")
+    with StateHarness(cookie=learner.token, path="/catalog") as tab:
+        tab.dispatch(CatalogState.load())
+        tab.dispatch(CatalogState.search({"q": tag}))
+        assert tab.state(CatalogState).total == 1
+        topic = courses.catalog_topic(admin.org_id)
+        assert topic in hub.watching(tab.token)
+        assert courses.catalog_topic(other.org_id) not in hub.watching(tab.token)
+
+        with tenant_session(admin.ctx) as session:
+            courses.publish_course(session, admin.ctx, course_id=draft.course_id)
+        state = tab.state(CatalogState)
+        tab._runner.run(_catalog_changed(state, topic, {}))
+        state = tab.state(CatalogState)
+        assert sorted(c["title"] for c in state.cards) == [f"Welding {tag}", f"Welding two {tag}"]
+        assert state.query == tag
+
+        with tenant_session(admin.ctx) as session:
+            courses.archive_course(session, admin.ctx, course_id=draft.course_id)
+        tab._runner.run(_catalog_changed(tab.state(CatalogState), topic, {}))
+        assert [c["title"] for c in tab.state(CatalogState).cards] == [f"Welding {tag}"]
 
 
 def test_signed_out_catalog_redirects() -> None:
