@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlmodel import select
+from sqlmodel import col, select
 
 from app.models.base import utcnow
 from app.models.course import Course, LessonKind
@@ -24,6 +24,7 @@ from app.services import (
     auth,
     chat,
     chat_messages,
+    cohorts,
     compliance,
     courses,
     enrollments,
@@ -374,7 +375,35 @@ def seed_learning(org_id: uuid.UUID) -> bool:
     _say(instructor, "Welcome to Riverside! Ask anything about the courses here.")
     _say(jordan, "Thanks! Is the safety handbook the same as the one on site?")
     _say(instructor, "Yes, it is the current edition: https://example.com/handbook")
+    _cohort(instructor, safety, "Spring intake", [lee, jordan])
     return True
+
+
+def _cohort(
+    instructor: OrgContext, course: BuiltCourse, name: str, learners: list[OrgContext]
+) -> None:
+    """A cohort of the course with these (enrolled) learners, and a hello in its channel."""
+    user_ids = [c.user_id for c in learners]
+    with tenant_session(instructor) as session:
+        made = cohorts.create_cohort(
+            session, instructor, course_id=course.course_id, name=name, capacity="20"
+        )
+        enrollment_ids = session.exec(
+            scoped(instructor, Enrollment).where(
+                Enrollment.course_id == course.course_id,
+                col(Enrollment.user_id).in_(user_ids),
+            )
+        ).all()
+        cohorts.assign(
+            session, instructor, cohort_id=made.id, enrollment_ids=[e.id for e in enrollment_ids]
+        )
+        channel = chat.cohort_channel(session, instructor, made.id)
+        chat_messages.post_message(
+            session,
+            instructor,
+            channel_id=channel.id,
+            body=f"Hello {name}! This channel is just for this cohort.",
+        )
 
 
 def _say(ctx: OrgContext, text: str) -> None:

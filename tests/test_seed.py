@@ -49,3 +49,14 @@ def test_the_demo_tenant_has_courses_progress_a_certificate_and_an_overdue_learn
         general = chat.org_channel(session, learner.ctx)
         said = chat_messages.history(session, learner.ctx, channel_id=general.id).rows
     assert len(said) == 3 and any("handbook" in m.body for m in said)
+
+    # Lee and Jordan are the safety course's "Spring intake" cohort, with its own channel.
+    with tenant_session(learner.ctx) as session:
+        rooms = {r.name: r for r in chat.list_channels(session, learner.ctx)}
+        (cohort_room,) = [r for n, r in rooms.items() if n.startswith("Spring intake")]
+        said = chat_messages.history(session, learner.ctx, channel_id=cohort_room.id).rows
+    assert [m.body for m in said] == ["Hello Spring intake! This channel is just for this cohort."]
+    with tenant_session(priya.ctx) as session:
+        assert not any(
+            r.name.startswith("Spring intake") for r in chat.list_channels(session, priya.ctx)
+        )
