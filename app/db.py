@@ -60,11 +60,13 @@ def get_engine(url: str | None = None) -> Engine:
         return engine
 
 
-def dispose_engines() -> None:
-    """Close every pooled connection (tests and forked workers call this)."""
+def dispose_engines(*, close: bool = True) -> None:
+    """Close every pooled connection (tests and forked workers call this). A forked child
+    passes `close=False`: it drops the pools it inherited without closing the parent's
+    connections under it, and opens its own."""
     with _lock:
         for engine in _engines.values():
-            engine.dispose()
+            engine.dispose(close=close)
         _engines.clear()
 
 

@@ -13,8 +13,9 @@ What runs (all in this process; one asyncio loop plays one backend worker, with 
 real `StateManagerRedis` and a real `rx.App`, whose socket emit is replaced by a recorder):
 
 * N learners, enrolled in one course, each complete one lesson through the real service
-  (`progress.complete_lesson`, PostgreSQL with row-level security), all at once from a
-  thread pool (16 threads), like N requests arriving together.
+  (`progress.complete_lesson`, PostgreSQL with row-level security), in `PROCESSES` (4)
+  forked learner processes with up to 16 requests in flight, like requests reaching other
+  backend workers: all at once (a burst), or paced at `--rate` per second.
 * M instructor tabs watch the course.
 
 Three mechanisms, measured in the same run:
@@ -49,6 +50,7 @@ import argparse
 import asyncio
 import atexit
 import contextlib
+import multiprocessing
 import os
 import shlex
 import subprocess
@@ -59,7 +61,7 @@ import time
 import uuid
 from collections import defaultdict
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -279,31 +281,65 @@ def _note_commit(_session: Session) -> None:
 
 # learner actions per second; 0 = all at once (set from --rate)
 RATE = 0.0
+# The learners' requests run in other processes (other backend workers in production), so
+# they compete with the watching worker for the CPUs but not for its interpreter lock.
+PROCESSES = 4
+
+
+def _learner_process_init() -> None:
+    """In a forked learner process: its own database pools and Redis connection."""
+    db.dispose_engines(close=False)
+    broker.reset_broker()
+
+
+def _complete_one(
+    ctx: OrgContext, enrollment_id: uuid.UUID, course_id: uuid.UUID, lesson_id: uuid.UUID, at: float
+) -> tuple[uuid.UUID, int, float]:
+    """One learner's request, in a learner process: wait for its slot (`at`, on the
+    machine-wide monotonic clock `perf_counter` reads), complete the lesson, and say when
+    it committed."""
+    time.sleep(max(0.0, at - time.perf_counter()))
+    with tenant_session(ctx) as session:
+        done = progress.complete_lesson(session, ctx, course_id=course_id, lesson_id=lesson_id)
+    return enrollment_id, done.progress_percent, _commit_at.value
+
+
+def learner_pool() -> ProcessPoolExecutor:
+    """The learner processes, forked (and warmed) before the worker's threads start."""
+    pool = ProcessPoolExecutor(
+        PROCESSES,
+        mp_context=multiprocessing.get_context("fork"),
+        initializer=_learner_process_init,
+    )
+    list(pool.map(time.sleep, [0.2] * PROCESSES))  # fork them all now
+    return pool
 
 
 def _act(
-    world: World, lesson_id: uuid.UUID, after: Callable[[uuid.UUID, int, float], None] | None
+    world: World,
+    pool: ProcessPoolExecutor,
+    lesson_id: uuid.UUID,
+    after: Callable[[uuid.UUID, int, float], None] | None,
 ) -> list[tuple[uuid.UUID, int, float]]:
-    """Every learner completes `lesson_id`, all at once or (with `RATE`) the i-th at i/RATE
-    seconds after the start; returns (enrollment, percent, commit)."""
-    start = time.perf_counter()
-    slots = {enrollment_id: n for n, (_ctx, enrollment_id) in enumerate(world.learners)}
+    """Every learner completes `lesson_id` from the learner processes (`THREADS` requests
+    in flight), all at once or (with `RATE`) the i-th at i/RATE seconds after the start;
+    `after` runs here as each commit is reported. Returns (enrollment, percent, commit)."""
+    start = time.perf_counter() + 0.5
+    done: list[tuple[uuid.UUID, int, float]] = []
+    with ThreadPoolExecutor(THREADS) as requests:
 
-    def one(item: tuple[OrgContext, uuid.UUID]) -> tuple[uuid.UUID, int, float]:
-        ctx, enrollment_id = item
-        if RATE:
-            time.sleep(max(0.0, start + slots[enrollment_id] / RATE - time.perf_counter()))
-        with tenant_session(ctx) as session:
-            done = progress.complete_lesson(
-                session, ctx, course_id=world.course.course_id, lesson_id=lesson_id
-            )
-        at = _commit_at.value
-        if after is not None:
-            after(enrollment_id, done.progress_percent, at)
-        return enrollment_id, done.progress_percent, at
+        def one(n: int) -> None:
+            ctx, enrollment_id = world.learners[n]
+            at = start + (n / RATE if RATE else 0.0)
+            got = pool.submit(
+                _complete_one, ctx, enrollment_id, world.course.course_id, lesson_id, at
+            ).result()
+            if after is not None:
+                after(*got)
+            done.append(got)
 
-    with ThreadPoolExecutor(THREADS) as pool:
-        return list(pool.map(one, world.learners))
+        list(requests.map(one, range(len(world.learners))))
+    return done
 
 
 def _wait_quiet(
@@ -324,7 +360,9 @@ def _wait_quiet(
 # --------------------------------------------------------------------------- (a)
 
 
-def bench_hub(world: World, worker: Worker, watchers: int) -> list[float]:
+def bench_hub(
+    world: World, worker: Worker, pool: ProcessPoolExecutor, watchers: int
+) -> list[float]:
     """(a) broker -> hub -> modify_state + DB refresh per tab."""
     tabs = [str(uuid.uuid4()) for _ in range(watchers)]
     topics_holder: dict[str, set[str]] = {}
@@ -350,7 +388,7 @@ def bench_hub(world: World, worker: Worker, watchers: int) -> list[float]:
     worker.run(open_tabs())
     worker.emits.clear()
     worker.refreshes.clear()
-    commits = _act(world, world.course.lesson_ids[0], None)
+    commits = _act(world, pool, world.course.lesson_ids[0], None)
     _wait_quiet(worker, seconds=1.5, refreshes=True)
     latencies: list[float] = []
     missed = 0
@@ -376,7 +414,9 @@ def bench_hub(world: World, worker: Worker, watchers: int) -> list[float]:
 # --------------------------------------------------------------------------- (b)
 
 
-def bench_shared(world: World, worker: Worker, watchers: int) -> list[float]:
+def bench_shared(
+    world: World, worker: Worker, pool: ProcessPoolExecutor, watchers: int
+) -> list[float]:
     """(b) linked rx.SharedState: one shared token per course, linked by every tab."""
     shared_token = "course" + world.course.course_id.hex  # no underscores allowed
     tabs = [str(uuid.uuid4()) for _ in range(watchers)]
@@ -406,7 +446,7 @@ def bench_shared(world: World, worker: Worker, watchers: int) -> list[float]:
         # the learner's (background) handler, after its service committed
         asyncio.run_coroutine_threadsafe(write(enrollment_id, percent), worker.loop)
 
-    commits = _act(world, world.course.lesson_ids[1], after)
+    commits = _act(world, pool, world.course.lesson_ids[1], after)
     _wait_quiet(worker, seconds=2.0)
     latencies: list[float] = []
     missed = 0
@@ -505,18 +545,20 @@ def main(argv: list[str] | None = None) -> None:
         pace = f"at {RATE:g} per second" if RATE else "at once"
         print(
             f"live fan-out: N={args.learners} learners completing a lesson {pace} "
-            f"({THREADS} threads), M={args.watchers} instructor tabs"
+            f"({PROCESSES} learner processes), M={args.watchers} instructor tabs"
         )
         started = time.perf_counter()
         world = World(args.learners)
         print(f"  setup {time.perf_counter() - started:.1f} s")
+        pool = learner_pool()
         worker = Worker()
         _record_refreshes(worker)
         try:
-            a = bench_hub(world, worker, args.watchers)
-            b = bench_shared(world, worker, args.watchers)
+            a = bench_hub(world, worker, pool, args.watchers)
+            b = bench_shared(world, worker, pool, args.watchers)
         finally:
             worker.stop()
+            pool.shutdown()
         floor = bench_floor(max(200, args.learners))
         print(
             f"\nN={args.learners} M={args.watchers} {pace}  commit -> instructor tab's state delta"

@@ -45,6 +45,7 @@ from app.state.session import SessionState, handle_errors
 log = logging.getLogger(__name__)
 
 COALESCE_SECONDS = 0.3
+COST_FACTOR = 2.0  # a slow tab's refreshes start at least this many refresh times apart
 # With nobody acting, the open view re-reads after this long ("active now" lasts 5 minutes).
 AGE_SECONDS = 60
 PROGRESS_PATTERN = "org:*:course:*:progress"
@@ -403,6 +404,7 @@ class _Dispatcher:
         self.views: dict[str, type[LiveRosterMixin]] = {}  # token -> the view it opened
         self.pending: set[str] = set()
         self.last_run: dict[str, float] = {}
+        self.cost: dict[str, float] = {}  # token -> seconds its last refresh took
         self.tasks: set[asyncio.Task[None]] = set()
         self.loop: asyncio.AbstractEventLoop | None = None
         self.app: Any = None
@@ -429,7 +431,11 @@ class _Dispatcher:
             if token in self.pending:
                 return None
             self.pending.add(token)
-        return max(0.0, self.last_run.get(token, 0.0) + COALESCE_SECONDS - now)
+            # A tab whose refreshes got slow (a busy database) is refreshed less often, so
+            # the refreshes do not keep the machine busy themselves: the gap from the last
+            # start is at least twice what that refresh took.
+            gap = max(COALESCE_SECONDS, COST_FACTOR * self.cost.get(token, 0.0))
+        return max(0.0, self.last_run.get(token, 0.0) + gap - now)
 
     def on_message(self, topic: str, _payload: dict[str, Any]) -> None:
         """The broker's thread: schedule one refresh per watching tab of this worker."""
@@ -462,11 +468,15 @@ class _Dispatcher:
                 self.last_run[token] = time.monotonic()
         if not hub.pushes_here(token):
             return
+        started = time.monotonic()
         try:
             async with self.app.modify_state(BaseStateToken(ident=token, cls=view)) as root:
                 await _on_progress(await root.get_state(view), "", {})
         except Exception:  # a gone tab must not stop the others
             log.exception("live class view refresh failed")
+        finally:
+            with self.lock:
+                self.cost[token] = time.monotonic() - started
 
 
 dispatcher = _Dispatcher()

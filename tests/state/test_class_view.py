@@ -126,6 +126,16 @@ def test_a_burst_is_coalesced_into_one_pending_refresh_per_tab() -> None:
     assert d.delay("tab", now=100.06) is None
 
 
+def test_a_tab_whose_refreshes_got_slow_is_refreshed_less_often() -> None:
+    """Under load a roster refresh can take a second or more; refreshing every 300 ms would
+    then keep the database busy with refreshes alone, so the gap grows with the cost."""
+    d = cv._Dispatcher()
+    d.last_run["slow"] = d.last_run["quick"] = 100.0
+    d.cost["slow"], d.cost["quick"] = 1.5, 0.05
+    assert d.delay("slow", now=100.1) == pytest.approx(cv.COST_FACTOR * 1.5 - 0.1)
+    assert d.delay("quick", now=100.1) == pytest.approx(cv.COALESCE_SECONDS - 0.1)
+
+
 def test_the_dispatcher_refreshes_only_watching_tabs_of_the_view_they_opened() -> None:
     d = cv._Dispatcher()
     ran: list[tuple[str, str]] = []
