@@ -23,8 +23,9 @@ Three mechanisms, measured in the same run:
 (a) our fan-out: the commit publishes on Redis (`broker.publish_after_commit`), the worker's
     broker thread hears it, `app.state.class_view.dispatcher` finds the watching tabs in
     `app.state.live.hub`'s registry and (at most one pending per tab, `COALESCE_SECONDS`
-    apart) runs `app.modify_state` with the real `ClassViewState` refresher, which re-reads
-    the roster page from the database in a thread. Latency of a commit at a tab =
+    apart, more when refreshes get slow) runs `class_view.refresh_tab`: the real
+    `ClassViewState` re-reads the roster page from the database in a thread, without the
+    tab's lock, then shows it under `app.modify_state`. Latency of a commit at a tab =
     the end of the first refresh of that tab that started after the commit (so read the
     database after it); its delta is resolved and emitted right after. (A commit of a
     learner who is not on the tab's page changes nothing the tab shows and sends no delta,
@@ -260,14 +261,16 @@ def _record_refreshes(worker: Worker) -> None:
     """Note, per tab, when each live refresh started and when its state was updated (the
     delta is resolved and emitted right after; a refresh that changed nothing on the page
     emits none, yet the tab is then up to date)."""
-    original = live_view._on_progress
+    original = live_view.refresh_tab
 
-    async def timed(state: Any, topic: str, payload: dict[str, Any]) -> None:
+    async def timed(app: Any, token: str, view: Any) -> bool:
         started = time.perf_counter()
-        await original(state, topic, payload)
-        worker.refreshes[state.router.session.client_token].append((started, time.perf_counter()))
+        shown = await original(app, token, view)
+        if shown:
+            worker.refreshes[token].append((started, time.perf_counter()))
+        return shown
 
-    live_view._on_progress = timed  # type: ignore[assignment]
+    live_view.refresh_tab = timed  # type: ignore[assignment]
 
 
 # commit times per thread: the after_commit hook of the learner's session
@@ -377,7 +380,7 @@ def bench_hub(
                 )
                 state = await root.get_state(ClassViewState)
                 state.cid = str(world.course.course_id)
-                state.live_refresh()
+                state._live_refresh()
                 ctx = state._context()
                 assert ctx is not None and state.found, "the instructor cannot open the view"
                 topics = state._topics(ctx)

@@ -13,6 +13,8 @@ decided on the server) shown with `rx.link`; there is no raw HTML and no Markdow
 
 from __future__ import annotations
 
+from typing import Any
+
 import reflex as rx
 
 from app.components.shell import app_shell
@@ -103,34 +105,61 @@ def _new_channel() -> rx.Component:
     )
 
 
-def _new_dm() -> rx.Component:
-    return rx.vstack(
-        rx.text("Message someone", size="2", weight="bold"),
+def _person_picker(
+    *,
+    search_id: str,
+    placeholder: str,
+    aria_label: str,
+    on_search: Any,
+    people: Any,
+    action: str,
+    on_pick: Any,
+    pick_id: str,
+) -> rx.Component:
+    """A debounced people search and the matches, each with one button (`on_pick(id)`,
+    element id `pick_id` + the person's id)."""
+    return rx.fragment(
         rx.debounce_input(
             rx.input(
-                placeholder="Search people by name",
-                on_change=ChatState.find_people,
-                id="dm-search",
-                aria_label="Search people to message",
+                placeholder=placeholder,
+                on_change=on_search,
+                id=search_id,
+                aria_label=aria_label,
                 width="100%",
             ),
             debounce_timeout=300,
         ),
         rx.foreach(
-            ChatState.people,
+            people,
             lambda p: rx.hstack(
                 rx.text(p["name"], size="2"),
                 rx.spacer(),
                 rx.button(
-                    "Message",
+                    action,
                     size="1",
                     variant="soft",
-                    on_click=ChatState.start_dm(p["id"]),
-                    id="dm-start-" + p["id"],
+                    on_click=on_pick(p["id"]),
+                    id=pick_id + p["id"],
                 ),
                 align="center",
                 width="100%",
             ),
+        ),
+    )
+
+
+def _new_dm() -> rx.Component:
+    return rx.vstack(
+        rx.text("Message someone", size="2", weight="bold"),
+        _person_picker(
+            search_id="dm-search",
+            placeholder="Search people by name",
+            aria_label="Search people to message",
+            on_search=ChatState.find_people,
+            people=ChatState.people,
+            action="Message",
+            on_pick=ChatState.start_dm,
+            pick_id="dm-start-",
         ),
         spacing="2",
         width="100%",
@@ -631,31 +660,15 @@ def member_row(m: rx.Var[dict[str, str]]) -> rx.Component:
 
 def _add_member() -> rx.Component:
     return rx.vstack(
-        rx.debounce_input(
-            rx.input(
-                placeholder="Add someone by name",
-                on_change=ChatState.find_addable,
-                id="add-member-search",
-                aria_label="Add a member to this channel",
-                width="100%",
-            ),
-            debounce_timeout=300,
-        ),
-        rx.foreach(
-            ChatState.add_people,
-            lambda p: rx.hstack(
-                rx.text(p["name"], size="2"),
-                rx.spacer(),
-                rx.button(
-                    "Add",
-                    size="1",
-                    variant="soft",
-                    on_click=ChatState.add_to_channel(p["id"]),
-                    id="add-member-" + p["id"],
-                ),
-                align="center",
-                width="100%",
-            ),
+        _person_picker(
+            search_id="add-member-search",
+            placeholder="Add someone by name",
+            aria_label="Add a member to this channel",
+            on_search=ChatState.find_addable,
+            people=ChatState.add_people,
+            action="Add",
+            on_pick=ChatState.add_to_channel,
+            pick_id="add-member-",
         ),
         spacing="2",
         width="100%",

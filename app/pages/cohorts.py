@@ -54,42 +54,25 @@ def _form() -> rx.Component:
                 rx.heading(rx.cond(S.editing_id != "", "Edit cohort", "New cohort"), size="4"),
                 field("Name", "name", error=S.cohort_name_error, default_value=v["name"]),
                 rx.flex(
-                    rx.box(
-                        field(
-                            "Starts on (optional)",
-                            "starts_on",
-                            type_="date",
-                            required=False,
-                            error=S.starts_on_error,
-                            default_value=v["starts_on"],
-                        ),
-                        flex="1",
-                        min_width="12em",
-                    ),
-                    rx.box(
-                        field(
-                            "Ends on (optional)",
-                            "ends_on",
-                            type_="date",
-                            required=False,
-                            error=S.ends_on_error,
-                            default_value=v["ends_on"],
-                        ),
-                        flex="1",
-                        min_width="12em",
-                    ),
-                    rx.box(
-                        field(
-                            "Seats (blank: no limit)",
-                            "capacity",
-                            type_="number",
-                            required=False,
-                            error=S.capacity_error,
-                            default_value=v["capacity"],
-                        ),
-                        flex="1",
-                        min_width="12em",
-                    ),
+                    *[
+                        rx.box(
+                            field(
+                                label,
+                                name,
+                                type_=kind,
+                                required=False,
+                                error=error,
+                                default_value=v[name],
+                            ),
+                            flex="1",
+                            min_width="12em",
+                        )
+                        for label, name, kind, error in (
+                            ("Starts on (optional)", "starts_on", "date", S.starts_on_error),
+                            ("Ends on (optional)", "ends_on", "date", S.ends_on_error),
+                            ("Seats (blank: no limit)", "capacity", "number", S.capacity_error),
+                        )
+                    ],
                     gap="3",
                     wrap="wrap",
                     width="100%",

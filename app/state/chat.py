@@ -26,8 +26,9 @@ from __future__ import annotations
 import dataclasses
 import math
 import uuid
+from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import reflex as rx
 from sqlmodel import Session
@@ -42,6 +43,8 @@ from app.services.tenancy import OrgContext, parse_id, tenant_session
 from app.state.learn import path_ids
 from app.state.live import hub
 from app.state.session import SessionState
+
+_T = TypeVar("_T")
 
 MAX_SHOWN = 300  # messages kept in a tab's state; older ones reload with "Load earlier"
 MUTE_MINUTES = ("10", "60", "1440", "10080")
@@ -636,6 +639,16 @@ class ChatState(SessionState):
         self.members_page = max(1, self.members_page - 1)
         return self._reload_members()
 
+    def _on_member(self, user_id: str, act: Callable[[Session, OrgContext, uuid.UUID], _T]) -> _T:
+        """Run a moderation call on a member of the open channel (the service checks the
+        user moderates it; a `ServiceError` goes to the caller), then re-read the panel."""
+        ctx = self._ctx()
+        target = parse_id(user_id)
+        with tenant_session(ctx) as session:
+            result = act(session, ctx, target)
+        self._reload_members()
+        return result
+
     def _name_of(self, user_id: str) -> str:
         return next((m["name"] for m in self.members if m["id"] == user_id), "")
 
@@ -644,18 +657,17 @@ class ChatState(SessionState):
         """Mute someone in the open channel for one of the offered durations (moderators;
         the service refuses anyone else)."""
         who = self._name_of(user_id) or "Member"
+        if minutes not in MUTE_MINUTES:
+            return rx.toast.error("Choose how long the mute lasts.")
         try:
-            ctx = self._ctx()
-            target = parse_id(user_id)
-            if minutes not in MUTE_MINUTES:
-                return rx.toast.error("Choose how long the mute lasts.")
-            with tenant_session(ctx) as session:
-                until = msgs.mute_member(
+            until = self._on_member(
+                user_id,
+                lambda session, ctx, target: msgs.mute_member(
                     session, ctx, channel_id=self._channel_id, user_id=target, minutes=int(minutes)
-                )
+                ),
+            )
         except ServiceError as exc:
             return _fail(exc)
-        self._reload_members()
         return rx.toast.success(f"{who} is muted here until {until:%Y-%m-%d %H:%M} UTC.")
 
     @rx.event
@@ -663,13 +675,14 @@ class ChatState(SessionState):
         """Lift someone's mute in the open channel (moderators)."""
         who = self._name_of(user_id) or "Member"
         try:
-            ctx = self._ctx()
-            target = parse_id(user_id)
-            with tenant_session(ctx) as session:
-                msgs.unmute_member(session, ctx, channel_id=self._channel_id, user_id=target)
+            self._on_member(
+                user_id,
+                lambda session, ctx, target: msgs.unmute_member(
+                    session, ctx, channel_id=self._channel_id, user_id=target
+                ),
+            )
         except ServiceError as exc:
             return _fail(exc)
-        self._reload_members()
         return rx.toast.success(f"{who} can post here again.")
 
     @rx.event
@@ -702,13 +715,14 @@ class ChatState(SessionState):
         if not pending_id:
             return None
         try:
-            ctx = self._ctx()
-            target = parse_id(pending_id)
-            with tenant_session(ctx) as session:
-                chat.remove_member(session, ctx, channel_id=self._channel_id, user_id=target)
+            self._on_member(
+                pending_id,
+                lambda session, ctx, target: chat.remove_member(
+                    session, ctx, channel_id=self._channel_id, user_id=target
+                ),
+            )
         except ServiceError as exc:
             return _fail(exc)
-        self._reload_members()
         return rx.toast.success(f"{name or 'Member'} was removed from the channel.")
 
     @rx.event
@@ -731,14 +745,15 @@ class ChatState(SessionState):
     def add_to_channel(self, user_id: str) -> rx.event.EventSpec | None:
         """Add someone to the open interest channel (moderators)."""
         try:
-            ctx = self._ctx()
-            target = parse_id(user_id)
-            with tenant_session(ctx) as session:
-                name = cm.add_member(session, ctx, channel_id=self._channel_id, user_id=target)
+            name = self._on_member(
+                user_id,
+                lambda session, ctx, target: cm.add_member(
+                    session, ctx, channel_id=self._channel_id, user_id=target
+                ),
+            )
         except ServiceError as exc:
             return _fail(exc)
         self.add_people = [p for p in self.add_people if p["id"] != user_id]
-        self._reload_members()
         return rx.toast.success(f"{name} was added to the channel.")
 
     @rx.event

@@ -8,10 +8,11 @@ How a view stays live:
   browser).
 - Progress is published after commit on `org:{org}:course:{course}:progress`; this
   worker's `dispatcher` hears it, finds the tabs that watch it in the hub's registry and
-  runs `_on_progress` in each one's state (`app.modify_state`). The refresher re-reads the
-  page from the database with the tab's current filter, sort, page and (course view) cohort
-  (so a missed or doubled message costs one refresh), re-checking the viewer's permission
-  each time: a tab whose user lost access is emptied and stops watching.
+  refreshes each (`refresh_tab`: read without the tab's lock, show under it). The refresh
+  re-reads the page from the database with the tab's current filter, sort, page and
+  (course view) cohort (so a missed or doubled message costs one refresh), re-checking the
+  viewer's permission each time: a tab whose user lost access is emptied and stops
+  watching.
 - Bursts coalesce before any lock is taken: at most one refresh is pending per tab, run at
   once or `COALESCE_SECONDS` after the tab's previous refresh.
 - A reconnecting tab runs `load` again and so reads everything fresh from the database.
@@ -107,6 +108,9 @@ def roster_rows(page: RosterPage) -> list[dict[str, str]]:
     ]
 
 
+# What a live read found: the page and fields to show, a refusal, or None (nothing to do).
+LiveRead = tuple[RosterPage, dict[str, Any]] | ServiceError | None
+
 if TYPE_CHECKING:  # the mixin is used with SessionState; let the type checker know
     _Session = SessionState
 else:
@@ -136,8 +140,20 @@ class LiveRosterMixin(PagedState, _Session, mixin=True):
         """Whether the tab still shows this view (a refresher skips other pages)."""
         raise NotImplementedError
 
-    def _fetch(self, ctx: OrgContext) -> RosterPage:
+    def _read(self, ctx: OrgContext) -> tuple[RosterPage, dict[str, Any]]:
+        """Read the page for this tab's filter, sort, page (and view choices) without
+        changing the state: the page, and the other fields to set with it."""
         raise NotImplementedError
+
+    def _view_key(self) -> tuple[str, ...]:
+        """What the tab looks at: a read made for one key is not shown under another."""
+        return (
+            self.router.url.path,
+            self.filter_by,
+            self.sort_by,
+            self.inactive_days,
+            str(self.page),
+        )
 
     def _topics(self, ctx: OrgContext) -> set[str]:
         raise NotImplementedError
@@ -153,9 +169,12 @@ class LiveRosterMixin(PagedState, _Session, mixin=True):
 
     def _load_view(self, ctx: OrgContext) -> None:
         """Read the page from the database (permission re-checked by the service)."""
-        self._show(self._fetch(ctx))
+        page, fields = self._read(ctx)
+        self._show(page, fields)
 
-    def _show(self, page: RosterPage) -> None:
+    def _show(self, page: RosterPage, fields: dict[str, Any] | None = None) -> None:
+        for name, value in (fields or {}).items():
+            setattr(self, name, value)
         self.shown_at = utcnow().isoformat()
         self.rows = roster_rows(page)
         self.total, self.page = page.total, page.page
@@ -211,25 +230,35 @@ class LiveRosterMixin(PagedState, _Session, mixin=True):
         dispatcher.open(self.router.session.client_token, type(self))
         return None
 
-    async def live_refresh_async(self) -> None:
-        """`live_refresh` with the session check and the database read in a thread (the
-        caller holds this tab's lock; nothing else touches the state meanwhile)."""
+    async def _live_read(self) -> LiveRead:
+        """A live refresh's database work, in threads, changing nothing: the session check
+        and the read for the tab's current view."""
         ctx = await asyncio.to_thread(self._context)
         if ctx is None:
-            self._refused(Unauthenticated())
-            return
+            return Unauthenticated()
         try:
-            page = await asyncio.to_thread(self._fetch, ctx)
+            return await asyncio.to_thread(self._read, ctx)
         except (NotFound, PermissionDenied) as exc:
-            self._refused(exc)
-            return
+            return exc
         except ServiceError:
             log.exception("live class view refresh failed")
+            return None
+
+    def _live_apply(self, read: LiveRead) -> None:
+        """Show what `_live_read` found (a refusal empties the view and stops watching)."""
+        if read is None:
             return
-        self._show(page)
+        if isinstance(read, ServiceError):
+            self._refused(read)
+            return
+        self._show(*read)
         self.updates += 1
 
-    def live_refresh(self) -> None:
+    async def _live_refresh_async(self) -> None:
+        """Read and show, for a caller that holds this tab's lock throughout."""
+        self._live_apply(await self._live_read())
+
+    def _live_refresh(self) -> None:
         """What a progress message does: re-read the page (filter, sort and page kept)."""
         ctx = self._context()
         if ctx is None:
@@ -310,13 +339,13 @@ class ClassViewState(LiveRosterMixin, SessionState):
     def _page_path(self) -> bool:
         return bool(self.cid) and self._course_id() == self.cid
 
-    def _fetch(self, ctx: OrgContext) -> RosterPage:
+    def _read(self, ctx: OrgContext) -> tuple[RosterPage, dict[str, Any]]:
         with tenant_session(ctx) as session:
             choices = class_view.cohort_choices(session, ctx, self.cid)
-            self.cohorts = [{"id": cid, "name": name} for cid, name in choices]
-            if self.cohort_by not in (ALL_COHORTS, class_view.NO_COHORT, *dict(choices)):
-                self.cohort_by = ALL_COHORTS  # the cohort is gone: show everyone
-            return class_view.course_roster(
+            cohort_by = self.cohort_by
+            if cohort_by not in (ALL_COHORTS, class_view.NO_COHORT, *dict(choices)):
+                cohort_by = ALL_COHORTS  # the cohort is gone: show everyone
+            page = class_view.course_roster(
                 session,
                 ctx,
                 course_id=self.cid,
@@ -325,8 +354,13 @@ class ClassViewState(LiveRosterMixin, SessionState):
                 inactive_days=self.inactive_days,
                 page=self.page,
                 page_size=PAGE_SIZE,
-                cohort_id="" if self.cohort_by == ALL_COHORTS else self.cohort_by,
+                cohort_id="" if cohort_by == ALL_COHORTS else cohort_by,
             )
+        cohorts = [{"id": cid, "name": name} for cid, name in choices]
+        return page, {"cohorts": cohorts, "cohort_by": cohort_by}
+
+    def _view_key(self) -> tuple[str, ...]:
+        return (*super()._view_key(), self.cid, self.cohort_by)
 
     def _topics(self, ctx: OrgContext) -> set[str]:
         with tenant_session(ctx) as session:
@@ -362,12 +396,11 @@ class TeamLiveState(LiveRosterMixin, SessionState):
     def _scope(self, ctx: OrgContext) -> str:
         return class_view.default_scope(ctx)
 
-    def _fetch(self, ctx: OrgContext) -> RosterPage:
+    def _read(self, ctx: OrgContext) -> tuple[RosterPage, dict[str, Any]]:
         scope = self._scope(ctx)
-        self.scope = scope
         view = class_view.org_view if scope == "org" else class_view.team_view
         with tenant_session(ctx) as session:
-            return view(
+            page = view(
                 session,
                 ctx,
                 filter=self.filter_by,
@@ -376,6 +409,7 @@ class TeamLiveState(LiveRosterMixin, SessionState):
                 page=self.page,
                 page_size=PAGE_SIZE,
             )
+        return page, {"scope": scope}
 
     def _topics(self, ctx: OrgContext) -> set[str]:
         with tenant_session(ctx) as session:
@@ -470,8 +504,7 @@ class _Dispatcher:
             return
         started = time.monotonic()
         try:
-            async with self.app.modify_state(BaseStateToken(ident=token, cls=view)) as root:
-                await _on_progress(await root.get_state(view), "", {})
+            await refresh_tab(self.app, token, view)
         except Exception:  # a gone tab must not stop the others
             log.exception("live class view refresh failed")
         finally:
@@ -482,12 +515,34 @@ class _Dispatcher:
 dispatcher = _Dispatcher()
 
 
+async def refresh_tab(app: Any, token: str, view: type[LiveRosterMixin]) -> bool:
+    """One live refresh of a tab: read without its lock, then show under it.
+
+    The read (session check and roster queries, seconds on a busy database) runs on a copy
+    of the tab's state taken without the lock, so the instructor's own clicks are not held
+    up behind it. The result is shown only if the tab still looks at the same thing (page,
+    filter, sort, cohort): otherwise the click that changed it has read afresh already.
+    Returns whether the tab was updated."""
+    root = await app.state_manager.get_state(BaseStateToken(ident=token, cls=view))
+    seen = await root.get_state(view)
+    if not isinstance(seen, LiveRosterMixin) or not seen._page_path():
+        return False  # the tab shows another page now (its watch is about to be replaced)
+    key = seen._view_key()
+    read = await seen._live_read()
+    async with app.modify_state(BaseStateToken(ident=token, cls=view)) as root:
+        state = await root.get_state(view)
+        if not isinstance(state, LiveRosterMixin) or state._view_key() != key:
+            return False
+        state._live_apply(read)
+    return read is not None
+
+
 async def _on_progress(state: Any, _topic: str, _payload: dict[str, Any]) -> None:
     """A learner in a watched course moved: re-read this tab's view (the database read runs
     off the event loop, so other tabs of the worker keep moving meanwhile)."""
     if not isinstance(state, LiveRosterMixin) or not state._page_path():
         return  # the tab shows another page now (its watch is about to be replaced)
-    await state.live_refresh_async()
+    await state._live_refresh_async()
 
 
 def may_open_team_view(ctx: OrgContext) -> bool:

@@ -343,3 +343,46 @@ def test_a_quiet_view_is_read_again_by_its_minute_timer() -> None:
         s = tab.state(ClassViewState)
         assert _progress_of(s, w, "ben") == "25"
         assert datetime.fromisoformat(s.shown_at) > utcnow() - timedelta(seconds=5)
+
+
+class _App:
+    """What `refresh_tab` needs of the app: its state manager and `modify_state`."""
+
+    def __init__(self, manager: Any) -> None:
+        self.state_manager = manager
+
+    def modify_state(self, token: Any) -> Any:
+        return self.state_manager.modify_state(token)
+
+
+def test_a_live_refresh_reads_without_the_lock_and_shows_only_what_is_still_asked_for(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The dispatcher's refresh reads the roster without holding the tab (the instructor's
+    clicks are not held up behind a slow read) and shows it under the lock, unless the tab
+    meanwhile asked for something else (another sort): then the click's own read stands."""
+    w = class_world()
+    with StateHarness(cookie=w.instructor.token, path=_path(w)) as tab:
+        tab.dispatch(ClassViewState.load())
+        app = _App(tab._state_manager)
+        complete(w.learners["ben"].ctx, w.course, w.course.lesson_ids[0])
+        assert tab._runner.run(cv.refresh_tab(app, tab.token, ClassViewState))
+        s = tab.state(ClassViewState)
+        assert _progress_of(s, w, "ben") == "25" and s.updates == 1
+
+        original = ClassViewState._live_read
+
+        async def read_then_click(self: ClassViewState) -> Any:
+            found = await original(self)
+            live = await tab._get_state(ClassViewState)
+            live.sort_by = "progress"  # the instructor sorted while the read ran
+            return found
+
+        monkeypatch.setattr(ClassViewState, "_live_read", read_then_click)
+        complete(w.learners["ben"].ctx, w.course, w.course.lesson_ids[1])
+        assert not tab._runner.run(cv.refresh_tab(app, tab.token, ClassViewState))
+        s = tab.state(ClassViewState)
+        assert s.updates == 1 and _progress_of(s, w, "ben") == "25"  # the stale read dropped
+
+        tab.navigate("/dashboard").dispatch(SessionState.load_private())
+        assert not tab._runner.run(cv.refresh_tab(app, tab.token, ClassViewState))
