@@ -523,8 +523,10 @@ async def refresh_tab(app: Any, token: str, view: type[LiveRosterMixin]) -> bool
     up behind it. The result is shown only if the tab still looks at the same thing (page,
     filter, sort, cohort): otherwise the click that changed it has read afresh already.
     Returns whether the tab was updated."""
-    root = await app.state_manager.get_state(BaseStateToken(ident=token, cls=view))
-    seen = await root.get_state(view)
+    # Reflex's state manager needs the app's contexts (`modify_state` sets them itself).
+    with app.set_contexts():
+        root = await app.state_manager.get_state(BaseStateToken(ident=token, cls=view))
+        seen = await root.get_state(view)
     if not isinstance(seen, LiveRosterMixin) or not seen._page_path():
         return False  # the tab shows another page now (its watch is about to be replaced)
     key = seen._view_key()
