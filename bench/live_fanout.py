@@ -405,10 +405,12 @@ def bench_hub(
             else:
                 latencies.append(seen - at)
     refreshes = sum(len(worker.refreshes[t]) for t in tabs)
+    took = [done - start for t in tabs for start, done in worker.refreshes[t]]
     print(
         f"  (a) {len(commits)} commits, {refreshes} refreshes over {watchers} tabs"
         f" ({refreshes / max(1, watchers):.0f} per tab), {missed} commit/tab pairs never shown"
     )
+    print(f"      one refresh took {percentiles(took)}")
     for tab in tabs:  # stop watching: (b) runs next
         hub.watch(tab, set(), group="page")
     return latencies

@@ -47,6 +47,7 @@ log = logging.getLogger(__name__)
 
 COALESCE_SECONDS = 0.3
 COST_FACTOR = 2.0  # a slow tab's refreshes start at least this many refresh times apart
+MAX_GAP_SECONDS = 1.5  # ... but never further apart than this
 # With nobody acting, the open view re-reads after this long ("active now" lasts 5 minutes).
 AGE_SECONDS = 60
 PROGRESS_PATTERN = "org:*:course:*:progress"
@@ -468,7 +469,10 @@ class _Dispatcher:
             # A tab whose refreshes got slow (a busy database) is refreshed less often, so
             # the refreshes do not keep the machine busy themselves: the gap from the last
             # start is at least twice what that refresh took.
-            gap = max(COALESCE_SECONDS, COST_FACTOR * self.cost.get(token, 0.0))
+            # Capped: one refresh stuck at the peak of a burst must not hold the next back.
+            gap = min(
+                MAX_GAP_SECONDS, max(COALESCE_SECONDS, COST_FACTOR * self.cost.get(token, 0.0))
+            )
         return max(0.0, self.last_run.get(token, 0.0) + gap - now)
 
     def on_message(self, topic: str, _payload: dict[str, Any]) -> None:
