@@ -440,6 +440,8 @@ class _Dispatcher:
         self.pending: set[str] = set()
         self.last_run: dict[str, float] = {}
         self.cost: dict[str, float] = {}  # token -> seconds its last refresh took
+        self.running: set[str] = set()  # tokens whose refresh runs now
+        self.again: set[str] = set()  # ... and had a message meanwhile
         self.tasks: set[asyncio.Task[None]] = set()
         self.loop: asyncio.AbstractEventLoop | None = None
         self.app: Any = None
@@ -461,9 +463,13 @@ class _Dispatcher:
         get_broker().listen(self.on_message)
 
     def delay(self, token: str, now: float) -> float | None:
-        """Seconds until `token`'s next refresh may run, or None when one is pending."""
+        """Seconds until `token`'s next refresh may run, or None when one is pending (or
+        running: then exactly one more runs after it, so it reads after this message)."""
         with self.lock:
             if token in self.pending:
+                return None
+            if token in self.running:
+                self.again.add(token)
                 return None
             self.pending.add(token)
             # A tab whose refreshes got slow (a busy database) is refreshed less often, so
@@ -497,23 +503,33 @@ class _Dispatcher:
                 asyncio.run_coroutine_threadsafe(self.refresh(token, view, wait), loop)
 
     async def refresh(self, token: str, view: type[LiveRosterMixin], wait: float) -> None:
+        """One refresh of a tab, after `wait`; never two of one tab at once."""
         try:
             if wait:
                 await asyncio.sleep(wait)
         finally:
             with self.lock:
                 self.pending.discard(token)
+                self.running.add(token)
                 self.last_run[token] = time.monotonic()
-        if not hub.pushes_here(token):
-            return
         started = time.monotonic()
         try:
-            await refresh_tab(self.app, token, view)
+            if hub.pushes_here(token):
+                await refresh_tab(self.app, token, view)
         except Exception:  # a gone tab must not stop the others
             log.exception("live class view refresh failed")
         finally:
             with self.lock:
+                self.running.discard(token)
                 self.cost[token] = time.monotonic() - started
+                again = token in self.again
+                self.again.discard(token)
+            if again:  # messages came during this refresh: one more, after the gap
+                wait = self.delay(token, time.monotonic())
+                if wait is not None:
+                    task = asyncio.get_running_loop().create_task(self.refresh(token, view, wait))
+                    self.tasks.add(task)
+                    task.add_done_callback(self.tasks.discard)
 
 
 dispatcher = _Dispatcher()

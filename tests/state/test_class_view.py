@@ -4,7 +4,9 @@ handlers, watches only what the viewer may see, and a progress message refreshes
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import time
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -127,14 +129,46 @@ def test_a_burst_is_coalesced_into_one_pending_refresh_per_tab() -> None:
     assert d.delay("tab", now=100.06) is None
 
 
+def test_a_message_during_a_refresh_makes_exactly_one_more_after_it() -> None:
+    """Two refreshes of one tab never run at once (they would read twice and queue on its
+    lock); a message that arrives while one runs is answered by one more, after it."""
+    d = cv._Dispatcher()
+    ran: list[str] = []
+
+    async def fake_refresh_tab(_app: Any, token: str, _view: Any) -> bool:
+        ran.append(token)
+        if len(ran) == 1:  # learners move while the first refresh reads
+            assert d.delay("tab", now=time.monotonic()) is None
+            assert d.delay("tab", now=time.monotonic()) is None
+        return True
+
+    async def scenario() -> None:
+        d.app = object()
+        await d.refresh("tab", ClassViewState, 0.0)
+        while d.tasks:
+            await asyncio.gather(*list(d.tasks))
+
+    original = cv.refresh_tab
+    cv.refresh_tab = fake_refresh_tab  # type: ignore[assignment]
+    try:
+        asyncio.run(scenario())
+    finally:
+        cv.refresh_tab = original  # type: ignore[assignment]
+    assert ran == ["tab", "tab"]
+    assert not d.running and not d.pending and not d.again
+
+
 def test_a_tab_whose_refreshes_got_slow_is_refreshed_less_often() -> None:
     """Under load a roster refresh can take a second or more; refreshing every 300 ms would
     then keep the database busy with refreshes alone, so the gap grows with the cost."""
     d = cv._Dispatcher()
     d.last_run["slow"] = d.last_run["quick"] = 100.0
-    d.cost["slow"], d.cost["quick"] = 1.5, 0.05
-    assert d.delay("slow", now=100.1) == pytest.approx(cv.COST_FACTOR * 1.5 - 0.1)
+    d.cost["slow"], d.cost["quick"] = 0.6, 0.05
+    assert d.delay("slow", now=100.1) == pytest.approx(cv.COST_FACTOR * 0.6 - 0.1)
     assert d.delay("quick", now=100.1) == pytest.approx(cv.COALESCE_SECONDS - 0.1)
+    # ... but one refresh stuck at the peak of a burst does not hold the next one back long.
+    d.last_run["stuck"], d.cost["stuck"] = 100.0, 30.0
+    assert d.delay("stuck", now=100.1) == pytest.approx(cv.MAX_GAP_SECONDS - 0.1)
 
 
 def test_the_dispatcher_refreshes_only_watching_tabs_of_the_view_they_opened() -> None:
