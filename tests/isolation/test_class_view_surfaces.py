@@ -40,6 +40,7 @@ from tests.isolation.test_surfaces import (  # the fixtures are used by name
 )
 from tests.services.test_class_view import complete, drain
 from tests.state.harness import StateHarness
+from tests.state.test_class_view import _App
 
 TOPIC = re.compile(r"^org:([0-9a-f-]+):")
 
@@ -276,6 +277,7 @@ def test_the_course_page_handlers_show_and_watch_nothing_of_a(scenario: Scenario
             ClassViewState.set_cohort(str(c.cohort_id)),
             ClassViewState.refresh_now(),
             ClassViewState.next_page(),
+            ClassViewState.age_tick(""),
         ):
             tab.dispatch(spec)
             s = tab.state(ClassViewState)
@@ -291,6 +293,9 @@ def test_the_course_page_handlers_show_and_watch_nothing_of_a(scenario: Scenario
         # (refused) view, never A's.
         state = tab.state(ClassViewState)
         tab._runner.run(cv._on_progress(state, c.topic, {}))
+        assert tab.state(ClassViewState).rows == []
+        # ... and so would the dispatcher's lock-free refresh.
+        tab._runner.run(cv.refresh_tab(_App(tab._state_manager), tab.token, ClassViewState))
         assert tab.state(ClassViewState).rows == []
 
 

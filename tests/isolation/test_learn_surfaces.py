@@ -19,11 +19,18 @@ from typing import Any
 import pytest
 
 from app.models.user import Role
-from app.services import catalog, enrollments, progress, quizzes
+from app.services import catalog, courses, enrollments, progress, quizzes
 from app.services.errors import NotFound, ServiceError
 from app.services.tenancy import OrgContext, tenant_session
-from app.state.learn import ApplicationsState, CatalogState, CourseState, MyLearningState
+from app.state.learn import (
+    ApplicationsState,
+    CatalogState,
+    CourseState,
+    MyLearningState,
+    _catalog_changed,
+)
 from app.state.learn_player import PlayerState
+from app.state.live import hub
 from tests import factories as f
 from tests import learning_factories as lf
 from tests.conftest import Backend
@@ -186,6 +193,15 @@ def test_handlers_give_attackers_nothing(setup: tuple[World, list[f.SignedIn]]) 
     for who in attackers:
         with StateHarness(cookie=who.token, path="/catalog") as tab:
             tab.dispatch(CatalogState.load())
+            titles = {c["title"] for c in tab.state(CatalogState).cards}
+            assert w.draft.title not in titles and w.private.title not in titles
+            # The live catalog: an attacker's tab follows A's catalog only from below (a
+            # child org, for what A shares down), and a push from A shows nothing more.
+            follows_a = courses.catalog_topic(w.admin.org_id) in hub.watching(tab.token)
+            assert follows_a == (who.ctx.org_id == w.child_id)
+            tab._runner.run(
+                _catalog_changed(tab.state(CatalogState), courses.catalog_topic(w.admin.org_id), {})
+            )
             titles = {c["title"] for c in tab.state(CatalogState).cards}
             assert w.draft.title not in titles and w.private.title not in titles
         for course in (w.draft, w.private):
