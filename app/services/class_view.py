@@ -524,6 +524,12 @@ def cohort_choices(
     return [(str(c.id), c.name) for c in ordered]
 
 
+def _scope_page(session: Session, ctx: OrgContext, scope: str, **view: Any) -> RosterPage:
+    """The team or org view's page: its rows from `_scope_base`, paged by `_page`."""
+    title, base, team_only = _scope_base(session, ctx, scope)
+    return _page(session, ctx, base, title=title, scope=scope, team_only=team_only, **view)
+
+
 def team_view(
     session: Session,
     ctx: OrgContext,
@@ -536,14 +542,10 @@ def team_view(
 ) -> RosterPage:
     """Every enrollment of the learners the caller manages, across courses (one row per
     enrollment). Needs `compliance.view` (managers)."""
-    title, base, team_only = _scope_base(session, ctx, "team")
-    return _page(
+    return _scope_page(
         session,
         ctx,
-        base,
-        title=title,
-        scope="team",
-        team_only=team_only,
+        "team",
         filter=filter,
         sort=sort,
         inactive_days=inactive_days,
@@ -564,14 +566,10 @@ def org_view(
 ) -> RosterPage:
     """Every enrollment in the caller's scope (org admins: their subtree; staff: their org),
     across courses. Needs `enrollments.manage`."""
-    title, base, team_only = _scope_base(session, ctx, "org")
-    return _page(
+    return _scope_page(
         session,
         ctx,
-        base,
-        title=title,
-        scope="org",
-        team_only=team_only,
+        "org",
         filter=filter,
         sort=sort,
         inactive_days=inactive_days,
