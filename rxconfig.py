@@ -1,17 +1,17 @@
 """Reflex configuration. Guildhall's own settings live in app/settings.py."""
 
-import os
-
 import reflex as rx
 
-_port = int(os.environ.get("GUILDHALL_PORT", "3000"))
-_origin = os.environ.get("GUILDHALL_BASE_URL", f"http://localhost:{_port}")
+from app.settings import Settings
+
+_settings = Settings()
 
 config = rx.Config(
     app_name="app",
     telemetry_enabled=False,
-    frontend_port=_port,
-    cors_allowed_origins=[_origin, _origin.replace("localhost", "127.0.0.1")],
+    frontend_port=_settings.port,
+    # socket.io refuses a websocket from any other origin (the default is "*").
+    cors_allowed_origins=list(_settings.allowed_origins),
     plugins=[
         rx.plugins.RadixThemesPlugin(
             theme=rx.theme(accent_color="indigo", radius="medium", appearance="inherit")

@@ -26,7 +26,7 @@ from app.pages import (
     teach,
 )
 from app.settings import get_settings
-from app.state.account import InviteState
+from app.state.account import InviteState, SignUpConfirmState, SignUpState
 from app.state.jobs import JobsState
 from app.state.logs import AuditState, MailState
 from app.state.members import MembersState
@@ -49,7 +49,13 @@ app.add_page(
     account.signup,
     route="/signup",
     title="Create your organization · Guildhall",
-    on_load=SessionState.load_public,
+    on_load=SignUpState.load,
+)
+app.add_page(
+    account.signup_confirm,
+    route="/signup/confirm/[token]",
+    title="Confirm your email · Guildhall",
+    on_load=SignUpConfirmState.load,
 )
 app.add_page(
     account.signin, route="/signin", title="Sign in · Guildhall", on_load=SessionState.load_public

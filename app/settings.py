@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from functools import lru_cache
+from urllib.parse import urlsplit
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -25,7 +26,9 @@ class Settings(BaseSettings):
     # Redis: enables the Redis state manager, pub/sub fan-out and shared rate limits.
     redis_url: str | None = None
 
-    base_url: str = "http://localhost:3000"
+    # The port `reflex run --env prod` serves on (rxconfig.py); the default site is on it.
+    port: int = 3000
+    base_url: str = Field(default_factory=lambda data: f"http://localhost:{data['port']}")
     secret_key: str = "dev-insecure-change-me"
 
     # Sessions.
@@ -42,6 +45,7 @@ class Settings(BaseSettings):
     # Tokens.
     invite_ttl_days: int = 7
     password_reset_ttl_minutes: int = 60
+    signup_ttl_hours: int = 24
 
     # Mail: with no SMTP host, mail is recorded in the mail log (embedded mode).
     smtp_host: str | None = None
@@ -94,6 +98,43 @@ class Settings(BaseSettings):
     def secure_cookies(self) -> bool:
         """Cookies carry `Secure` when the app is served over HTTPS."""
         return self.base_url.startswith("https://")
+
+    @property
+    def allowed_origins(self) -> tuple[str, ...]:
+        """The origins our own pages are served from (see `allowed_origins`)."""
+        return allowed_origins(self.base_url)
+
+
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def origin_of(url: str) -> str:
+    """The origin (`scheme://host[:port]`, lower case, no default port) of a URL; "" for
+    anything without one (`null`, a path, a bad port)."""
+    parts = urlsplit(url.strip())
+    scheme, host = parts.scheme.lower(), (parts.hostname or "").lower()
+    try:
+        port = parts.port
+    except ValueError:
+        return ""
+    if not scheme or not host:
+        return ""
+    shown = f"[{host}]" if ":" in host else host  # an IPv6 literal
+    netloc = shown if port in (None, _DEFAULT_PORTS.get(scheme)) else f"{shown}:{port}"
+    return f"{scheme}://{netloc}"
+
+
+def allowed_origins(base_url: str) -> tuple[str, ...]:
+    """The site's origin and, for a loopback site, its localhost/127.0.0.1 twin.
+
+    The one list of where our pages come from: socket.io's `cors_allowed_origins`
+    (rxconfig.py), the Origin check on state-changing requests and the CSP's `connect-src`.
+    """
+    origin = origin_of(base_url)
+    for host, twin in (("localhost", "127.0.0.1"), ("127.0.0.1", "localhost")):
+        if urlsplit(origin).hostname == host:
+            return (origin, origin.replace(f"//{host}", f"//{twin}", 1))
+    return (origin,)
 
 
 @lru_cache(maxsize=1)

@@ -30,6 +30,7 @@ never assert global counts.
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 
 # Cheap password hashing for tests: must be set before app.settings is first read.
@@ -39,6 +40,7 @@ os.environ["GUILDHALL_ARGON2_MEMORY_COST"] = "8192"
 # oldest 50, so a test's own job is never stuck behind others' leftovers.
 os.environ["GUILDHALL_OUTBOX_BATCH_SIZE"] = "10000"
 # Files the tests store (lesson media, certificates) go to a throwaway directory, not ./data.
+# Removed again when pytest ends (`pytest_unconfigure`), so a run leaves no temp dir behind.
 os.environ["GUILDHALL_STORAGE_DIR"] = tempfile.mkdtemp(prefix="guildhall-files-")
 
 import uuid
@@ -55,8 +57,10 @@ from alembic import command
 from app import db
 from app.services import ratelimit
 from app.settings import get_settings
+from tests.mailbox import Mailbox
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+_STORAGE_DIR = os.environ["GUILDHALL_STORAGE_DIR"]
 APP_ROLE = "guildhall_app"
 OWNER_ROLE = "guildhall_owner"
 PG_ENV = ("GUILDHALL_TEST_PG_APP_URL", "GUILDHALL_TEST_PG_OWNER_URL", "GUILDHALL_TEST_PG_SUPER_URL")
@@ -282,3 +286,19 @@ def peek(request: pytest.FixtureRequest) -> Iterator[Callable[..., list[Any]]]:
 
     yield run
     engine.dispose()
+
+
+@pytest.fixture
+def mailbox() -> Iterator[Mailbox]:
+    """What recipients received without SMTP (secret links included): see tests/mailbox.py."""
+    box = Mailbox()
+    box.attach()
+    try:
+        yield box
+    finally:
+        box.detach()
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """Remove the run's file-storage directory."""
+    shutil.rmtree(_STORAGE_DIR, ignore_errors=True)

@@ -123,3 +123,89 @@ def test_offline_sql_renders(capsys: pytest.CaptureFixture[str]) -> None:
     out = capsys.readouterr().out
     assert "CREATE TABLE organizations" in out
     assert "ENABLE ROW LEVEL SECURITY" in out
+
+
+def test_0009_gives_existing_invites_no_name_and_no_manager(tmp_path: Path) -> None:
+    """The invite-details revision keeps the invites it finds (SQLite rebuilds the table)."""
+    url = f"sqlite:///{tmp_path / 'invites.db'}"
+    config = alembic_config(url)
+    command.upgrade(config, "0008")
+    engine = create_engine(url, poolclass=pool.NullPool)
+    try:
+        with engine.begin() as conn:
+            conn.execute(
+                text(
+                    "INSERT INTO invites (id, org_id, email, role, token_hash, invited_by,"
+                    " expires_at, created) VALUES ('a1', 'o1', 'old@example.com', 'learner',"
+                    " 'h1', 'u1', '2030-01-01 00:00:00', '2026-01-01 00:00:00')"
+                )
+            )
+        command.upgrade(config, "0009")
+        with engine.connect() as conn:
+            row = conn.execute(text("SELECT email, full_name, manager_id FROM invites")).one()
+        assert tuple(row) == ("old@example.com", "", None)
+        command.downgrade(config, "0008")
+        columns = {c["name"] for c in inspect(engine).get_columns("invites")}
+        assert {"full_name", "manager_id"}.isdisjoint(columns)
+        with engine.connect() as conn:
+            assert conn.execute(text("SELECT email FROM invites")).scalar_one() == "old@example.com"
+    finally:
+        engine.dispose()
+
+
+def _mail_after_0010(url: str, setup_url: str | None = None) -> list[str]:
+    """Bodies of mail logged before 0010 (one with a live reset link), after upgrading."""
+    config = alembic_config(url)
+    command.upgrade(config, "0009")
+    engine = create_engine(setup_url or url, poolclass=pool.NullPool)
+    try:
+        with engine.begin() as conn:
+            org = "00000000000000000000000000000001"
+            if url.startswith("postgresql"):
+                org = "00000000-0000-0000-0000-000000000001"
+            conn.execute(
+                text(
+                    "INSERT INTO organizations (id, name, kind, sibling_key, is_active, created,"
+                    " modified) VALUES (:o, 'Old Org', 'national', 'root:old org', true,"
+                    " '2026-01-01', '2026-01-01')"
+                ),
+                {"o": org},
+            )
+            for n, body in enumerate(
+                (
+                    "Open this link:\n\nhttp://localhost:3000/reset/AbC-123_xyz\n\nThanks",
+                    "See http://localhost:3000/certificates for yours.",
+                )
+            ):
+                conn.execute(
+                    text(
+                        "INSERT INTO outbound_emails (id, org_id, to_email, subject, body_text,"
+                        " kind, status, error, created) VALUES (:i, :o, 'a@example.com', 's',"
+                        " :b, 'k', 'logged', '', '2026-01-01')"
+                    ),
+                    {"i": f"{org[:-1]}{n + 2}", "o": org, "b": body},
+                )
+        command.upgrade(config, "0010")
+        with engine.connect() as conn:
+            return [r[0] for r in conn.execute(text("SELECT body_text FROM outbound_emails"))]
+    finally:
+        engine.dispose()
+
+
+def _assert_redacted(bodies: list[str]) -> None:
+    reset = next(b for b in bodies if "Open this link" in b)
+    assert "AbC-123_xyz" not in reset and "removed from this log" in reset
+    assert reset.endswith("Thanks")
+    assert "See http://localhost:3000/certificates for yours." in bodies, "other links stay"
+
+
+def test_0010_removes_links_already_in_the_mail_log_on_sqlite(tmp_path: Path) -> None:
+    _assert_redacted(_mail_after_0010(f"sqlite:///{tmp_path / 'mail.db'}"))
+
+
+def test_0010_removes_links_already_in_the_mail_log_on_postgres(
+    new_pg_database: Callable[[], PgDatabase],
+) -> None:
+    """As the owner, whom FORCE row-level security binds: the fix still sees every row."""
+    database = new_pg_database()
+    _assert_redacted(_mail_after_0010(database.owner_url, setup_url=database.super_url))

@@ -1,10 +1,11 @@
-"""`GET /files/{key}`: files from the storage interface, authorized by the key's prefix.
+"""`GET /files/{key}`: files from the storage interface, authorized by what each belongs to.
 
-- `public/org/{org}/...` (logos): anyone, cacheable for a few minutes.
-- `org/{org}/...`: only a session whose org scope contains `{org}`; anyone else, signed in
-  or not, gets the same 404 as for a missing file, so keys of other tenants reveal nothing.
-  One exception: `org/{org}/courses/{course}/...` of an ancestor org, when that course is
-  published and shared down to the session's org (its lesson media).
+- `public/org/{org}/...` (logos, course covers): anyone, cacheable for a few minutes.
+- `org/{org}/...`: by what the file belongs to, not only by org (`file_access.may_read_file`):
+  a certificate's PDF to whoever may download that certificate, a lesson's media to whoever
+  may open or preview that lesson, any other key to nobody. Everyone refused, signed in or
+  not, gets the same 404 as for a missing file, so a key (a serial is on the public
+  verification page) reveals nothing.
 
 Local storage is served from disk by `FileResponse` (Range requests work, so video seeks).
 With S3, public files are streamed through the app (small, stable cacheable URL, the S3
@@ -22,7 +23,7 @@ from starlette.responses import FileResponse, JSONResponse, RedirectResponse, Re
 from starlette.routing import BaseRoute, Route
 
 from app.api.session import request_context
-from app.services import course_read, storage
+from app.services import file_access, storage
 from app.services.errors import NotFound, ServiceError
 from app.services.tenancy import tenant_session
 from app.settings import get_settings
@@ -72,11 +73,8 @@ def _may_read(request: Request, key: str, scope: storage.KeyScope) -> bool:
         ctx = request_context(request)
     except ServiceError:
         return False
-    if scope.org_id in ctx.org_ids:
-        return True
-    # A course an ancestor org shares down keeps its media in the ancestor's space.
     with tenant_session(ctx) as session:
-        return course_read.may_read_course_file(session, ctx, org_id=scope.org_id, key=key)
+        return file_access.may_read_file(session, ctx, key)
 
 
 def serve_file(request: Request) -> Response:

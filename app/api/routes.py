@@ -7,10 +7,14 @@ browser a one-time ticket, this route exchanges it for the session cookie and re
 from __future__ import annotations
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
+from starlette.types import ASGIApp
 
+from app.api.edge import OriginCheckMiddleware, SecurityHeadersMiddleware
+from app.api.upload_guard import UploadGuardMiddleware
 from app.services import auth, health
 from app.services.errors import ServiceError
 from app.services.tenancy import public_session
@@ -82,13 +86,27 @@ ROUTES = [
 ]
 
 
+class _EdgeStarlette(Starlette):
+    """A Starlette whose security headers wrap even its own error handler (500s)."""
+
+    def build_middleware_stack(self) -> ASGIApp:
+        return SecurityHeadersMiddleware(super().build_middleware_stack())
+
+
 def build_api() -> Starlette:
     """The Starlette app Reflex mounts itself under (our routes match first).
 
-    Each area keeps its routes in its own module (`ROUTES`), collected here.
+    Each area keeps its routes in its own module (`ROUTES`), collected here. Its middleware
+    sees every request, Reflex's too: security headers on every response (outermost), then
+    the Origin check, then the upload guard in front of `/_upload`.
     """
     from app.api import certificates, files, imports, reports
+    from app.state.uploads import upload_limit
 
-    return Starlette(
-        routes=[*ROUTES, *reports.ROUTES, *files.ROUTES, *imports.ROUTES, *certificates.ROUTES]
+    return _EdgeStarlette(
+        routes=[*ROUTES, *reports.ROUTES, *files.ROUTES, *imports.ROUTES, *certificates.ROUTES],
+        middleware=[
+            Middleware(OriginCheckMiddleware),
+            Middleware(UploadGuardMiddleware, limit_for=upload_limit),
+        ],
     )

@@ -28,7 +28,15 @@ from app.models.member_import import MemberImport
 from app.models.notification import Announcement, Notification, NotificationPreference
 from app.models.org import Organization, OrgKind, OrgSettings
 from app.models.outbox import OutboxJob
-from app.models.user import AuthSession, LoginTicket, Membership, PasswordReset, Role, User
+from app.models.user import (
+    AuthSession,
+    LoginTicket,
+    Membership,
+    PasswordReset,
+    Role,
+    SignupRequest,
+    User,
+)
 
 # Tables whose rows belong to one org: scoped by the services and by row-level security.
 TENANT_TABLES: tuple[str, ...] = (
@@ -97,5 +105,6 @@ __all__ = [
     "QuizAttempt",
     "QuizQuestion",
     "Role",
+    "SignupRequest",
     "User",
 ]

@@ -25,5 +25,8 @@ class OutboundEmail(SQLModel, table=True):
     kind: str = Field(default="", max_length=40)
     status: str = Field(default="logged", max_length=20)
     error: str = Field(default="", max_length=500)
+    # The real body of a message with a secret link, sealed (`security.seal`) until it is
+    # sent or given up; `body_text` is the redacted copy the mail log shows.
+    sealed_body: str | None = Field(default=None)
     sent_at: datetime | None = ts_field()
     created: datetime = created_field()

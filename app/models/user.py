@@ -99,3 +99,25 @@ class PasswordReset(SQLModel, table=True):
     expires_at: datetime = created_field()
     used_at: datetime | None = ts_field()
     created: datetime = created_field()
+
+
+class SignupRequest(SQLModel, table=True):
+    """A sign-up waiting for its email to be confirmed (the link carries a hashed token).
+
+    Nothing of the account or its organization exists until the link is used, so a sign-up
+    answers the same whether or not the address already has an account.
+    """
+
+    __tablename__ = "signup_requests"
+
+    id: uuid.UUID = id_field()
+    email: str = Field(max_length=254, index=True)
+    full_name: str = Field(max_length=120)
+    password_hash: str = Field(max_length=255)
+    org_name: str = Field(max_length=120)
+    org_kind: str = Field(max_length=30)
+    token_hash: str = Field(max_length=64, unique=True, index=True)
+    ip: str = Field(default="", max_length=64)
+    expires_at: datetime = created_field()
+    used_at: datetime | None = ts_field()
+    created: datetime = created_field()

@@ -7,7 +7,14 @@ import reflex as rx
 from app.components.shell import public_shell
 from app.components.ui import field, form_error, notice, select_field
 from app.services.orgs import KIND_LABELS
-from app.state.account import ForgotState, InviteState, ResetState, SignInState, SignUpState
+from app.state.account import (
+    ForgotState,
+    InviteState,
+    ResetState,
+    SignInState,
+    SignUpConfirmState,
+    SignUpState,
+)
 from app.state.session import SessionState
 
 KIND_OPTIONS = [(k, v) for k, v in KIND_LABELS.items()]
@@ -41,44 +48,100 @@ def index() -> rx.Component:
 
 
 def signup() -> rx.Component:
-    """Create an account and a training organization."""
+    """Ask for an account and a training organization; the emailed link creates them."""
     s = SignUpState
     return public_shell(
         rx.heading("Create your organization", size="5"),
-        rx.form(
+        rx.cond(
+            s.sent_to != "",
             rx.vstack(
-                form_error(s.form_error),
-                field("Your name", "full_name", error=s.name_error, auto_complete="name"),
-                field("Email", "email", type_="email", error=s.email_error, auto_complete="email"),
-                field(
-                    "Password (10+ characters, letters and numbers or symbols)",
-                    "password",
-                    type_="password",
-                    error=s.password_error,
-                    auto_complete="new-password",
+                rx.callout(
+                    rx.text(
+                        "Check your email. We sent a message to ",
+                        rx.text.strong(s.sent_to),
+                        ": open the link in it to finish creating your organization.",
+                    ),
+                    icon="mail",
+                    color_scheme="green",
+                    id="signup-check-email",
+                    role="status",
                 ),
-                field("Organization name", "org_name", error=s.org_name_error),
-                select_field(
-                    "Kind of organization",
-                    "org_kind",
-                    KIND_OPTIONS,
-                    error=s.kind_error,
-                    default_value="provider",
+                rx.text(
+                    "Nothing arrived after a few minutes? Look in your spam folder, or try "
+                    "again with another address.",
+                    size="2",
                 ),
                 rx.button(
-                    "Create organization",
-                    type="submit",
-                    size="3",
-                    width="100%",
-                    loading=s.busy,
-                    id="signup-submit",
+                    "Use another address",
+                    variant="soft",
+                    on_click=s.start_over,
+                    id="signup-start-over",
                 ),
-                spacing="3",
+                width="100%",
             ),
-            on_submit=s.submit,
-            id="signup-form",
+            rx.form(
+                rx.vstack(
+                    form_error(s.form_error),
+                    field("Your name", "full_name", error=s.name_error, auto_complete="name"),
+                    field(
+                        "Email", "email", type_="email", error=s.email_error, auto_complete="email"
+                    ),
+                    field(
+                        "Password (10+ characters, letters and numbers or symbols)",
+                        "password",
+                        type_="password",
+                        error=s.password_error,
+                        auto_complete="new-password",
+                    ),
+                    field("Organization name", "org_name", error=s.org_name_error),
+                    select_field(
+                        "Kind of organization",
+                        "org_kind",
+                        KIND_OPTIONS,
+                        error=s.kind_error,
+                        default_value="provider",
+                    ),
+                    rx.button(
+                        "Create organization",
+                        type="submit",
+                        size="3",
+                        width="100%",
+                        loading=s.busy,
+                        id="signup-submit",
+                    ),
+                    spacing="3",
+                ),
+                on_submit=s.submit,
+                id="signup-form",
+            ),
         ),
         rx.text("Already have an account? ", rx.link("Sign in", href="/signin"), size="2"),
+    )
+
+
+def signup_confirm() -> rx.Component:
+    """The emailed sign-up link: a moment of "creating", then the dashboard (or why not)."""
+    s = SignUpConfirmState
+    return public_shell(
+        rx.cond(
+            s.problem != "",
+            rx.vstack(
+                rx.heading("This link cannot be used", size="5"),
+                rx.callout(
+                    s.problem, icon="triangle_alert", color_scheme="red", id="signup-confirm-error"
+                ),
+                rx.hstack(
+                    rx.link("Sign in", href="/signin"),
+                    rx.link("Sign up again", href="/signup"),
+                    spacing="4",
+                ),
+            ),
+            rx.vstack(
+                rx.heading("Creating your organization…", size="5"),
+                rx.spinner(size="3"),
+                id="signup-confirm-busy",
+            ),
+        ),
     )
 
 
@@ -211,11 +274,17 @@ def invite() -> rx.Component:
                         ),
                         rx.form(
                             rx.vstack(
-                                field(
-                                    "Your name",
-                                    "full_name",
-                                    error=s.name_error,
-                                    auto_complete="name",
+                                rx.fragment(
+                                    field(
+                                        "Your name",
+                                        "full_name",
+                                        error=s.name_error,
+                                        auto_complete="name",
+                                        default_value=s.invite_full_name,
+                                    ),
+                                    # Remounted when the suggested name arrives: an input
+                                    # reads its default only when it mounts.
+                                    key=s.invite_full_name,
                                 ),
                                 field(
                                     "Choose a password",

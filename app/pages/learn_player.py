@@ -212,6 +212,9 @@ def _quiz() -> rx.Component:
     form = rx.form(
         rx.vstack(
             rx.foreach(s.questions, _question),
+            # The attempt this page shows, sent with the answers: a second click (or a submit
+            # queued behind the first) names an attempt already stored, and is refused.
+            rx.el.input(type="hidden", name="_attempt", value=s.attempt_number),
             rx.button("Submit answers", type="submit", id="quiz-submit", loading=s.busy, size="3"),
             align="start",
             width="100%",

@@ -91,7 +91,10 @@ def mail_page() -> rx.Component:
     s = MailState
     return app_shell(
         rx.text(
-            "Without SMTP settings, Guildhall records mail here instead of sending it.",
+            "Mail this organization sent. Links that sign someone in or give them a role "
+            "(invites, password resets) are never kept here: only the recipient's copy has "
+            "them. Without SMTP settings nothing is sent, and such messages go to the "
+            "server's console instead. Opening this log is recorded in the audit log.",
             size="2",
             color_scheme="gray",
         ),
@@ -124,7 +127,9 @@ def mail_page() -> rx.Component:
                 width="100%",
                 id="mail-list",
             ),
-            empty_state("No mail yet", "Invites and password resets appear here.", icon="mail"),
+            empty_state(
+                "No mail yet", "Invites and notifications this org sends appear here.", icon="mail"
+            ),
         ),
         pager(s.page, s.pages, s.prev_page, s.next_page),
         title="Mail log",

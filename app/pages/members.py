@@ -3,6 +3,8 @@ invites and the CSV import (upload, preview, progress, summary with the error re
 
 from __future__ import annotations
 
+from typing import Any
+
 import reflex as rx
 
 from app.components.shell import app_shell
@@ -16,7 +18,7 @@ from app.components.ui import (
     select_field,
 )
 from app.services.authz import ROLE_LABELS, Permission
-from app.state.members import MembersState
+from app.state.members import IMPORT_MAX_BYTES, MembersState
 
 ROLE_OPTIONS = list(ROLE_LABELS.items())
 UPLOAD_ID = "member-csv"
@@ -108,13 +110,23 @@ def _preview_row(r: rx.Var) -> rx.Component:
     )
 
 
+def _rejected(files: rx.Var) -> rx.event.EventSpec:
+    """What the browser refused (too big, not a CSV): its size and reason, to the state."""
+    first = files.to(list[dict[str, Any]])[0].to(dict[str, Any])
+    return MembersState.upload_rejected(
+        first["file"].to(dict[str, Any])["size"],
+        first["errors"].to(list[dict[str, Any]])[0].to(dict[str, Any])["code"],
+    )
+
+
 def import_card() -> rx.Component:
     """Upload a CSV, check the preview, confirm, watch the progress, read the summary."""
     s = MembersState
     upload = rx.vstack(
         rx.text(
             "Columns: email, full_name, role (optional, default learner), manager_email "
-            "(optional). The first line must be the header. UTF-8, at most 2 MB.",
+            "(optional). The first line must be the header. UTF-8, at most 2 MB. Everyone "
+            "in the file is sent an invite and joins when they accept it.",
             size="2",
             color_scheme="gray",
         ),
@@ -129,7 +141,8 @@ def import_card() -> rx.Component:
             accept={"text/csv": [".csv"], "text/plain": [".csv", ".txt"]},
             max_files=1,
             multiple=False,
-            max_size=2 * 1024 * 1024,
+            max_size=IMPORT_MAX_BYTES,
+            on_drop_rejected=_rejected,
             border="1px dashed var(--gray-8)",
             padding="1em",
             width="100%",
@@ -137,9 +150,14 @@ def import_card() -> rx.Component:
         ),
         rx.button(
             "Check the file",
-            on_click=s.upload_members_csv(rx.upload_files(upload_id=UPLOAD_ID)),
+            on_click=s.upload_members_csv(rx.upload_files_chunk(upload_id=UPLOAD_ID)),
             id="import-check",
         ),
+        width="100%",
+    )
+    checking = rx.vstack(
+        rx.text("Checking ", s.import_filename, "… ", s.import_checked, " of ", s.import_total),
+        rx.progress(value=s.import_percent, max=100, width="100%", id="import-check-progress"),
         width="100%",
     )
     preview = rx.vstack(
@@ -149,7 +167,7 @@ def import_card() -> rx.Component:
             s.import_org_name,
             ": ",
             s.import_ok,
-            " rows ready, ",
+            " rows ready to invite, ",
             s.import_bad,
             " with errors (rows with errors are skipped).",
             id="import-counts",
@@ -179,9 +197,9 @@ def import_card() -> rx.Component:
         ),
         rx.hstack(
             rx.button(
-                "Import ",
+                "Send ",
                 s.import_ok,
-                " rows",
+                " invites",
                 on_click=s.confirm_import,
                 disabled=s.import_ok == 0,
                 id="import-confirm",
@@ -196,17 +214,21 @@ def import_card() -> rx.Component:
         width="100%",
     )
     running = rx.vstack(
-        rx.text("Importing… ", s.import_done, " of ", s.import_total, " rows"),
+        rx.text("Inviting… ", s.import_done, " of ", s.import_total, " rows"),
         rx.progress(value=s.import_percent, max=100, width="100%", id="import-progress"),
         width="100%",
     )
     done = rx.vstack(
         rx.progress(value=s.import_percent, max=100, width="100%"),
         rx.hstack(
-            rx.badge(s.import_created, " created", color_scheme="green"),
-            rx.badge(s.import_added, " added", color_scheme="blue"),
+            rx.badge(s.import_invited, " invited", color_scheme="green"),
             rx.badge(s.import_failed, " failed", color_scheme="red"),
             id="import-summary",
+        ),
+        rx.text(
+            "They join when they accept their invite: see the pending invites below.",
+            size="2",
+            color_scheme="gray",
         ),
         rx.hstack(
             rx.cond(
@@ -231,13 +253,20 @@ def import_card() -> rx.Component:
     )
     return rx.card(
         rx.vstack(
-            rx.heading("Import members into ", s.target_org_name, size="4"),
+            rx.heading("Invite members from a file into ", s.target_org_name, size="4"),
             rx.cond(
                 s.import_error != "",
-                rx.callout(s.import_error, icon="triangle_alert", color_scheme="red", role="alert"),
+                rx.callout(
+                    s.import_error,
+                    icon="triangle_alert",
+                    color_scheme="red",
+                    role="alert",
+                    id="import-error",
+                ),
             ),
             rx.match(
                 s.import_step,
+                ("checking", checking),
                 ("preview", preview),
                 ("running", running),
                 ("done", done),
@@ -366,15 +395,29 @@ def members_page() -> rx.Component:
                                         rx.table.cell(rx.badge(i["status"])),
                                         rx.table.cell("expires ", i["expires"]),
                                         rx.table.cell(
-                                            rx.cond(
-                                                i["status"] == "pending",
-                                                rx.button(
-                                                    "Revoke",
-                                                    size="1",
-                                                    variant="soft",
-                                                    color_scheme="red",
-                                                    on_click=s.revoke(i["id"]),
+                                            rx.hstack(
+                                                rx.cond(
+                                                    (i["status"] == "pending")
+                                                    | (i["status"] == "expired"),
+                                                    rx.button(
+                                                        "Resend",
+                                                        size="1",
+                                                        variant="soft",
+                                                        on_click=s.resend(i["id"]),
+                                                        class_name="invite-resend",
+                                                    ),
                                                 ),
+                                                rx.cond(
+                                                    i["status"] == "pending",
+                                                    rx.button(
+                                                        "Revoke",
+                                                        size="1",
+                                                        variant="soft",
+                                                        color_scheme="red",
+                                                        on_click=s.revoke(i["id"]),
+                                                    ),
+                                                ),
+                                                spacing="2",
                                             )
                                         ),
                                     ),

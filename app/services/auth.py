@@ -91,8 +91,43 @@ def sign_up(
     org_kind: str,
     ip: str = "",
 ) -> tuple[User, Organization]:
-    """A visitor creates an account and a new organization, and becomes its org admin."""
-    user = create_user(session, email=email, full_name=full_name, password=password)
+    """Create an account and a new organization at once, its owner as org admin.
+
+    For operators, seeding and tests; visitors go through `signup.request_sign_up`, which
+    confirms the address first.
+    """
+    email = normalize_email(email)
+    check_password_strength(password, email=email)
+    user, org = create_account_and_org(
+        session,
+        email=email,
+        full_name=full_name,
+        password_hash=hash_password(password),
+        org_name=org_name,
+        org_kind=org_kind,
+        ip=ip,
+    )
+    session.commit()
+    return user, org
+
+
+def create_account_and_org(
+    session: Session,
+    *,
+    email: str,
+    full_name: str,
+    password_hash: str,
+    org_name: str,
+    org_kind: str,
+    ip: str = "",
+) -> tuple[User, Organization]:
+    """Add a user, a root organization and their org-admin membership (no commit)."""
+    email = normalize_email(email)
+    full_name = clean_text(full_name, field="full_name", label="your name", max_length=120)
+    if find_user_by_email(session, email) is not None:
+        raise Conflict("An account with this email already exists. Sign in instead.", field="email")
+    user = User(email=email, full_name=full_name, password_hash=password_hash)
+    session.add(user)
     session.flush()
     org = orgs.create_org(session, name=org_name, kind=org_kind, parent=None, ip=ip)
     session.add(Membership(org_id=org.id, user_id=user.id, role=Role.org_admin))
@@ -106,7 +141,6 @@ def sign_up(
         detail={"role": Role.org_admin},
         ip=ip,
     )
-    session.commit()
     return user, org
 
 
@@ -440,34 +474,35 @@ def reset_link(token: str) -> str:
 
 
 def request_password_reset(session: Session, *, email: str, ip: str = "") -> None:
-    """Email a reset link if the account exists; say nothing either way (no enumeration)."""
+    """Email a reset link if the account exists; say nothing either way (no enumeration).
+
+    The account is the person's, not a tenant's: the mail and its audit row belong to no
+    org, so no org's admin ever sees them (the link itself never reaches any log).
+    """
     email = normalize_email(email)
     user = find_user_by_email(session, email)
     if user is None or not user.is_active:
         return
     token = create_reset_token(session, user)
     settings = get_settings()
-    memberships = _active_memberships(session, user.id)
-    org_id = memberships[0].org_id if memberships else None
-    if org_id is not None:
-        widen_scope(session, org_ids={org_id})
-    link = reset_link(token)
     mail.queue(
         session,
-        org_id=org_id,
+        org_id=None,
         to=user.email,
         subject="Reset your Guildhall password",
         body=(
             f"Hello {user.full_name},\n\nSomeone (hopefully you) asked to reset your password."
-            f"\nOpen this link within {settings.password_reset_ttl_minutes} minutes:\n\n{link}\n\n"
+            f"\nOpen this link within {settings.password_reset_ttl_minutes} minutes:\n\n"
+            f"{mail.LINK_SLOT}\n\n"
             "If you did not ask, ignore this email: your password stays as it is.\n"
         ),
         kind="password_reset",
+        secret_link=reset_link(token),
     )
     audit.record(
         session,
         action="auth.password_reset_requested",
-        org_id=org_id,
+        org_id=None,
         actor_id=user.id,
         actor_email=user.email,
         target=user.email,

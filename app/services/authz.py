@@ -21,7 +21,7 @@ class Permission(enum.StrEnum):
     members_invite = "members.invite"
     members_manage = "members.manage"  # change roles, deactivate, reactivate
     audit_view = "audit.view"
-    mail_view = "mail.view"
+    mail_view = "mail.view"  # org admins only: it names people and what they were sent
     config_edit = "config.edit"
     learning_view = "learning.view"  # the catalog, enrolling, the player, my learning
     courses_author = "courses.author"  # create, edit, publish and archive the org's courses
@@ -41,7 +41,6 @@ ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
             P.dashboard_view,
             P.members_view,
             P.members_invite,
-            P.mail_view,
             P.learning_view,
             P.courses_author,
             P.enrollments_manage,

@@ -681,17 +681,33 @@ class PdfFile:
     filename: str
 
 
-def pdf_for(session: Session, ctx: OrgContext, certificate_id: uuid.UUID | str) -> PdfFile:
-    """The certificate's PDF for its learner, or for an admin who manages certificates in
-    its org; `NotFound` for anyone else. Served from storage when the job stored it, else
-    rendered now; a revoked certificate is always rendered (stamped REVOKED)."""
+def access_pdf(session: Session, ctx: OrgContext, certificate_id: uuid.UUID | str) -> Certificate:
+    """The certificate whose PDF the context may download: its learner's, or any in its org
+    for who manages certificates there (`pdf_for`'s rule, also applied by the file route to
+    the stored PDF). `NotFound` for anyone else, like an id that does not exist;
+    `PermissionDenied` without learning or with the LMS turned off."""
     require(ctx, Permission.learning_view)
     cert = _owned_or_managed(session, ctx, certificate_id)
     assert ctx.org_id is not None
     org_config.require_feature(session, ctx.org_id, "lms")
-    if cert.pdf_key and cert.revoked_at is None:
+    return cert
+
+
+def served_pdf_key(cert: Certificate) -> str:
+    """The stored PDF `pdf_for` hands out as it is, or "" when it renders one instead (not
+    stored yet, or revoked: the stored file is the unstamped original)."""
+    return cert.pdf_key if cert.pdf_key and cert.revoked_at is None else ""
+
+
+def pdf_for(session: Session, ctx: OrgContext, certificate_id: uuid.UUID | str) -> PdfFile:
+    """The certificate's PDF for its learner, or for an admin who manages certificates in
+    its org; `NotFound` for anyone else. Served from storage when the job stored it, else
+    rendered now; a revoked certificate is always rendered (stamped REVOKED)."""
+    cert = access_pdf(session, ctx, certificate_id)
+    stored = served_pdf_key(cert)
+    if stored:
         try:
-            data, _type = storage.get_storage().get(cert.pdf_key)
+            data, _type = storage.get_storage().get(stored)
             return PdfFile(data=data, filename=_filename(cert))
         except (ServiceError, OSError):
             pass  # missing from storage: render it again

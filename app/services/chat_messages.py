@@ -25,6 +25,7 @@ import hashlib
 import math
 import re
 import time
+import unicodedata
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -137,7 +138,9 @@ def split_links(body: str) -> list[tuple[str, str]]:
 def check_body(body: str) -> str:
     """The message text to store: trimmed, 1..MAX_BODY characters (NUL bytes dropped)."""
     text = (body or "").replace("\x00", "").strip()
-    if not text:
+    # Only spaces and invisible format characters (zero-width space, joiners, BOM): nothing
+    # anyone would see in the bubble.
+    if not any(not c.isspace() and unicodedata.category(c) not in ("Cf", "Cc") for c in text):
         raise ValidationFailed("Write a message first.", field="body")
     if len(text) > MAX_BODY:
         raise ValidationFailed(

@@ -109,19 +109,3 @@ def access_lesson(
     if row is None:
         raise NotFound()
     return row
-
-
-def may_read_course_file(session: Session, ctx: OrgContext, *, org_id: uuid.UUID, key: str) -> bool:
-    """Whether a file of `org_id` under `org/{org}/courses/{course}/...` is readable because
-    the course is shared down to the context's org (its media lives in the parent's space)."""
-    parts = key.split("/")
-    if org_id not in ctx.ancestor_ids or len(parts) < 5 or parts[2] != "courses":
-        return False
-    try:
-        course_id = uuid.UUID(parts[3])
-    except ValueError:
-        return False
-    stmt = visible_courses(ctx, include_archived=True).where(
-        Course.id == course_id, Course.org_id == org_id
-    )
-    return session.exec(stmt).first() is not None

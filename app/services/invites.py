@@ -1,8 +1,16 @@
-"""Invites: an admin invites an email with a role; the link signs up or links the account."""
+"""Invites: an admin invites an email with a role; the link signs up or links the account.
+
+An invite is the only way an account joins an org it is not in: the person accepts it.
+What the inviting org sees and is told never depends on whether the address already has
+an account (or where): only its own members and pending invites are refused. `do_invite`
+makes one invite and its mail; single invites (`create_invite`) and the CSV import
+(`member_import`) both go through it.
+"""
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -34,6 +42,14 @@ def check_role(role: str) -> str:
     """A role that exists, or `ValidationFailed`."""
     if role not in ROLE_LABELS:
         raise ValidationFailed("Choose a role.", field="role")
+    return role
+
+
+def check_role_grant(ctx: OrgContext, role: str) -> str:
+    """A role that exists and that the context may give, or `ValidationFailed`."""
+    role = check_role(role)
+    if role in ROLES_ONLY_ADMINS_GRANT and ctx.role != Role.org_admin and not ctx.is_super_admin:
+        raise ValidationFailed("Only an org admin can invite that role.", field="role")
     return role
 
 
@@ -95,6 +111,58 @@ def check_seat(session: Session, org_id: uuid.UUID, role: str, *, planned: int =
         )
 
 
+def active_member_emails(
+    session: Session, ctx: OrgContext, org_id: uuid.UUID, emails: Collection[str]
+) -> set[str]:
+    """Which of these (normalized) emails are active members of the org: one query."""
+    if not emails:
+        return set()
+    found = session.execute(
+        scoped(ctx, Membership, org_ids=[org_id])
+        .join(User, col(User.id) == col(Membership.user_id))
+        .where(Membership.is_active == True, col(User.email).in_(list(emails)))  # noqa: E712
+        .with_only_columns(col(User.email), maintain_column_froms=True)
+    ).scalars()
+    return {str(e) for e in found}
+
+
+def pending_invite_emails(
+    session: Session, ctx: OrgContext, org_id: uuid.UUID, emails: Collection[str]
+) -> set[str]:
+    """Which of these (normalized) emails have a pending invite to the org: one query."""
+    if not emails:
+        return set()
+    found = session.execute(
+        scoped(ctx, Invite, org_ids=[org_id])
+        .where(col(Invite.email).in_(list(emails)), *_pending(utcnow()))  # type: ignore[arg-type]
+        .with_only_columns(col(Invite.email))
+    ).scalars()
+    return {str(e) for e in found}
+
+
+def _refuse_member_or_pending(
+    session: Session, ctx: OrgContext, org: Organization, email: str
+) -> None:
+    # Both checks read this org's rows only, so the answer is the same for an address
+    # with an account elsewhere and for one nobody has used.
+    if active_member_emails(session, ctx, org.id, [email]):
+        raise Conflict(f"{email} is already a member of {org.name}.", field="email")
+    if pending_invite_emails(session, ctx, org.id, [email]):
+        raise Conflict(
+            f"{email} already has a pending invite. Revoke it to send a new one.", field="email"
+        )
+
+
+def free_seats(session: Session, org_id: uuid.UUID) -> dict[bool, int | None]:
+    """Seats still free now, keyed by seat class (`True`: students); None: no limit."""
+    limits = effective_config(session, org_id).limits
+    caps = {True: limits.max_students, False: limits.max_staff}
+    return {
+        students: None if cap is None else cap - seats_used(session, org_id, students=students)
+        for students, cap in caps.items()
+    }
+
+
 def create_invite(
     session: Session,
     ctx: OrgContext,
@@ -107,61 +175,98 @@ def create_invite(
     require(ctx, Permission.members_invite)
     org = orgs.require_in_subtree(session, ctx, org_id or ctx.org_id)  # type: ignore[arg-type]
     email = normalize_email(email)
-    role = check_role(role)
-    if role in ROLES_ONLY_ADMINS_GRANT and ctx.role != Role.org_admin and not ctx.is_super_admin:
-        raise ValidationFailed("Only an org admin can invite that role.", field="role")
-    now = utcnow()
-    existing_user = auth.find_user_by_email(session, email)
-    if existing_user is not None:
-        member = session.exec(
-            scoped(ctx, Membership, org_ids=[org.id]).where(
-                Membership.user_id == existing_user.id,
-                Membership.is_active == True,  # noqa: E712
-            )
-        ).first()
-        if member is not None:
-            raise Conflict(f"{email} is already a member of {org.name}.", field="email")
-    pending = session.exec(
-        scoped(ctx, Invite, org_ids=[org.id]).where(Invite.email == email, *_pending(now))  # type: ignore[arg-type]
-    ).first()
-    if pending is not None:
-        raise Conflict(
-            f"{email} already has a pending invite. Revoke it to send a new one.", field="email"
-        )
+    role = check_role_grant(ctx, role)
+    _refuse_member_or_pending(session, ctx, org, email)
     check_seat(session, org.id, role)
+    invite, token = do_invite(session, ctx, org=org, email=email, role=role)
+    session.commit()
+    return invite, token
+
+
+def do_invite(
+    session: Session,
+    ctx: OrgContext,
+    *,
+    org: Organization,
+    email: str,
+    role: str,
+    full_name: str = "",
+    manager_id: uuid.UUID | None = None,
+    audit_detail: dict[str, str] | None = None,
+) -> tuple[Invite, str]:
+    """Add a pending invite of a checked email and role, its mail and its audit row to the
+    session (the caller checked and commits). Returns the invite and its secret token."""
     token = new_token()
     invite = Invite(
         org_id=org.id,
         email=email,
         role=role,
+        full_name=full_name,
+        manager_id=manager_id,
         token_hash=token_hash(token),
         invited_by=ctx.user_id,
-        expires_at=now + timedelta(days=get_settings().invite_ttl_days),
+        expires_at=utcnow() + timedelta(days=get_settings().invite_ttl_days),
     )
     session.add(invite)
-    link = f"{get_settings().base_url.rstrip('/')}/invite/{token}"
-    mail.queue(
-        session,
-        org_id=org.id,
-        to=email,
-        subject=f"You're invited to {org.name} on Guildhall",
-        body=(
-            f"{ctx.full_name} invited you to join {org.name} as {ROLE_LABELS[role]}.\n\n"
-            f"Accept the invite here (valid for {get_settings().invite_ttl_days} days):\n\n"
-            f"{link}\n"
-        ),
-        kind="invite",
-    )
+    _queue_invite_mail(session, ctx, org=org, invite=invite, token=token)
     audit.record(
         session,
         action="invite.sent",
         org_id=org.id,
         ctx=ctx,
         target=email,
-        detail={"role": role},
+        detail={"role": role, **(audit_detail or {})},
+    )
+    return invite, token
+
+
+def _queue_invite_mail(
+    session: Session, ctx: OrgContext, *, org: Organization, invite: Invite, token: str
+) -> None:
+    """The invite mail: the one place its text and link are made."""
+    settings = get_settings()
+    link = f"{settings.base_url.rstrip('/')}/invite/{token}"
+    mail.queue(
+        session,
+        org_id=org.id,
+        to=invite.email,
+        subject=f"You're invited to {org.name} on Guildhall",
+        body=(
+            f"{ctx.full_name} invited you to join {org.name} as {ROLE_LABELS[invite.role]}.\n\n"
+            f"Accept the invite here (valid for {settings.invite_ttl_days} days):\n\n"
+            f"{mail.LINK_SLOT}\n"
+        ),
+        kind="invite",
+        secret_link=link,  # only the invitee may read it: never in the mail log
+    )
+
+
+def do_resend_invite(session: Session, ctx: OrgContext, invite_id: uuid.UUID | str) -> Invite:
+    """Mail a pending or expired invite again with a fresh link (the old link stops
+    working) and a fresh expiry. The mail log never held the link, so a lost mail is
+    recovered this way."""
+    require(ctx, Permission.members_invite)
+    invite = access(session, ctx, Invite, invite_id, write=True)
+    status = invite_status(invite)
+    if status in ("accepted", "revoked"):
+        raise Conflict(f"This invite was {status}; send a new one instead.")
+    check_role_grant(ctx, invite.role)  # staff may not resend an org-admin invite
+    org = orgs.require_in_subtree(session, ctx, invite.org_id)
+    token = new_token()
+    invite.token_hash = token_hash(token)
+    invite.expires_at = utcnow() + timedelta(days=get_settings().invite_ttl_days)
+    session.add(invite)
+    _queue_invite_mail(session, ctx, org=org, invite=invite, token=token)
+    audit.record(
+        session,
+        action="invite.resent",
+        org_id=invite.org_id,
+        ctx=ctx,
+        target=invite.email,
+        detail={"role": invite.role},
     )
     session.commit()
-    return invite, token
+    return invite
 
 
 def revoke_invite(session: Session, ctx: OrgContext, invite_id: uuid.UUID | str) -> Invite:
@@ -240,7 +345,8 @@ class InvitePreview:
     email: str
     role: str
     status: str
-    has_account: bool
+    has_account: bool  # shown to the token holder only: never to the inviting org
+    full_name: str = ""  # the name the inviting admin suggested (the account form's default)
 
 
 def _load_by_token(session: Session, token: str) -> Invite:
@@ -276,7 +382,28 @@ def preview(token: str) -> InvitePreview:
             role=invite.role,
             status=invite_status(invite),
             has_account=auth.find_user_by_email(session, invite.email) is not None,
+            full_name=invite.full_name,
         )
+
+
+def _manager_still_valid(session: Session, invite: Invite, user: User) -> uuid.UUID | None:
+    """The invite's manager if they still manage learners in the org; else no manager (the
+    person joins anyway: a stale manager is no reason to refuse them)."""
+    if invite.manager_id is None or invite.manager_id == user.id or invite.role != Role.learner:
+        return None
+    from app.services.members import check_manager  # members imports this module
+
+    ctx = OrgContext(
+        user_id=user.id,
+        email=user.email,
+        full_name=user.full_name,
+        org_id=invite.org_id,
+        org_ids=frozenset({invite.org_id}),
+    )
+    try:
+        return check_manager(session, ctx, invite.org_id, invite.manager_id).id
+    except ValidationFailed:
+        return None
 
 
 def accept(
@@ -338,6 +465,8 @@ def accept(
                 True,
                 utcnow(),
             )
+        if invite.manager_id is not None:
+            membership.manager_id = _manager_still_valid(session, invite, user)
         session.add(membership)
         audit.record(
             session,

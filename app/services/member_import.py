@@ -1,25 +1,32 @@
-"""Bulk import of members from CSV: parse, preview with per-row checks, import row by row.
+"""Bulk invites from a CSV file: parse, preview with per-row checks, invite every good row.
+
+The import never adds an account to an org. Every accepted row becomes a pending invite
+(`invites.do_invite`: the same invite, mail and audit row as a single invite, counted
+against the seats like one), and the person joins when they accept it, with the file's role
+and manager. What the importer sees never depends on whether an address has an account, or
+in which org: rows are checked against this org's own members, pending invites, managers
+and seats only, and every good row "will be invited".
 
 The flow the members page drives:
 
 1. `parse_csv(data)` turns the uploaded bytes into `CsvRow`s (size, encoding and header are
    checked; anything else is a per-row problem, not a file problem).
 2. `preview(...)` checks every row against the org as it is now and against the rows above
-   it in the file (duplicates, seats taken by earlier rows, managers appointed by earlier
-   rows), without writing anything.
+   it in the file (duplicates, seats taken by earlier rows), without writing anything.
+   Rows are checked `BATCH_ROWS` at a time with one lookup per batch for the org's members,
+   pending invites and managers, reporting progress after each batch.
 3. `stage_import(...)` keeps the previewed rows in a `MemberImport` (status `preview`), so
    the page's state stays small; `claim_import(...)` starts it, once, on Confirm.
-4. `import_row(...)` handles one row in its own transaction (commit, or roll back
-   everything the row did), re-checking it against the database as it is at that moment;
-   `finish_import(...)` stores the per-row report (for the error-report download) and the
-   counts. `run_import(...)` = `start_import` + every row + `finish_import`, in one call.
+4. `do_import(...)` invites the rows of a claimed import a batch at a time, checking each
+   batch again against the database as it is then. A batch is one transaction; if anything
+   in it fails, it is redone row by row, so a bad row costs only itself. `finish_import`
+   stores the per-row report (for the error-report download) and the counts.
+   `run_import(...)` = `start_import` + `do_import`, in one call.
 
-A row for an existing account adds (or reactivates) its membership; a row for a new email
-creates the account with an unusable random password and emails a "welcome, choose your
-password" link (a password-reset token, valid as long as an invite). Active members are
-reported as "already a member", so importing the same file twice changes nothing.
+An active member or a pending invite is reported as such, so importing the same file twice
+sends nothing twice. An inactive member is invited again; accepting reactivates them.
 
-Audit: one `member.imported` event per imported row (in that row's transaction) and one
+Audit: one `invite.sent` event per invited row (with the import id) and one
 `member.import_finished` event with the counts.
 """
 
@@ -27,10 +34,10 @@ from __future__ import annotations
 
 import csv
 import io
+import math
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import update
@@ -41,28 +48,25 @@ from app.models.base import utcnow
 from app.models.member_import import MemberImport
 from app.models.org import Organization
 from app.models.user import Membership, Role, User
-from app.services import audit, auth, compliance, mail, orgs
+from app.services import audit, invites, orgs
 from app.services.authz import ROLE_LABELS, STUDENT_ROLES, Permission, require
-from app.services.errors import (
-    Conflict,
-    LimitReached,
-    NotFound,
-    ServiceError,
-    ValidationFailed,
-)
-from app.services.invites import check_seat
-from app.services.members import MANAGER_ROLES, check_manager
-from app.services.security import unusable_password_hash
+from app.services.errors import Conflict, NotFound, ServiceError, ValidationFailed
+from app.services.members import MANAGER_ROLES
 from app.services.tenancy import OrgContext, access, scoped
 from app.services.validation import clean_text, normalize_email
-from app.settings import get_settings
 
 MAX_BYTES = 2 * 1024 * 1024
 MAX_ROWS = 5000
 PREVIEW_ROWS = 50
+BATCH_ROWS = 250  # rows checked (or invited, in one transaction) between progress reports
 REQUIRED_COLUMNS = ("email", "full_name")
 OPTIONAL_COLUMNS = ("role", "manager_email")
 REPORT_COLUMNS = ("line", "email", "full_name", "role", "manager_email", "status", "message")
+MANAGER_NOT_FOUND = "manager not found (must be an active manager, staff or org admin here)"
+
+Progress = Callable[[int, int], None]
+"""`progress(done, total)` after each batch. It may raise a `ServiceError` to stop (the
+admin's session ended, say): batches already invited stay invited."""
 
 _ROLE_ALIASES: dict[str, str] = {
     **{key: key for key in ROLE_LABELS},
@@ -85,14 +89,16 @@ class CsvRow:
 
 @dataclass(frozen=True)
 class RowCheck:
-    """What a row would do (`new`, `add`) or why it cannot (`error` with `message`)."""
+    """What a row would do (`ok`: be invited) or why it cannot (`error` with `message`)."""
 
     row: CsvRow
     status: str  # "ok" or "error"
-    action: str = ""  # "create" (new account) or "add" (existing account); "" for errors
+    action: str = ""  # "invite" for every good row, whoever the address is; "" for errors
     message: str = ""
     email: str = ""  # normalized
     role: str = ""  # resolved role key
+    full_name: str = ""  # the suggested name, cleaned ("" if the file has none)
+    manager_id: uuid.UUID | None = None  # the manager the file names, a manager of the org
 
 
 @dataclass(frozen=True)
@@ -110,7 +116,7 @@ class RowOutcome:
     """What importing one row did."""
 
     row: CsvRow
-    status: str  # "created", "added" or "error" ("pending" while staged)
+    status: str  # "invited" or "error" ("pending" while staged)
     message: str = ""
 
     def as_report(self) -> dict[str, Any]:
@@ -132,8 +138,7 @@ class ImportSummary:
     import_id: str
     org_id: str
     total: int
-    created: int
-    added: int
+    invited: int
     failed: int
     status: str = "finished"
     failures: list[dict[str, Any]] = field(default_factory=list)
@@ -142,14 +147,32 @@ class ImportSummary:
 # --------------------------------------------------------------------------- parsing
 
 
+def _megabytes(size: int) -> str:
+    # Rounded up, so a file just over the limit never reads as "2 MB; the limit is 2 MB".
+    tenths = math.ceil(size * 10 / (1024 * 1024))
+    return f"{tenths // 10} MB" if tenths % 10 == 0 else f"{tenths / 10:.1f} MB"
+
+
+def size_problem(size: int) -> str:
+    """What to tell someone whose file has `size` bytes ("" when it is small enough)."""
+    if size <= MAX_BYTES:
+        return ""
+    return (
+        f"This file is {_megabytes(size)}; the limit is {_megabytes(MAX_BYTES)}. "
+        "Split it into smaller files."
+    )
+
+
+def check_size(size: int) -> None:
+    """Refuse a file of `size` bytes over the limit with `ValidationFailed`."""
+    problem = size_problem(size)
+    if problem:
+        raise ValidationFailed(problem, field="file")
+
+
 def parse_csv(data: bytes) -> list[CsvRow]:
     """The data rows of an uploaded CSV, or `ValidationFailed` saying what is wrong."""
-    if len(data) > MAX_BYTES:
-        raise ValidationFailed(
-            f"The file is larger than {MAX_BYTES // (1024 * 1024)} MB. "
-            "Split it into smaller files.",
-            field="file",
-        )
+    check_size(len(data))
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -222,108 +245,160 @@ def _resolve_role(raw: str) -> str:
     return key
 
 
-def _membership(
-    session: Session, ctx: OrgContext, org_id: uuid.UUID, user_id: uuid.UUID
-) -> Membership | None:
-    return session.exec(
-        scoped(ctx, Membership, org_ids=[org_id]).where(Membership.user_id == user_id)
-    ).first()
+def _normalize(raw: str) -> tuple[str, str]:
+    """(normalized email, "") or ("", why it is not an email)."""
+    try:
+        return normalize_email(raw), ""
+    except ValidationFailed as exc:
+        return "", exc.message
 
 
 @dataclass
-class _Batch:
-    """What earlier rows of the same file would do, for the preview's checks."""
+class _FileChecks:
+    """What the rows above did, for the rows below (across the batches of one file)."""
 
-    # False while importing: earlier rows are committed by then, so seats and managers are
-    # in the database already and only duplicates need remembering.
-    planned: bool = True
     seen: dict[str, int] = field(default_factory=dict)  # email -> line
-    students: int = 0
-    staff: int = 0
-    managers: set[str] = field(default_factory=set)  # emails given a manager role above
+    # Seats the rows above take that the database does not count yet (keyed by students?).
+    planned: dict[bool, int] = field(default_factory=lambda: {True: 0, False: 0})
+    # Emails given a manager role above: invited, so nobody's manager until they accept.
+    invited_managers: set[str] = field(default_factory=set)
 
 
-def _check(
+@dataclass(frozen=True)
+class _OrgFacts:
+    """The org's own rows that one batch is checked against, read once for the batch."""
+
+    emails: dict[str, tuple[str, str]]  # raw email (or manager email) -> _normalize(raw)
+    members: set[str]  # active members among the batch's emails
+    pending: set[str]  # pending invites among them
+    managers: dict[str, uuid.UUID]  # email -> user id of the batch's managers who may manage
+    free: dict[bool, int | None]  # seats free before this batch (None: no limit)
+
+
+def _org_managers(
+    session: Session, ctx: OrgContext, org_id: uuid.UUID, emails: set[str]
+) -> dict[str, uuid.UUID]:
+    """Of these emails, the active members of the org who may manage learners (the rule of
+    `members.check_manager`, for many emails in one query)."""
+    if not emails:
+        return {}
+    found = session.execute(
+        scoped(ctx, Membership, org_ids=[org_id])
+        .join(User, col(User.id) == col(Membership.user_id))
+        .where(
+            Membership.is_active == True,  # noqa: E712
+            col(Membership.role).in_(MANAGER_ROLES),
+            col(User.email).in_(sorted(emails)),
+        )
+        .with_only_columns(col(User.email), col(User.id), maintain_column_froms=True)
+    ).all()
+    return {str(row[0]): row[1] for row in found}
+
+
+def _load_facts(
     session: Session,
     ctx: OrgContext,
     org: Organization,
-    row: CsvRow,
-    batch: _Batch | None,
-) -> RowCheck:
-    """Check one row against the database (and, in a preview, against the rows above)."""
-    try:
-        email = normalize_email(row.email)
-    except ValidationFailed as exc:
-        return RowCheck(row, "error", message=f"bad email: {exc.message}")
-    if batch is not None:
-        if email in batch.seen:
-            return RowCheck(
-                row, "error", message=f"duplicate in file (see line {batch.seen[email]})"
-            )
-        batch.seen[email] = row.line
+    rows: list[CsvRow],
+    free: dict[bool, int | None],
+) -> _OrgFacts:
+    raw = {r.email for r in rows} | {r.manager_email for r in rows if r.manager_email}
+    emails = {value: _normalize(value) for value in raw}
+    wanted = {emails[r.email][0] for r in rows} - {""}
+    manager_emails = {emails[r.manager_email][0] for r in rows if r.manager_email} - {""}
+    return _OrgFacts(
+        emails=emails,
+        members=invites.active_member_emails(session, ctx, org.id, wanted),
+        pending=invites.pending_invite_emails(session, ctx, org.id, wanted),
+        managers=_org_managers(session, ctx, org.id, manager_emails),
+        free=free,
+    )
+
+
+def _manager(
+    row: CsvRow, email: str, role: str, facts: _OrgFacts, file: _FileChecks
+) -> tuple[uuid.UUID | None, str]:
+    """(the row's manager, "") or (None, why the manager column cannot be used)."""
+    if not row.manager_email:
+        return None, ""
+    manager_email, problem = facts.emails[row.manager_email]
+    if problem:
+        return None, "manager not found (bad manager email)"
+    if manager_email == email:
+        return None, "a member cannot be their own manager"
+    if role != Role.learner:
+        return None, "only learners have a manager"
+    manager_id = facts.managers.get(manager_email)
+    if manager_id is not None:
+        return manager_id, ""
+    if manager_email in file.invited_managers:
+        return None, "the manager is only invited in this file: assign them once they joined"
+    return None, MANAGER_NOT_FOUND
+
+
+def _check(row: CsvRow, facts: _OrgFacts, file: _FileChecks) -> RowCheck:
+    """Check one row against the org's facts and the rows above it."""
+    email, problem = facts.emails[row.email]
+    if problem:
+        return RowCheck(row, "error", message=f"bad email: {problem}")
+    if email in file.seen:
+        return RowCheck(row, "error", message=f"duplicate in file (see line {file.seen[email]})")
+    file.seen[email] = row.line
     try:
         role = _resolve_role(row.role)
     except ValidationFailed as exc:
         return RowCheck(row, "error", message=exc.message, email=email)
-    user = auth.find_user_by_email(session, email)
-    existing = _membership(session, ctx, org.id, user.id) if user else None
-    if existing is not None and existing.is_active:
-        return RowCheck(row, "error", message="already a member", email=email, role=role)
-    if user is None:
-        try:
-            clean_text(row.full_name, field="full_name", label="a full name", max_length=120)
-        except ValidationFailed as exc:
-            return RowCheck(row, "error", message=f"bad full name: {exc.message}", email=email)
-    if row.manager_email:
-        problem = _manager_problem(session, ctx, org, row.manager_email, email, role, batch)
-        if problem:
-            return RowCheck(row, "error", message=problem, email=email, role=role)
-    students = role in STUDENT_ROLES
-    planned = (batch.students if students else batch.staff) if batch and batch.planned else 0
+
+    def refuse(message: str) -> RowCheck:
+        return RowCheck(row, "error", message=message, email=email, role=role)
+
+    if email in facts.members:
+        return refuse("already a member")
+    if email in facts.pending:
+        return refuse("already has a pending invite")
     try:
-        check_seat(session, org.id, role, planned=planned)
-    except LimitReached:
-        kind = "learner" if students else "staff"
-        return RowCheck(
-            row, "error", message=f"seat limit reached ({kind} seats)", email=email, role=role
+        name = clean_text(
+            row.full_name, field="full_name", label="a full name", max_length=120, min_length=0
         )
-    if batch is not None:
-        if students:
-            batch.students += 1
-        else:
-            batch.staff += 1
-        if role in MANAGER_ROLES:
-            batch.managers.add(email)
-    return RowCheck(row, "ok", action="create" if user is None else "add", email=email, role=role)
+    except ValidationFailed as exc:
+        return refuse(f"bad full name: {exc.message}")
+    manager_id, problem = _manager(row, email, role, facts, file)
+    if problem:
+        return refuse(problem)
+    students = role in STUDENT_ROLES
+    free = facts.free[students]
+    if free is not None and file.planned[students] >= free:
+        return refuse(f"seat limit reached ({'learner' if students else 'staff'} seats)")
+    file.planned[students] += 1
+    if role in MANAGER_ROLES:
+        file.invited_managers.add(email)
+    return RowCheck(
+        row,
+        "ok",
+        action="invite",
+        email=email,
+        role=role,
+        full_name=name,
+        manager_id=manager_id,
+    )
 
 
-def _manager_problem(
+def _check_batch(
     session: Session,
     ctx: OrgContext,
     org: Organization,
-    raw: str,
-    email: str,
-    role: str,
-    batch: _Batch | None,
-) -> str:
-    try:
-        manager_email = normalize_email(raw)
-    except ValidationFailed:
-        return "manager not found (bad manager email)"
-    if manager_email == email:
-        return "a member cannot be their own manager"
-    if role != Role.learner:
-        return "only learners have a manager"
-    if batch is not None and batch.planned and manager_email in batch.managers:
-        return ""  # appointed by an earlier row of this file
-    manager = auth.find_user_by_email(session, manager_email)
-    if manager is None:
-        return "manager not found"
-    try:
-        check_manager(session, ctx, org.id, manager.id)
-    except ValidationFailed:
-        return "manager not found (must be an active manager, staff or org admin here)"
-    return ""
+    rows: list[CsvRow],
+    file: _FileChecks,
+    free: dict[bool, int | None],
+) -> list[RowCheck]:
+    facts = _load_facts(session, ctx, org, rows, free)
+    return [_check(row, facts, file) for row in rows]
+
+
+def _batches(rows: list[CsvRow]) -> Iterator[list[CsvRow]]:
+    size = max(1, BATCH_ROWS)
+    for start in range(0, len(rows), size):
+        yield rows[start : start + size]
 
 
 def _target_org(session: Session, ctx: OrgContext, org_id: uuid.UUID | str | None) -> Organization:
@@ -332,21 +407,37 @@ def _target_org(session: Session, ctx: OrgContext, org_id: uuid.UUID | str | Non
 
 
 def check_rows(
-    session: Session, ctx: OrgContext, *, org_id: uuid.UUID | str | None, rows: list[CsvRow]
+    session: Session,
+    ctx: OrgContext,
+    *,
+    org_id: uuid.UUID | str | None,
+    rows: list[CsvRow],
+    progress: Progress | None = None,
 ) -> list[RowCheck]:
     """Every row checked against the org and the rows above it; writes nothing."""
     org = _target_org(session, ctx, org_id)
-    batch = _Batch()
-    return [_check(session, ctx, org, row, batch) for row in rows]
+    file = _FileChecks()
+    free = invites.free_seats(session, org.id)  # a preview writes nothing: read once
+    checks: list[RowCheck] = []
+    for batch in _batches(rows):
+        checks += _check_batch(session, ctx, org, batch, file, free)
+        if progress is not None:
+            progress(len(checks), len(rows))
+    return checks
 
 
 def preview(
-    session: Session, ctx: OrgContext, *, org_id: uuid.UUID | str | None, data: bytes
+    session: Session,
+    ctx: OrgContext,
+    *,
+    org_id: uuid.UUID | str | None,
+    data: bytes,
+    progress: Progress | None = None,
 ) -> tuple[list[CsvRow], Preview]:
     """Parse and check an uploaded file: the rows (to import on confirm) and the preview."""
     org = _target_org(session, ctx, org_id)
     rows = parse_csv(data)
-    checks = check_rows(session, ctx, org_id=org.id, rows=rows)
+    checks = check_rows(session, ctx, org_id=org.id, rows=rows, progress=progress)
     ok = sum(1 for c in checks if c.status == "ok")
     return rows, Preview(
         total=len(checks), ok=ok, errors=len(checks) - ok, rows=checks[:PREVIEW_ROWS]
@@ -442,111 +533,121 @@ def claim_import(
     return org_id, rows
 
 
-def _welcome(session: Session, org: Organization, user: User, ctx: OrgContext) -> None:
-    settings = get_settings()
-    token = auth.create_reset_token(session, user, ttl=timedelta(days=settings.invite_ttl_days))
-    link = auth.reset_link(token)
-    mail.queue(
+def _invite(
+    session: Session, ctx: OrgContext, org: Organization, check: RowCheck, import_key: str
+) -> None:
+    invites.do_invite(
         session,
-        org_id=org.id,
-        to=user.email,
-        subject=f"Welcome to {org.name} on Guildhall: choose your password",
-        body=(
-            f"Hello {user.full_name},\n\n{ctx.full_name} added you to {org.name} on Guildhall."
-            f"\nChoose your password here (valid for {settings.invite_ttl_days} days):\n\n"
-            f"{link}\n\nAfterwards sign in with {user.email}.\n"
-        ),
-        kind="welcome",
+        ctx,
+        org=org,
+        email=check.email,
+        role=check.role,
+        full_name=check.full_name,
+        manager_id=check.manager_id,
+        audit_detail={"import_id": import_key},
     )
 
 
-def import_row(
+def _outcome(check: RowCheck) -> RowOutcome:
+    if check.status == "error":
+        return RowOutcome(check.row, "error", check.message)
+    return RowOutcome(check.row, "invited")
+
+
+def _invite_one_by_one(
+    session: Session, ctx: OrgContext, org_id: uuid.UUID, checks: list[RowCheck], key: str
+) -> list[RowOutcome]:
+    """A batch whose transaction failed, again, each good row in its own transaction."""
+    outcomes: list[RowOutcome] = []
+    for check in checks:
+        if check.status == "error":
+            outcomes.append(_outcome(check))
+            continue
+        try:
+            org = orgs.require_in_subtree(session, ctx, org_id)
+            _invite(session, ctx, org, check, key)
+            session.commit()
+            outcomes.append(_outcome(check))
+        except ServiceError as exc:
+            session.rollback()
+            outcomes.append(RowOutcome(check.row, "error", exc.message))
+        except SQLAlchemyError:
+            # E.g. the row's invite clashed with a change made at the same moment: nothing
+            # of this row is kept; the report says so and the rest of the file goes on.
+            session.rollback()
+            outcomes.append(
+                RowOutcome(check.row, "error", "could not be saved (changed meanwhile); try again")
+            )
+    return outcomes
+
+
+def _import_batch(
+    session: Session,
+    ctx: OrgContext,
+    org_id: uuid.UUID,
+    rows: list[CsvRow],
+    file: _FileChecks,
+    key: str,
+) -> list[RowOutcome]:
+    """Check a batch against the database as it is now and invite its good rows."""
+    org = orgs.require_in_subtree(session, ctx, org_id)
+    file.planned = {True: 0, False: 0}  # earlier batches are committed: the database counts them
+    checks = _check_batch(session, ctx, org, rows, file, invites.free_seats(session, org_id))
+    try:
+        # The mail's branding lookups would otherwise flush every row on its own; one flush
+        # at commit inserts the batch's invites, mails and audit rows together.
+        with session.no_autoflush:
+            for check in checks:
+                if check.status == "ok":
+                    _invite(session, ctx, org, check, key)
+        session.commit()
+    except (ServiceError, SQLAlchemyError):
+        session.rollback()
+        return _invite_one_by_one(session, ctx, org_id, checks, key)
+    return [_outcome(c) for c in checks]
+
+
+def do_import(
     session: Session,
     ctx: OrgContext,
     *,
     import_id: uuid.UUID | str,
-    row: CsvRow,
-    seen: dict[str, int] | None = None,
-) -> RowOutcome:
-    """Import one row in its own transaction: everything it does is committed, or nothing.
+    rows: list[CsvRow],
+    progress: Progress | None = None,
+) -> ImportSummary:
+    """Invite the rows of a running import a batch at a time, then finish it.
 
-    The row is checked again against the database as it is now (earlier rows of the same
-    file are committed by then, so seats and managers count them). `seen` (email -> line,
-    shared by the rows of one file) reports a repeated email as a duplicate in the file.
+    Reports `progress(done, total)` after each batch; if `progress` raises, the import stops
+    there (and stays `running`) and the error propagates.
     """
     require(ctx, Permission.members_manage)
     record = access(session, ctx, MemberImport, import_id)
+    if record.status != "running":
+        raise Conflict("This import is not running.")
     org = orgs.require_in_subtree(session, ctx, record.org_id)
-    import_key = str(record.id)
-    try:
-        batch = _Batch(planned=False, seen=seen if seen is not None else {})
-        check = _check(session, ctx, org, row, batch)
-        if check.status == "error":
-            session.rollback()
-            return RowOutcome(row, "error", check.message)
-        user = auth.find_user_by_email(session, check.email)
-        created = user is None
-        if user is None:
-            user = User(
-                email=check.email,
-                full_name=clean_text(
-                    row.full_name, field="full_name", label="a full name", max_length=120
-                ),
-                # Nobody knows this password: the welcome email's link sets a real one.
-                password_hash=unusable_password_hash(),
-            )
-            session.add(user)
-            session.flush()
-        manager_id: uuid.UUID | None = None
-        if row.manager_email:
-            manager = auth.find_user_by_email(session, row.manager_email)
-            if manager is None:
-                raise ValidationFailed("manager not found")
-            manager_id = check_manager(session, ctx, org.id, manager.id).id
-        membership = _membership(session, ctx, org.id, user.id)
-        if membership is None:
-            membership = Membership(
-                org_id=org.id, user_id=user.id, role=check.role, manager_id=manager_id
-            )
-        else:  # an inactive membership: reactivate it with the file's role
-            membership.role, membership.is_active = check.role, True
-            membership.manager_id, membership.modified = manager_id, utcnow()
-        session.add(membership)
-        compliance.on_member_joined(session, org_id=org.id, user_id=user.id, role=check.role)
-        if created:
-            _welcome(session, org, user, ctx)
-        else:
-            mail.queue(
-                session,
-                org_id=org.id,
-                to=user.email,
-                subject=f"You were added to {org.name} on Guildhall",
-                body=(
-                    f"Hello {user.full_name},\n\n{ctx.full_name} added you to {org.name} as "
-                    f"{ROLE_LABELS.get(check.role, check.role)}. Sign in with {user.email} "
-                    "to switch to it.\n"
-                ),
-                kind="member_added",
-            )
-        status = "created" if created else "added"
-        audit.record(
-            session,
-            action="member.imported",
-            org_id=org.id,
-            ctx=ctx,
-            target=user.email,
-            detail={"role": check.role, "result": status, "import_id": import_key},
-        )
-        session.commit()
-        return RowOutcome(row, status)
-    except ServiceError as exc:
-        session.rollback()
-        return RowOutcome(row, "error", exc.message)
-    except SQLAlchemyError:
-        # E.g. the same email imported at the same moment by another admin: nothing of this
-        # row is kept; the report says so and the rest of the file goes on.
-        session.rollback()
-        return RowOutcome(row, "error", "could not be saved (changed meanwhile); try again")
+    # A failed batch rolls back, which expires loaded rows: keep plain values.
+    record_id, org_id, key = record.id, org.id, str(record.id)
+    file = _FileChecks()
+    outcomes: list[RowOutcome] = []
+    for batch in _batches(rows):
+        outcomes += _import_batch(session, ctx, org_id, batch, file, key)
+        if progress is not None:
+            progress(len(outcomes), len(rows))
+    return finish_import(session, ctx, import_id=record_id, outcomes=outcomes)
+
+
+def run_import(
+    session: Session,
+    ctx: OrgContext,
+    *,
+    org_id: uuid.UUID | str | None,
+    rows: list[CsvRow],
+    filename: str = "",
+    progress: Progress | None = None,
+) -> ImportSummary:
+    """Record an import and invite every row (`start_import` + `do_import`)."""
+    record = start_import(session, ctx, org_id=org_id, total=len(rows), filename=filename)
+    return do_import(session, ctx, import_id=record.id, rows=rows, progress=progress)
 
 
 def finish_import(
@@ -556,10 +657,10 @@ def finish_import(
     require(ctx, Permission.members_manage)
     record = access(session, ctx, MemberImport, import_id)
     record.report = [o.as_report() for o in outcomes]
-    record.created_count = sum(1 for o in outcomes if o.status == "created")
-    record.added_count = sum(1 for o in outcomes if o.status == "added")
     record.failed_count = sum(1 for o in outcomes if o.status == "error")
     record.total = len(outcomes)
+    # Counts of accounts made and added, from when imports did that: nothing now.
+    record.created_count = record.added_count = 0
     record.status, record.finished_at, record.modified = "finished", utcnow(), utcnow()
     session.add(record)
     audit.record(
@@ -571,8 +672,7 @@ def finish_import(
         detail={
             "import_id": str(record.id),
             "total": record.total,
-            "created": record.created_count,
-            "added": record.added_count,
+            "invited": record.total - record.failed_count,
             "failed": record.failed_count,
         },
     )
@@ -582,37 +682,16 @@ def finish_import(
 
 def summary_of(record: MemberImport) -> ImportSummary:
     """The summary of a stored import."""
+    finished = record.status == "finished"
     return ImportSummary(
         import_id=str(record.id),
         org_id=str(record.org_id),
         total=record.total,
-        created=record.created_count,
-        added=record.added_count,
+        invited=record.total - record.failed_count if finished else 0,
         failed=record.failed_count,
         status=record.status,
         failures=[r for r in record.report if r.get("status") == "error"],
     )
-
-
-def run_import(
-    session: Session,
-    ctx: OrgContext,
-    *,
-    org_id: uuid.UUID | str | None,
-    rows: list[CsvRow],
-    filename: str = "",
-    progress: Callable[[int, int], None] | None = None,
-) -> ImportSummary:
-    """Import every row (each in its own transaction), reporting progress after each."""
-    record = start_import(session, ctx, org_id=org_id, total=len(rows), filename=filename)
-    record_id = record.id  # a failed row rolls back, which expires loaded rows
-    outcomes: list[RowOutcome] = []
-    seen: dict[str, int] = {}
-    for row in rows:
-        outcomes.append(import_row(session, ctx, import_id=record_id, row=row, seen=seen))
-        if progress is not None:
-            progress(len(outcomes), len(rows))
-    return finish_import(session, ctx, import_id=record_id, outcomes=outcomes)
 
 
 # --------------------------------------------------------------------------- the report

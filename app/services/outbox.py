@@ -127,8 +127,10 @@ def run(job_id: uuid.UUID, *, worker: str) -> str:
     if fn is None:
         error = f"no handler for job kind {job.kind!r}"
     else:
-        # The handler works inside the job's org only, like a request of that org would.
-        scope = Scope(org_ids={job.org_id} if job.org_id else set())
+        # The handler works inside the job's org only, like a request of that org would; a
+        # job of no org (platform mail) runs in the system scope, which row-level security
+        # lets see only rows of no org.
+        scope = Scope(org_ids={job.org_id}) if job.org_id else Scope(system=True)
         try:
             with open_session(scope) as work:
                 fn(work, job)

@@ -173,7 +173,7 @@ def _indexes(value: Any, count: int) -> list[int]:
             raise ValidationFailed("An answer names an option that does not exist.")
         try:
             index = int(item)
-        except (TypeError, ValueError) as exc:
+        except (TypeError, ValueError, OverflowError) as exc:  # None, "x", inf
             raise ValidationFailed("An answer names an option that does not exist.") from exc
         if not 0 <= index < count:
             raise ValidationFailed("An answer names an option that does not exist.")

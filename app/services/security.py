@@ -1,13 +1,17 @@
-"""Password hashing (argon2) and random tokens stored only as hashes."""
+"""Password hashing (argon2), random tokens stored only as hashes, and sealed secrets."""
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import secrets
 from functools import lru_cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from cryptography.fernet import Fernet, InvalidToken
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from app.services.errors import ValidationFailed
 from app.settings import get_settings
@@ -87,3 +91,25 @@ def new_token() -> str:
 def token_hash(token: str) -> str:
     """The SHA-256 hex digest stored in place of a token."""
     return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _fernet() -> Fernet:
+    # A key of its own for sealing, derived from the app's secret (HKDF), so the secret key
+    # itself never encrypts anything and rotating it makes old sealed values unreadable.
+    key = HKDF(
+        algorithm=hashes.SHA256(), length=32, salt=None, info=b"guildhall:sealed-mail"
+    ).derive(get_settings().secret_key.encode())
+    return Fernet(base64.urlsafe_b64encode(key))
+
+
+def seal(text: str) -> str:
+    """`text` encrypted and authenticated with a key derived from the app's secret."""
+    return _fernet().encrypt(text.encode()).decode()
+
+
+def unseal(sealed: str) -> str | None:
+    """The text `seal` sealed, or None when it was tampered with or sealed by another key."""
+    try:
+        return _fernet().decrypt(sealed.encode()).decode()
+    except InvalidToken:
+        return None

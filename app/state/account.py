@@ -6,7 +6,7 @@ from typing import Any
 
 import reflex as rx
 
-from app.services import auth, invites
+from app.services import auth, invites, signup
 from app.services.authz import ROLE_LABELS
 from app.services.errors import ServiceError
 from app.services.tenancy import public_session
@@ -62,14 +62,22 @@ class FormState(rx.State, mixin=True):
 
 
 class SignUpState(FormState, SessionState):
-    """A visitor creates an account and an organization."""
+    """A visitor asks for an account and an organization; the emailed link creates them."""
+
+    sent_to: str = ""  # set once the confirmation mail is on its way
 
     @rx.event
-    def submit(self, form: dict[str, Any]) -> rx.event.EventSpec | None:
+    def load(self) -> None:
+        """A fresh form on every visit (the tab keeps its state between pages)."""
+        self._refresh()
+        self.sent_to, self.errors, self.form_error, self.busy = "", {}, "", False
+
+    @rx.event
+    def submit(self, form: dict[str, Any]) -> None:
         self._start()
         try:
             with public_session() as session:
-                user, org = auth.sign_up(
+                self.sent_to = signup.request_sign_up(
                     session,
                     full_name=str(form.get("full_name", "")),
                     email=str(form.get("email", "")),
@@ -78,13 +86,33 @@ class SignUpState(FormState, SessionState):
                     org_kind=str(form.get("org_kind", "")),
                     ip=self._ip(),
                 )
-                ticket = auth.ticket_for_user(
-                    session, user_id=user.id, active_org_id=org.id, ip=self._ip()
-                )
         except ServiceError as exc:
             self._fail(exc)
+            return
+        self.busy = False
+
+    @rx.event
+    def start_over(self) -> None:
+        """Back to an empty form (a typo in the address)."""
+        self.sent_to = ""
+        self.errors, self.form_error = {}, ""
+
+
+class SignUpConfirmState(SessionState):
+    """The emailed sign-up link: creates the account and org, then signs the browser in."""
+
+    problem: str = ""
+
+    @rx.event
+    def load(self) -> rx.event.EventSpec | None:
+        self.problem = ""
+        token = self.router.url.path.rstrip("/").rsplit("/", 1)[-1][:200]
+        try:
+            with public_session() as session:
+                ticket = signup.confirm_sign_up(session, token=token, ip=self._ip())
+        except ServiceError as exc:
+            self.problem = exc.message
             return None
-        self.busy = False  # the tab keeps this state: a later visit must find the form usable
         return complete_sign_in(ticket, "/dashboard")
 
 
@@ -161,6 +189,7 @@ class InviteState(FormState, SessionState):
     invite_email: str = ""
     invite_role: str = ""
     invite_status: str = ""
+    invite_full_name: str = ""  # the name the inviting admin suggested: the form's default
     has_account: bool = False
     invalid: str = ""
 
@@ -180,6 +209,7 @@ class InviteState(FormState, SessionState):
         self.invite_email = preview.email
         self.invite_role = ROLE_LABELS.get(preview.role, preview.role)
         self.invite_status = preview.status
+        self.invite_full_name = preview.full_name
         self.has_account = preview.has_account
         messages = {
             "accepted": "This invite was already used. Sign in instead.",

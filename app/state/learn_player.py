@@ -15,7 +15,7 @@ import reflex as rx
 
 from app.services import progress, quizzes
 from app.services.authz import Permission
-from app.services.errors import NotFound, ServiceError
+from app.services.errors import Conflict, NotFound, ServiceError
 from app.services.tenancy import tenant_session
 from app.state.learn import path_ids
 from app.state.session import SessionState, handle_errors
@@ -331,6 +331,9 @@ class PlayerState(SessionState):
                 ]
                 if chosen:
                     answers[qid] = chosen
+        # The number the page showed when the learner clicked (not this state's, which the
+        # first of two queued submits has already moved on).
+        shown = _int(form.get("_attempt", self.attempt_number))
         self.busy = True
         try:
             ctx = self._require(Permission.learning_view)
@@ -341,8 +344,11 @@ class PlayerState(SessionState):
                     course_id=self.cid,
                     lesson_id=self.lid,
                     answers=answers,
-                    attempt_number=self.attempt_number,
+                    attempt_number=shown,
                 )
+        except Conflict:
+            self.busy = False
+            return None  # a duplicate of the submit whose result is on screen
         except ServiceError as exc:
             self.busy = False
             return handle_errors(exc)

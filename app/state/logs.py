@@ -18,7 +18,8 @@ from app.state.paging import PAGE_SIZE, PagedState
 from app.state.session import SessionState, handle_errors
 
 EXPORT_PATH = "/api/reports/audit.csv"
-_URL = re.compile(r"https?://\S+")
+# A link in a mail body, without the sentence's closing punctuation ("…/certificates.").
+_URL = re.compile(r"https?://\S+?(?=[.,;:!?)\]]*(?:\s|$))")
 
 
 def _parse_day(raw: str) -> datetime | None:
@@ -139,9 +140,15 @@ class MailState(PagedState, SessionState):
 
     @rx.event
     def load(self) -> rx.event.EventSpec | None:
-        if self._refresh() is None:
+        ctx = self._refresh()
+        if ctx is None:
             return rx.redirect("/signin?next=/admin/mail")
         self.page = 1
-        if "mail.view" in self.permissions:
-            return self._reload()
-        return None
+        if "mail.view" not in self.permissions:
+            return None
+        try:
+            with tenant_session(ctx) as session:
+                mail.do_record_view(session, ctx)
+        except ServiceError as exc:
+            return handle_errors(exc)
+        return self._reload()

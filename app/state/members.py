@@ -17,7 +17,15 @@ from app.state.account import FormState
 from app.state.session import SessionState, handle_errors
 
 PAGE_SIZE = 20
-IMPORT_CHUNK = 10  # rows per database session between two progress updates
+IMPORT_MAX_BYTES = member_import.MAX_BYTES  # also the upload component's client-side limit
+# Past the limit the upload is only counted, to say how big it is, up to this much.
+_SIZE_PROBE_BYTES = 64 * 1024 * 1024
+_REJECTIONS = {
+    "file-too-large": "This file is over the limit of 2 MB. Split it into smaller files.",
+    "file-invalid-type": "This is not a CSV file. Save it as 'CSV UTF-8' and choose it again.",
+    "too-many-files": "Choose one CSV file.",
+    "": "This file cannot be used: choose one CSV file of at most 2 MB.",
+}
 
 
 class MembersState(FormState, SessionState):
@@ -37,7 +45,7 @@ class MembersState(FormState, SessionState):
     can_manage: bool = False
     missing: bool = False
     manager_options: list[dict[str, str]] = []
-    # CSV import: "" (choose a file), "preview", "running", "done"
+    # CSV import: "" (choose a file), "checking", "preview", "running", "done"
     import_step: str = ""
     import_error: str = ""
     import_filename: str = ""
@@ -46,13 +54,15 @@ class MembersState(FormState, SessionState):
     import_total: int = 0
     import_ok: int = 0
     import_bad: int = 0
-    import_done: int = 0
-    import_created: int = 0
-    import_added: int = 0
+    import_checked: int = 0  # rows checked so far while "checking"
+    import_done: int = 0  # rows imported so far while "running"
+    import_invited: int = 0
     import_failed: int = 0
     import_id: str = ""
-    # Backend only: the staged import (its rows wait in the database) Confirm will run.
+    # Backend only: the staged import (its rows wait in the database) Confirm will run, and
+    # why the browser refused the last file chosen (kept for the Check button).
     _staged_id: str = ""
+    _rejected: str = ""
 
     @rx.var
     def pages(self) -> int:
@@ -64,9 +74,11 @@ class MembersState(FormState, SessionState):
 
     @rx.var
     def import_percent(self) -> int:
+        """Progress of the check while "checking", else of the import."""
         if self.import_total <= 0:
             return 0
-        return min(100, round(100 * self.import_done / self.import_total))
+        done = self.import_checked if self.import_step == "checking" else self.import_done
+        return min(100, round(100 * done / self.import_total))
 
     @rx.var
     def import_more(self) -> int:
@@ -223,6 +235,17 @@ class MembersState(FormState, SessionState):
         return rx.toast.success(f"Invite for {invite.email} revoked.")
 
     @rx.event
+    def resend(self, invite_id: str) -> rx.event.EventSpec | None:
+        try:
+            ctx = self._require(Permission.members_invite)
+            with tenant_session(ctx) as session:
+                invite = invites.do_resend_invite(session, ctx, invite_id)
+            self._reload(ctx)
+        except ServiceError as exc:
+            return handle_errors(exc)
+        return rx.toast.success(f"A new invite link is on its way to {invite.email}.")
+
+    @rx.event
     def change_role(self, membership_id: str, role: str) -> rx.event.EventSpec | None:
         try:
             ctx = self._require(Permission.members_manage)
@@ -262,34 +285,28 @@ class MembersState(FormState, SessionState):
     def _reset_import(self) -> None:
         self.import_step, self.import_error, self.import_filename = "", "", ""
         self.import_org_name = ""
-        self.import_preview, self._staged_id = [], ""
-        self.import_total = self.import_ok = self.import_bad = self.import_done = 0
-        self.import_created = self.import_added = self.import_failed = 0
+        self.import_preview, self._staged_id, self._rejected = [], "", ""
+        self.import_total = self.import_ok = self.import_bad = 0
+        self.import_checked = self.import_done = 0
+        self.import_invited = self.import_failed = 0
         self.import_id = ""
 
     @rx.event
     def cancel_import(self) -> None:
-        if self.import_step != "running":
+        if self.import_step not in ("checking", "running"):
             self._reset_import()
 
-    def _preview_upload(self, data: bytes, filename: str) -> rx.event.EventSpec | None:
-        """Check an uploaded file for the org the page shows and fill the preview."""
+    @rx.event
+    def upload_rejected(self, size: Any, code: Any) -> None:
+        """The browser refused the chosen file (`rx.upload`'s limits): say why, now and when
+        Check is pressed (nothing is uploaded)."""
+        if self.import_step in ("checking", "running"):
+            return
         self._reset_import()
-        try:
-            ctx = self._require(Permission.members_manage)
-            with tenant_session(ctx) as session:
-                org = orgs.require_in_subtree(session, ctx, self.target_org or str(ctx.org_id))
-                rows, shown = member_import.preview(session, ctx, org_id=org.id, data=data)
-                staged = member_import.stage_import(
-                    session, ctx, org_id=org.id, rows=rows, filename=filename
-                )
-        except ServiceError as exc:
-            self.import_error = exc.message
-            return handle_errors(exc) if not exc.field else None
-        self.import_step = "preview"
-        self.import_filename = filename[:200]
-        self.import_org_name = org.name
-        self._staged_id = str(staged.id)
+        self.import_error = self._rejected = _rejection(size, str(code)[:40])
+
+    def _show_preview(self, org_name: str, staged_id: str, shown: member_import.Preview) -> None:
+        self.import_step, self.import_org_name, self._staged_id = "preview", org_name, staged_id
         self.import_total, self.import_ok, self.import_bad = shown.total, shown.ok, shown.errors
         self.import_preview = [
             {
@@ -299,28 +316,106 @@ class MembersState(FormState, SessionState):
                 "role": ROLE_LABELS.get(c.role, c.row.role or "Learner"),
                 "manager_email": c.row.manager_email,
                 "status": c.status,
-                "message": c.message
-                if c.status == "error"
-                else ("new account" if c.action == "create" else "existing account"),
+                # The same words for every good row: whether the address has an account
+                # (anywhere) is none of the importer's business.
+                "message": c.message if c.status == "error" else "will be invited",
             }
             for c in shown.rows
         ]
+
+    @rx.event(background=True)
+    async def upload_members_csv(self, chunks: rx.UploadChunkIterator) -> Any:
+        """Read the chosen CSV as it streams in (at most 2 MB), then check it in a worker
+        thread, showing how many rows are checked; the state lock is held only to publish."""
+        async with self:
+            if self.import_step in ("checking", "running"):
+                return None
+            rejected = self._rejected
+            self._reset_import()
+            try:
+                ctx = self._require(Permission.members_manage)
+            except ServiceError as exc:
+                return handle_errors(exc)
+            target = self.target_org or str(ctx.org_id)
+            self.import_step = "checking"
+        try:
+            data, filename, size = await _read_upload(chunks)
+            if not filename:  # no file chosen, or the browser refused it (upload_rejected)
+                async with self:
+                    self.import_step = ""
+                    self.import_error = rejected or "Choose a CSV file first."
+                    self._rejected = rejected
+                return None
+            problem = member_import.size_problem(size)
+            if problem:  # sent past the browser's limit: say how big it is
+                async with self:
+                    self.import_step, self.import_error = "", problem
+                return None
+            async with self:
+                self.import_filename = filename[:200]
+            return await self._check_upload(ctx, target, data, filename)
+        except BaseException:
+            async with self:  # never leave the card saying "Checking…"
+                if self.import_step == "checking":
+                    self._reset_import()
+                    self.import_error = "The file could not be checked. Try again."
+            raise
+
+    async def _check_upload(
+        self, ctx: OrgContext, target: str, data: bytes, filename: str
+    ) -> rx.event.EventSpec | None:
+        progress = self._publisher("import_checked")
+
+        def check() -> tuple[str, str, member_import.Preview]:
+            with tenant_session(ctx) as session:
+                org = orgs.require_in_subtree(session, ctx, target)
+                rows, shown = member_import.preview(
+                    session, ctx, org_id=org.id, data=data, progress=progress
+                )
+                staged = member_import.stage_import(
+                    session, ctx, org_id=org.id, rows=rows, filename=filename
+                )
+                return org.name, str(staged.id), shown
+
+        try:
+            org_name, staged_id, shown = await asyncio.to_thread(check)
+        except ServiceError as exc:
+            async with self:
+                self._reset_import()
+                self.import_error = exc.message
+            return handle_errors(exc) if not exc.field else None
+        async with self:
+            self._show_preview(org_name, staged_id, shown)
         return None
 
-    @rx.event
-    async def upload_members_csv(self, files: list[rx.UploadFile]) -> rx.event.EventSpec | None:
-        """Read the chosen CSV (at most 2 MB, counted as it is read) and preview it."""
-        if not files:
-            self._reset_import()
-            self.import_error = "Choose a CSV file first."
-            return None
-        upload = files[0]
-        data = await upload.read(member_import.MAX_BYTES + 1)
-        return self._preview_upload(data, upload.filename or "members.csv")
+    def _publisher(self, counter: str, *, recheck: bool = False) -> member_import.Progress:
+        """A `progress(done, total)` for a worker thread: publishes the count to this tab,
+        taking the state lock only for that. With `recheck`, the admin's session and
+        permission are checked again each time (raising stops the work)."""
+        loop = asyncio.get_running_loop()
+
+        async def publish(done: int, total: int) -> None:
+            async with self:
+                setattr(self, counter, done)
+                self.import_total = total
+                if recheck:
+                    self._require(Permission.members_manage)
+
+        def progress(done: int, total: int) -> None:
+            asyncio.run_coroutine_threadsafe(publish(done, total), loop).result(timeout=60)
+
+        return progress
+
+    def _stopped(self, why: str) -> None:
+        self.import_step = "done"
+        self.import_error = (
+            f"The import stopped after {self.import_done} of {self.import_total} rows: {why}"
+        )
 
     @rx.event(background=True)
     async def confirm_import(self) -> Any:
-        """Import the previewed rows, updating the progress bar as rows are done."""
+        """Invite the previewed rows in a worker thread, updating the progress bar as
+        batches are done."""
         async with self:
             if self.import_step != "preview" or not self._staged_id:
                 return None
@@ -347,51 +442,56 @@ class MembersState(FormState, SessionState):
                 )
             return handle_errors(exc)
 
-        outcomes: list[member_import.RowOutcome] = []
-        seen: dict[str, int] = {}
+        progress = self._publisher("import_done", recheck=True)
 
-        def run_chunk(
-            chunk_ctx: Any, chunk: list[member_import.CsvRow]
-        ) -> list[member_import.RowOutcome]:
-            with tenant_session(chunk_ctx) as session:
-                return [
-                    member_import.import_row(
-                        session, chunk_ctx, import_id=import_id, row=row, seen=seen
-                    )
-                    for row in chunk
-                ]
+        def run() -> member_import.ImportSummary:
+            with tenant_session(ctx) as session:
+                return member_import.do_import(
+                    session, ctx, import_id=import_id, rows=rows, progress=progress
+                )
 
         try:
-            for start_at in range(0, len(rows), IMPORT_CHUNK):
-                async with self:
-                    # Checked again for every chunk: a session ended or an admin demoted
-                    # mid-import stops it.
-                    ctx = self._require(Permission.members_manage)
-                chunk = rows[start_at : start_at + IMPORT_CHUNK]
-                outcomes += await asyncio.to_thread(run_chunk, ctx, chunk)
-                async with self:
-                    self.import_done = len(outcomes)
-
-            def finish() -> member_import.ImportSummary:
-                with tenant_session(ctx) as session:
-                    return member_import.finish_import(
-                        session, ctx, import_id=import_id, outcomes=outcomes
-                    )
-
-            summary = await asyncio.to_thread(finish)
+            summary = await asyncio.to_thread(run)
         except ServiceError as exc:
             async with self:
-                self.import_step = "done"
-                self.import_error = f"The import stopped after {len(outcomes)} rows: {exc.message}"
+                self._stopped(exc.message)
             return handle_errors(exc)
+        except BaseException:
+            async with self:  # never leave the card saying "Inviting…"
+                self._stopped("something went wrong; the rows not done can be imported again")
+            raise
         async with self:
             self.import_step, self.import_id = "done", summary.import_id
-            self.import_created, self.import_added = summary.created, summary.added
-            self.import_failed = summary.failed
+            self.import_done = summary.total
+            self.import_invited, self.import_failed = summary.invited, summary.failed
             self._staged_id = ""
             with contextlib.suppress(ServiceError):
                 self._reload(ctx)
         return rx.toast.success(
-            f"Import finished: {summary.created} created, {summary.added} added, "
-            f"{summary.failed} failed."
+            f"Import finished: {summary.invited} invited, {summary.failed} failed."
         )
+
+
+async def _read_upload(chunks: rx.UploadChunkIterator) -> tuple[bytes, str, int]:
+    """The first file of an upload: its bytes (kept up to one byte over the limit), its
+    name ("" when no file came) and its size (counted up to `_SIZE_PROBE_BYTES`)."""
+    data, filename, size = bytearray(), "", 0
+    async for chunk in chunks:
+        name = chunk.filename or "members.csv"
+        if filename and name != filename:
+            break  # a second file: only one is read
+        filename = name
+        size += len(chunk.data)
+        if len(data) <= IMPORT_MAX_BYTES:
+            data += chunk.data[: IMPORT_MAX_BYTES + 1 - len(data)]
+        if size > _SIZE_PROBE_BYTES:
+            break
+    return bytes(data), filename, size
+
+
+def _rejection(size: Any, code: str) -> str:
+    """Why the browser refused a file, from react-dropzone's error code and the file size."""
+    if code == "file-too-large":
+        with contextlib.suppress(TypeError, ValueError):
+            return member_import.size_problem(int(size)) or _REJECTIONS[code]
+    return _REJECTIONS.get(code, _REJECTIONS[""])

@@ -1,4 +1,6 @@
-"""`GET /files/{key}`: public logos for anyone, org files only inside the org's scope."""
+"""`GET /files/{key}`: public logos for anyone; private files (lesson media, certificate
+PDFs) only for who may read what they belong to (the rules themselves: test_file_access.py),
+with the same headers, Range support and S3 redirects as before."""
 
 from __future__ import annotations
 
@@ -11,10 +13,12 @@ import pytest
 from starlette.testclient import TestClient
 
 from app.api.routes import build_api
+from app.models.course import LessonKind
 from app.models.user import Role
 from app.services import storage
 from app.settings import get_settings
 from tests import factories as f
+from tests import file_factories as ff
 from tests import learning_factories as lf
 from tests.conftest import Backend
 from tests.services.test_storage import PNG, new_s3_storage, s3_test_url
@@ -78,14 +82,15 @@ def test_public_logo_is_served_to_anyone(
     assert "content-disposition" not in response.headers
 
 
-def test_private_file_only_inside_the_org(
+def test_private_file_only_for_who_may_read_it(
     backend: Backend, local_store: storage.LocalStorage, client: TestClient
 ) -> None:
     t = f.two_tenants()
     learner = f.invite_and_accept_member(t.a.ctx, Role.learner)
-    key = storage.private_key(t.a.org_id, "lessons", "handout.pdf")
-    local_store.put(key, b"%PDF-1.7 A's handout", "application/pdf")
-    url = storage.public_url(key)
+    classmate = f.invite_and_accept_member(t.a.ctx, Role.learner)  # in A, not enrolled
+    course = lf.published_course(t.a.ctx)
+    url = ff.lesson_file(t.a.ctx, course, data=b"%PDF-1.7 A's handout")
+    lf.enrollment(learner.ctx, course)
 
     for who in (t.a, learner):
         response = _as(client, who).get(url)
@@ -96,27 +101,30 @@ def test_private_file_only_inside_the_org(
         assert response.headers["x-content-type-options"] == "nosniff"
 
     _assert_not_found(_as(client, t.b).get(url))  # B's admin: as if it did not exist
+    _assert_not_found(_as(client, classmate).get(url))  # A's member, but not in the course
     _assert_not_found(_as(client, None).get(url))  # anonymous
     client.cookies.set(get_settings().session_cookie_name, "forged-token")
     _assert_not_found(client.get(url))
     _assert_not_found(_as(client, t.a).get(url + ".missing"))
 
 
-def test_parent_admin_reads_the_subtree_child_admin_not_the_parent(
+def test_parent_admin_reads_the_subtree_s_certificates_child_admin_not_the_parent_s(
     backend: Backend, local_store: storage.LocalStorage, client: TestClient
 ) -> None:
     a = f.new_admin()
     child = f.child_org(a.ctx)
     a = f.refresh(a)
     child_admin = f.invite_and_accept_member(a.ctx, Role.org_admin, org_id=child.id)
-    parent_key = storage.private_key(a.org_id, "report.csv")
-    child_key = storage.private_key(child.id, "report.csv")
-    local_store.put(parent_key, b"parent", "text/csv")
-    local_store.put(child_key, b"child", "text/csv")
+    parent_learner = f.invite_and_accept_member(a.ctx, Role.learner)
+    child_learner = f.invite_and_accept_member(a.ctx, Role.learner, org_id=child.id)
+    course = lf.published_course(a.ctx, shared=True)
+    parent_pdf = storage.public_url(ff.certificate(parent_learner.ctx, course).pdf_key)
+    child_pdf = storage.public_url(ff.certificate(child_learner.ctx, course).pdf_key)
 
-    assert _as(client, a).get(storage.public_url(child_key)).content == b"child"
-    assert _as(client, child_admin).get(storage.public_url(child_key)).content == b"child"
-    _assert_not_found(_as(client, child_admin).get(storage.public_url(parent_key)))
+    # certificate managers of the child's org and of the orgs above it (as `pdf_for` allows)
+    assert _as(client, a).get(child_pdf).content.startswith(b"%PDF")
+    assert _as(client, child_admin).get(child_pdf).content.startswith(b"%PDF")
+    _assert_not_found(_as(client, child_admin).get(parent_pdf))
 
 
 @pytest.mark.parametrize(
@@ -147,11 +155,19 @@ def test_active_content_is_a_sandboxed_download(
     backend: Backend, local_store: storage.LocalStorage, client: TestClient
 ) -> None:
     a = f.new_admin()
-    key = storage.private_key(a.org_id, "page.html")
-    local_store.put(key, b"<script>alert(document.cookie)</script>", "text/html")
-    response = _as(client, a).get(storage.public_url(key))
+    course = lf.published_course(a.ctx)
+    url = ff.lesson_file(
+        a.ctx,
+        course,
+        data=b"<script>alert(document.cookie)</script>",
+        content_type="text/html",
+        name="page.html",
+    )
+    response = _as(client, a).get(url)
     assert response.status_code == 200
-    assert response.headers["content-disposition"] == 'attachment; filename="page.html"'
+    assert response.headers["content-disposition"] == (
+        f'attachment; filename="{url.rsplit("/", 1)[-1]}"'
+    )
     assert "sandbox" in response.headers["content-security-policy"]
     assert response.headers["x-content-type-options"] == "nosniff"
 
@@ -160,25 +176,44 @@ def test_range_requests_work_for_video(
     backend: Backend, local_store: storage.LocalStorage, client: TestClient
 ) -> None:
     a = f.new_admin()
-    key = storage.private_key(a.org_id, "lesson.mp4")
-    local_store.put(key, bytes(range(100)), "video/mp4")
-    response = _as(client, a).get(storage.public_url(key), headers={"Range": "bytes=10-19"})
-    assert response.status_code == 206
-    assert response.content == bytes(range(10, 20))
+    learner = f.invite_and_accept_member(a.ctx, Role.learner)
+    course = lf.published_course(a.ctx)
+    lf.enrollment(learner.ctx, course)
+    url = ff.lesson_file(
+        a.ctx,
+        course,
+        kind=LessonKind.video,
+        data=bytes(range(100)),
+        content_type="video/mp4",
+        name="lesson.mp4",
+    )
+    for who in (a, learner):
+        response = _as(client, who).get(url, headers={"Range": "bytes=10-19"})
+        assert response.status_code == 206
+        assert response.content == bytes(range(10, 20))
 
 
 # --------------------------------------------------------------------------- S3
 
 
-def test_s3_private_file_redirects_to_a_presigned_url_for_members_only(
+def test_s3_private_file_redirects_to_a_presigned_url_for_who_may_read_it_only(
     backend: Backend, s3_store: storage.S3Storage, client: TestClient
 ) -> None:
     t = f.two_tenants()
-    key = storage.private_key(t.a.org_id, "lessons", "clip.mp4")
-    s3_store.put(key, b"A's video bytes", "video/mp4")
-    url = storage.public_url(key)
+    learner = f.invite_and_accept_member(t.a.ctx, Role.learner)
+    classmate = f.invite_and_accept_member(t.a.ctx, Role.learner)
+    course = lf.published_course(t.a.ctx)
+    lf.enrollment(learner.ctx, course)
+    url = ff.lesson_file(
+        t.a.ctx,
+        course,
+        kind=LessonKind.video,
+        data=b"A's video bytes",
+        content_type="video/mp4",
+        name="clip.mp4",
+    )
 
-    response = _as(client, t.a).get(url)
+    response = _as(client, learner).get(url)
     assert response.status_code == 307
     assert response.headers["cache-control"] == "private, no-store"
     location = response.headers["location"]
@@ -187,7 +222,7 @@ def test_s3_private_file_redirects_to_a_presigned_url_for_members_only(
     assert fetched.content == b"A's video bytes"
     assert fetched.headers["content-type"] == "video/mp4"
 
-    for who in (t.b, None):
+    for who in (t.b, classmate, None):
         denied = _as(client, who).get(url)
         _assert_not_found(denied)
         assert "location" not in denied.headers
@@ -216,12 +251,15 @@ def test_s3_proxy_mode_streams_private_files(
 ) -> None:
     settings_env(s3_proxy_downloads="true")
     t = f.two_tenants()
-    key = storage.private_key(t.a.org_id, "notes.txt")
-    s3_store.put(key, b"A's notes", "text/plain")
-    response = _as(client, t.a).get(storage.public_url(key))
+    classmate = f.invite_and_accept_member(t.a.ctx, Role.learner)
+    course = lf.published_course(t.a.ctx)
+    url = ff.lesson_file(t.a.ctx, course, data=b"A's notes", content_type="text/plain")
+    response = _as(client, t.a).get(url)
     assert response.status_code == 200
     assert response.content == b"A's notes"
-    _assert_not_found(_as(client, t.b).get(storage.public_url(key)))
+    assert "location" not in response.headers
+    for who in (t.b, classmate):
+        _assert_not_found(_as(client, who).get(url))
 
 
 def test_a_shared_course_s_media_reaches_the_child_org_and_nothing_else_of_the_parent(
@@ -231,20 +269,30 @@ def test_a_shared_course_s_media_reaches_the_child_org_and_nothing_else_of_the_p
     child = f.child_org(a.ctx)
     a = f.refresh(a)
     learner = f.invite_and_accept_member(a.ctx, Role.learner, org_id=child.id)
+    parent_learner = f.invite_and_accept_member(a.ctx, Role.learner)
     shared = lf.published_course(a.ctx, shared=True)
     unshared = lf.published_course(a.ctx, shared=False)
     draft = lf.published_course(a.ctx, shared=True, status="draft")
 
     def media(course: lf.CourseWorld) -> str:
-        key = storage.private_key(a.org_id, "courses", str(course.course_id), "lessons", "v.webm")
-        local_store.put(key, b"\x1a\x45\xdf\xa3 video", "video/webm")
-        return storage.public_url(key)
+        lf.enrollment(learner.ctx, course)
+        return ff.lesson_file(
+            a.ctx,
+            course,
+            kind=LessonKind.video,
+            data=b"\x1a\x45\xdf\xa3 video",
+            content_type="video/webm",
+            name="v.webm",
+        )
 
-    assert _as(client, learner).get(media(shared)).status_code == 200
+    shared_url = media(shared)
+    assert _as(client, learner).get(shared_url).status_code == 200
     _assert_not_found(_as(client, learner).get(media(unshared)))
     _assert_not_found(_as(client, learner).get(media(draft)))
     other_file = storage.private_key(a.org_id, "report.csv")
     local_store.put(other_file, b"parent", "text/csv")
     _assert_not_found(_as(client, learner).get(storage.public_url(other_file)))
+    parent_pdf = ff.certificate(parent_learner.ctx, shared).pdf_key
+    _assert_not_found(_as(client, learner).get(storage.public_url(parent_pdf)))
     outsider = f.new_admin()
-    _assert_not_found(_as(client, outsider).get(media(shared)))
+    _assert_not_found(_as(client, outsider).get(shared_url))

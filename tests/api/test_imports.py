@@ -38,7 +38,7 @@ def _import_with_errors(ctx: OrgContext) -> str:
     with tenant_session(ctx) as session:
         rows = member_import.parse_csv(data)
         summary = member_import.run_import(session, ctx, org_id=None, rows=rows)
-    assert (summary.created, summary.failed) == (1, 2)
+    assert (summary.invited, summary.failed) == (1, 2)
     return summary.import_id
 
 

@@ -61,6 +61,7 @@ from sqlalchemy import create_engine, make_url, pool, text
 from app import db
 from app.services import broker
 from app.settings import get_settings
+from tests.smtp_sink import Inbox, SmtpSink
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 BIN_DIR = Path(sys.executable).parent
@@ -160,7 +161,8 @@ def sign_up(
     password: str = PASSWORD,
     kind: str = "provider",
 ) -> None:
-    """Fill and submit the sign-up form (on /signup); does not wait for the outcome."""
+    """Fill and submit the sign-up form (on /signup); does not wait for the outcome (the
+    "check your email" notice, or a field error). `confirm_sign_up` finishes it."""
     if "/signup" not in page.url:
         page.goto("/signup")
     wait_ready(page)
@@ -170,6 +172,15 @@ def sign_up(
     page.fill("#field-org_name", org_name)
     page.select_option("#field-org_kind", kind)
     page.click("#signup-submit")
+
+
+def confirm_sign_up(page: Page, inbox: Inbox, email: str) -> None:
+    """After `sign_up`: wait for "check your email", open the mailed link in the same tab and
+    wait for the new admin's dashboard."""
+    expect(page.locator("#signup-check-email")).to_contain_text(email)
+    page.goto(inbox.wait_link(email, "/signup/confirm/"))
+    page.wait_for_url("**/dashboard**")
+    expect(page.locator("#dashboard-role")).to_be_visible()
 
 
 def sign_in(page: Page, email: str, password: str = PASSWORD) -> None:
@@ -351,7 +362,23 @@ def _wait_healthy(proc: subprocess.Popen[bytes], app: E2EApp) -> None:
 
 
 @pytest.fixture(scope="package")
-def e2e_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[E2EApp]:
+def e2e_smtp() -> Iterator[SmtpSink]:
+    """The SMTP server the app under test sends all its mail to (started before the app)."""
+    sink = SmtpSink()
+    try:
+        yield sink
+    finally:
+        sink.stop()
+
+
+@pytest.fixture
+def inbox(e2e_smtp: SmtpSink) -> Inbox:
+    """What the app under test mailed (reset, invite and sign-up links included)."""
+    return e2e_smtp.inbox
+
+
+@pytest.fixture(scope="package")
+def e2e_app(tmp_path_factory: pytest.TempPathFactory, e2e_smtp: SmtpSink) -> Iterator[E2EApp]:
     """The compiled app, started once per session (see the module docstring)."""
     workdir = tmp_path_factory.mktemp("e2e-app")
     log_path = workdir / "app.log"
@@ -365,6 +392,9 @@ def e2e_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[E2EApp]:
         REFLEX_WEB_WORKDIR=str(WEB_DIR),
         REFLEX_STATES_WORKDIR=str(workdir / "states"),
         GUILDHALL_STORAGE_DIR=str(workdir / "files"),
+        # Mail goes out over SMTP, as in production: links reach people only by mail.
+        GUILDHALL_SMTP_HOST="127.0.0.1",
+        GUILDHALL_SMTP_PORT=str(e2e_smtp.port),
     )
 
     pg_urls = {

@@ -1,6 +1,7 @@
 """The admin console in Chromium: a config change reaches an open learner page at once; a
 seat limit set in the settings refuses an invite with the reason; a CSV import with two bad
-rows imports the rest and reports the two."""
+rows invites the rest (who join only by accepting) and reports the two; a file over 2 MB is
+refused with its size."""
 
 from __future__ import annotations
 
@@ -12,7 +13,8 @@ from playwright.sync_api import BrowserContext, expect
 
 from app.models.user import Role
 from tests import factories as f
-from tests.e2e.conftest import PASSWORD, sign_in, unique_email, wait_ready
+from tests.e2e.conftest import PASSWORD, accept_invite, sign_in, unique_email, wait_ready
+from tests.smtp_sink import Inbox
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(600)]
 
@@ -80,8 +82,8 @@ def test_an_invite_over_the_seat_limit_is_refused_with_the_reason(
     expect(page.locator("#invites-table")).to_have_count(0)
 
 
-def test_a_csv_import_with_two_bad_rows_imports_the_rest_and_reports_them(
-    new_context: Callable[[], BrowserContext], app_services: Services
+def test_a_csv_import_with_two_bad_rows_invites_the_rest_and_reports_them(
+    new_context: Callable[[], BrowserContext], app_services: Services, inbox: Inbox
 ) -> None:
     with app_services():
         admin = f.new_admin(kind="provider")
@@ -103,10 +105,11 @@ def test_a_csv_import_with_two_bad_rows_imports_the_rest_and_reports_them(
         files=[{"name": "people.csv", "mimeType": "text/csv", "buffer": "\n".join(lines).encode()}]
     )
     page.click("#import-check")
-    expect(page.locator("#import-counts")).to_contain_text("3 rows ready, 2 with errors")
+    expect(page.locator("#import-counts")).to_contain_text("3 rows ready to invite, 2 with errors")
+    expect(page.locator("#import-preview")).to_contain_text("will be invited")
     page.click("#import-confirm")
     summary = page.locator("#import-summary")
-    expect(summary).to_contain_text("3 created")
+    expect(summary).to_contain_text("3 invited")
     expect(summary).to_contain_text("2 failed")
 
     report = page.request.get(page.locator("#import-report").get_attribute("href") or "")
@@ -115,10 +118,44 @@ def test_a_csv_import_with_two_bad_rows_imports_the_rest_and_reports_them(
     assert "not-an-email" in text and "wizard" in text
     assert not any(email in text for email in good)
 
+    # Invited, not added: they are pending invites until they accept.
     page.reload()
-    table = page.locator("#members-table")
+    pending = page.locator("#invites-table")
     for email in good:
-        expect(table).to_contain_text(email)
+        expect(pending.locator("tr").filter(has_text=email)).to_contain_text("pending")
+    expect(page.locator("#members-table")).not_to_contain_text(good[0])
+
+    # Gail opens her link: the name from the file is offered; accepting makes her a member.
+    link = inbox.wait_link(good[0], "/invite/")
+    guest = new_context().new_page()
+    guest.goto(link)
+    expect(guest.locator("#field-full_name")).to_have_value("Gail Good")
+    accept_invite(guest, link, full_name="Gail Good")
+    page.reload()
+    expect(page.locator("#members-table")).to_contain_text(good[0])
+
+
+def test_a_csv_over_2_mb_is_refused_with_its_size(
+    new_context: Callable[[], BrowserContext], app_services: Services
+) -> None:
+    """The browser drops the file (rx.upload's max_size): the card says why, and pressing
+    Check afterwards does not turn that into "choose a file"."""
+    with app_services():
+        admin = f.new_admin(kind="provider")
+    page = new_context().new_page()
+    sign_in(page, admin.email, PASSWORD)
+    page.goto("/admin/members")
+    expect(page.locator("#member-import")).to_be_visible()
+    wait_ready(page)
+    big = b"email,full_name\n" + b"a@example.com,A\n" * 190_000  # 2.9 MB
+    page.locator("#member-csv input[type=file]").set_input_files(
+        files=[{"name": "big.csv", "mimeType": "text/csv", "buffer": big}]
+    )
+    refusal = page.locator("#import-error")
+    expect(refusal).to_contain_text("This file is 2.9 MB; the limit is 2 MB")
+    page.click("#import-check")
+    expect(refusal).to_contain_text("This file is 2.9 MB; the limit is 2 MB")
+    expect(page.locator("#import-counts")).to_have_count(0)
 
 
 def test_turning_exports_off_removes_the_export_link_from_an_open_page(

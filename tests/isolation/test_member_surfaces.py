@@ -3,7 +3,9 @@ against org A. Same tables, attackers and checks as `test_surfaces.py`, whose fi
 checks are reused here (imported under names pytest does not collect twice).
 
 A is prepared first (`_prepare`): A's admin manages A's learner, and A's admin ran an import
-whose error report names A's learner (a secret the attacker must never see).
+whose error report names A's learner (a secret the attacker must never see). The last test
+is the other way round: B's admin puts A's admin's address in a file, and must learn nothing
+about them nor add them anywhere (the import only invites).
 """
 
 from __future__ import annotations
@@ -15,8 +17,8 @@ import pytest
 from reflex.state import State
 
 from app.models.user import Role
-from app.services import member_import, members
-from app.services.tenancy import tenant_session
+from app.services import auth, invites, member_import, members
+from app.services.tenancy import public_session, tenant_session
 from app.state.members import MembersState
 from tests import factories as f
 from tests.isolation.test_surfaces import (
@@ -64,7 +66,7 @@ def _prepare(v: Victim) -> str:
         summary = member_import.run_import(
             session, ctx, org_id=v.org_id, rows=member_import.parse_csv(data)
         )
-    assert summary.failed == 1 and summary.created == 1
+    assert summary.failed == 1 and summary.invited == 1
     _A_IMPORTS[v.org_id] = summary.import_id
     return summary.import_id
 
@@ -151,11 +153,11 @@ MEMBER_SURFACES: list[Surface] = [
         owner_may=False,  # same: it writes a row of A's
     ),
     Surface(
-        "member_import.import_row(A's import)",
-        lambda s, me, a: member_import.import_row(
-            s, me, import_id=_a_import(a), row=_csv_rows(f.unique_email("plant"))[0]
+        "member_import.do_import(A's import)",
+        lambda s, me, a: member_import.do_import(
+            s, me, import_id=_a_import(a), rows=_csv_rows(f.unique_email("plant"))
         ),
-        owner_may=False,  # same
+        owner_may=False,  # same (and A's import is finished: A's admin is refused too)
     ),
     Surface(
         "member_import.get_import(A's import)",
@@ -308,11 +310,55 @@ def test_attackers_own_import_lands_in_their_own_org(
     upload(attacker_tab, f"email,full_name\n{email},Mine\n".encode())
     assert attacker_tab.dispatch(MembersState.choose_org(str(victim.org_id))).toasts("error")
     reply = attacker_tab.dispatch(MembersState.confirm_import())
-    assert reply.toast("success", "1 created")
-    after = _a_view(victim)
-    # A child admin's own org sits in A's tree, whose member counts rightly change.
-    after.pop("tree"), before.pop("tree")
-    assert after == before
+    assert reply.toast("success", "1 invited")
+    assert _a_view(victim) == before  # an invite, not a member: even A's tree counts stay
     with tenant_session(attacker.ctx) as session:
-        (row,) = members.list_members(session, attacker.ctx, search=email).rows
-    assert row.role == Role.learner
+        (invite,) = [i for i in invites.list_invites(session, attacker.ctx) if i.email == email]
+    assert (invite.role, invite.status) == (Role.learner, "pending")
+
+
+def test_importing_as_admins_email_invites_them_and_shows_b_nothing_of_theirs(
+    other_tenant: Scenario, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """B's admin puts A's admin's address in a file: A's admin gets an invite they may
+    ignore, stays out of B, and B learns nothing about them (no name, no account verdict)
+    unless they accept it."""
+    made: list[str] = []
+    real_token = invites.new_token
+    monkeypatch.setattr(invites, "new_token", lambda: made.append(real_token()) or made[-1])
+    attacker, victim = other_tenant.attacker, other_tenant.victim
+    a_admin = victim.admin
+    before = _a_view(victim)
+    with public_session() as session:
+        a_orgs = auth.user_orgs(session, a_admin.user_id)
+    unknown = f.unique_email("nobody")
+    data = f"email,full_name\n{a_admin.email},Planted Name\n{unknown},Planted Too\n".encode()
+    with StateHarness(cookie=attacker.token, path="/admin/members") as tab:
+        tab.dispatch(MembersState.load())
+        upload(tab, data)
+        known_row, unknown_row = tab.state(MembersState).import_preview
+        assert (known_row["status"], known_row["message"]) == (
+            unknown_row["status"],
+            unknown_row["message"],
+        )
+        tab.dispatch(MembersState.confirm_import())
+        tab.dispatch(MembersState.load())
+        whole_tab = repr(tab.state(State).dict())
+    assert a_admin.ctx.full_name not in whole_tab
+    with public_session() as session:
+        assert auth.user_orgs(session, a_admin.user_id) == a_orgs, "A's admin joined B"
+    with tenant_session(attacker.ctx) as session:
+        listed = members.list_members(session, attacker.ctx, page_size=500).rows
+        pending = [i.email for i in invites.list_invites(session, attacker.ctx, limit=500)]
+    assert a_admin.email not in {r.email for r in listed}
+    assert a_admin.ctx.full_name not in {r.full_name for r in listed}
+    assert a_admin.email in pending
+    assert _a_view(victim) == before
+    _attacker_unchanged(attacker)
+
+    # Control: only their own acceptance puts them in B (and their name in B's list).
+    (token,) = [t for t in made if invites.preview(t).email == a_admin.email]
+    invites.accept(token, signed_in_user_id=a_admin.user_id)
+    with tenant_session(attacker.ctx) as session:
+        listed = members.list_members(session, attacker.ctx, page_size=500).rows
+    assert a_admin.ctx.full_name in {r.full_name for r in listed if r.email == a_admin.email}

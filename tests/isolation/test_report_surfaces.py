@@ -14,9 +14,12 @@ import pytest
 from starlette.testclient import TestClient
 
 from app.api.routes import build_api
+from app.models.user import Role
 from app.services import audit, storage
 from app.settings import get_settings
 from tests import factories as f
+from tests import file_factories as ff
+from tests import learning_factories as lf
 from tests.isolation.test_surfaces import (  # the fixtures are used by name
     HttpSurface,
     Scenario,
@@ -75,11 +78,18 @@ def test_owner_control(other_tenant: Scenario, surface: Surface) -> None:  # noq
 # --------------------------------------------------------------------------- HTTP routes
 
 
-def _a_private_file(v: Victim, *, org_id: uuid.UUID | None = None, name: str = "roster.csv") -> str:
-    """Store a private file of A's (or A's child's) holding A's secrets; return its URL."""
-    key = storage.private_key(org_id or v.org_id, "reports", name)
-    storage.get_storage().put(key, f"{v.learner.email},{v.org_name}".encode(), "text/csv")
-    return storage.public_url(key)
+def _a_private_file(v: Victim, *, org_id: uuid.UUID | None = None) -> str:
+    """A private file of A's (or A's child's) holding A's secrets; return its URL. Files are
+    read by what they belong to, so it is a certificate's stored PDF: of A's learner, or of
+    a learner of the child in a course A shares down (A's admin manages both)."""
+    learner = v.learner
+    if org_id is not None:
+        learner = f.invite_and_accept_member(v.admin.ctx, Role.learner, org_id=org_id)
+    cert = ff.certificate(learner.ctx, lf.published_course(v.admin.ctx, shared=True))
+    storage.get_storage().put(
+        cert.pdf_key, f"{v.learner.email},{v.org_name}".encode(), "application/pdf"
+    )
+    return storage.public_url(cert.pdf_key)
 
 
 def _not_found(_me: f.SignedIn, r: object) -> bool:

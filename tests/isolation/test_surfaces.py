@@ -305,6 +305,10 @@ SERVICE_SURFACES: list[Surface] = [
         "invites.revoke_invite(A's invite)",
         lambda s, me, a: invites.revoke_invite(s, me, a.invite_id),
     ),
+    Surface(
+        "invites.do_resend_invite(A's invite)",
+        lambda s, me, a: invites.do_resend_invite(s, me, a.invite_id),
+    ),
     # --- logs
     Surface(
         "audit.list_events shows none of A's events",
@@ -439,7 +443,7 @@ HTTP_SURFACES: list[HttpSurface] = [
     ),
     HttpSurface(
         "POST /api/auth/signout ends only my session",
-        lambda c, v, _: c.post("/api/auth/signout"),
+        lambda c, v, _: c.post("/api/auth/signout", headers={"origin": "http://localhost:3000"}),
         statuses=frozenset({303}),
         check=lambda me, r: f.resolve(me.token) is None,  # the attacker's own, and only it
     ),
@@ -550,6 +554,12 @@ HANDLER_SURFACES: list[HandlerSurface] = [
         "MembersState.revoke(A's invite)",
         lambda v: "/admin/members",
         lambda v, me: [MembersState.load(), MembersState.revoke(v.invite_id)],
+        check=_error_toast,
+    ),
+    HandlerSurface(
+        "MembersState.resend(A's invite)",
+        lambda v: "/admin/members",
+        lambda v, me: [MembersState.load(), MembersState.resend(v.invite_id)],
         check=_error_toast,
     ),
     HandlerSurface(

@@ -252,7 +252,7 @@ def test_find_people_lists_active_members_of_the_org_only() -> None:
 def test_empty_and_oversized_messages_are_refused_and_4000_is_fine(roomy: None) -> None:
     admin = f.new_admin()
     gid = general(admin.ctx)
-    for empty in ("", "   \n\t "):
+    for empty in ("", "   \n\t ", "\u200b\u200d\ufeff", " \u2060 \u200c "):
         with pytest.raises(ValidationFailed, match="Write a message") as exc:
             post(admin.ctx, gid, empty)
         assert exc.value.field == "body"

@@ -11,11 +11,12 @@ from sqlmodel import col
 from app.models.base import utcnow
 from app.models.invite import Invite
 from app.models.user import Role
-from app.services import auth, invites, mail, members, org_config
+from app.services import audit, auth, invites, mail, members, org_config
 from app.services.errors import Conflict, LimitReached, NotFound, ValidationFailed
 from app.services.security import token_hash
 from app.services.tenancy import OrgContext, public_session, tenant_session
 from tests import factories as f
+from tests.mailbox import Mailbox
 
 pytestmark = pytest.mark.usefixtures("backend")
 
@@ -164,9 +165,11 @@ def test_invite_for_a_current_member_or_a_pending_email_is_refused() -> None:
         f.invite(admin.ctx, Role.instructor, email=email)
 
 
-def test_invite_mail_appears_in_the_mail_log() -> None:
+def test_invite_mail_appears_in_the_mail_log_without_its_link(mailbox: Mailbox) -> None:
+    """Staff read the mail log; a link there would let them accept an org-admin invite
+    themselves. The log shows the mail, the invitee's copy has the link."""
     admin = f.new_admin()
-    email, token = f.invite(admin.ctx, Role.instructor)
+    email, token = f.invite(admin.ctx, Role.org_admin)
     with tenant_session(admin.ctx) as session:
         rows, total = mail.list_mail(session, admin.ctx)
     assert total >= 1
@@ -174,7 +177,9 @@ def test_invite_mail_appears_in_the_mail_log() -> None:
     assert len(sent) == 1
     assert sent[0].kind == "invite"
     assert admin.ctx.org_name in sent[0].subject
-    assert f"/invite/{token}" in sent[0].body_text
+    assert token not in sent[0].body_text and "/invite/" not in sent[0].body_text
+    assert mail.REDACTED in sent[0].body_text
+    assert mailbox.token(email, "/invite/") == token
     # The other tenant's mail log does not show it.
     other = f.new_admin()
     with tenant_session(other.ctx) as session:
@@ -269,3 +274,62 @@ def test_seat_limit_is_checked_when_reactivating() -> None:
     f.invite(admin.ctx, Role.learner)  # takes the freed seat
     with tenant_session(admin.ctx) as session, pytest.raises(LimitReached):
         members.set_active(session, admin.ctx, row.membership_id, True)
+
+
+# --------------------------------------------------------------------------- other tenants
+
+
+def test_inviting_an_account_of_another_org_is_like_inviting_anyone() -> None:
+    """Nothing of another tenant shows: the account is not added (it gets an invite like
+    an unknown address) and the refusals speak of this org only."""
+    admin, other = f.new_admin(), f.new_admin()
+    unknown = f.unique_email("nobody")
+    made = []
+    for email in (other.email, unknown):
+        with tenant_session(admin.ctx) as session:
+            invite, _ = invites.create_invite(session, admin.ctx, email=email, role=Role.learner)
+            made.append((invite.role, invite.accepted_at, invite.revoked_at))
+    assert made == [(Role.learner, None, None)] * 2
+    with public_session() as session:
+        assert [c.id for c in auth.user_orgs(session, other.user_id)] == [str(other.org_id)]
+    for email in (other.email, unknown):
+        with pytest.raises(Conflict) as err:
+            f.invite(admin.ctx, Role.instructor, email=email)
+        assert err.value.message == (
+            f"{email} already has a pending invite. Revoke it to send a new one."
+        )
+        assert other.ctx.org_name not in err.value.message
+
+
+# --------------------------------------------------------------------------- resending
+
+
+def test_resending_mails_a_fresh_link_and_the_old_one_stops_working(mailbox: Mailbox) -> None:
+    admin = f.new_admin()
+    email, old_token = f.invite(admin.ctx, Role.instructor)
+    with tenant_session(admin.ctx) as session:
+        (row,) = [i for i in invites.list_invites(session, admin.ctx) if i.email == email]
+        invites.do_resend_invite(session, admin.ctx, row.id)
+    new_token = mailbox.token(email, "/invite/")
+    assert new_token != old_token
+    with pytest.raises(NotFound):
+        invites.preview(old_token)
+    assert invites.preview(new_token).status == "pending"
+    with tenant_session(admin.ctx) as session:
+        actions = [
+            e.action for e in audit.list_events(session, admin.ctx, action="invite.resent").rows
+        ]
+    assert actions == ["invite.resent"]
+
+
+def test_resending_is_refused_for_used_invites_and_for_roles_the_sender_may_not_grant() -> None:
+    admin = f.new_admin()
+    staff = f.invite_and_accept(admin.ctx, Role.staff)
+    email, token = f.invite(admin.ctx, Role.org_admin)
+    with tenant_session(staff) as session:
+        (row,) = [i for i in invites.list_invites(session, staff) if i.email == email]
+        with pytest.raises(ValidationFailed):
+            invites.do_resend_invite(session, staff, row.id)
+    invites.accept(token, full_name="New Admin", password=f.PASSWORD, ip=f.IP)
+    with tenant_session(admin.ctx) as session, pytest.raises(Conflict, match="accepted"):
+        invites.do_resend_invite(session, admin.ctx, row.id)

@@ -131,7 +131,7 @@ def test_bad_option_indexes_are_refused(backend: Backend) -> None:
     _admin, learner, world = _setup()
     lf.enrollment(learner, world)
     q = str(world.question_ids[0])
-    for bad in ([7], [-1], ["x"], [True], [0, 1]):
+    for bad in ([7], [-1], ["x"], [True], [0, 1], [float("inf")], [float("nan")]):
         with pytest.raises(ValidationFailed):
             _submit(learner, world, {q: bad})
     with pytest.raises(ValidationFailed):

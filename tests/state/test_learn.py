@@ -223,6 +223,28 @@ def test_quiz_fail_then_pass_with_the_form() -> None:
         assert tab.dispatch(PlayerState.submit_quiz({q1: "1", q2: "blue"})).toast("error")
 
 
+def test_a_double_clicked_submit_stores_one_attempt(backend: Backend, peek: Any) -> None:
+    """Two submits of the attempt the page showed (the second queued behind the first, its
+    form already reset to empty): one attempt, and the pass stays on screen."""
+    admin = f.new_admin()
+    learner = f.invite_and_accept_member(admin.ctx, Role.learner)
+    world = lf.published_course(admin.ctx)
+    lf.enrollment(learner.ctx, world)
+    q1, q2 = (str(q) for q in world.question_ids)
+    with StateHarness(
+        cookie=learner.token, path=f"/learn/{world.course_id}/{world.quiz_lesson_id}"
+    ) as tab:
+        tab.dispatch(PlayerState.load())
+        first = tab.dispatch(PlayerState.submit_quiz({q1: "1", q2: "blue", "_attempt": "1"}))
+        second = tab.dispatch(PlayerState.submit_quiz({"_attempt": "1"}))
+        state = tab.state(PlayerState)
+    assert first.toast("success") and second.toasts() == []
+    assert state.result["passed"] == "yes" and state.result["percent"] == "100"
+    key = str(learner.ctx.user_id) if backend.is_postgres else learner.ctx.user_id.hex
+    attempts = peek("SELECT count(*) FROM quiz_attempts WHERE user_id = :u", u=key)
+    assert attempts[0][0] == 1
+
+
 def test_preview_for_authors_only() -> None:
     admin = f.new_admin()
     learner = f.invite_and_accept_member(admin.ctx, Role.learner)
