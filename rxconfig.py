@@ -3,8 +3,11 @@
 import reflex as rx
 
 from app.settings import Settings
+from app.supervision import install_respawning_workers
 
 _settings = Settings()
+# A crashed backend worker is replaced instead of stopping the app (app/supervision.py).
+install_respawning_workers()
 
 config = rx.Config(
     app_name="app",

@@ -26,6 +26,7 @@ from app.pages import (
     teach,
 )
 from app.settings import get_settings
+from app.state import failures
 from app.state.account import InviteState, SignUpConfirmState, SignUpState
 from app.state.jobs import JobsState
 from app.state.logs import AuditState, MailState
@@ -37,6 +38,7 @@ from app.state.settings import SettingsState
 app = rx.App(
     stylesheets=["/guildhall.css"],
     api_transformer=build_api(),
+    backend_exception_handler=failures.backend_exception_handler,
     head_components=[
         rx.el.meta(name="theme-color", content="#3e63dd"),
         # The lesson player's video resume and watched-time reporting (assets/player.js).

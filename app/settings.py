@@ -28,6 +28,8 @@ class Settings(BaseSettings):
 
     # The port `reflex run --env prod` serves on (rxconfig.py); the default site is on it.
     port: int = 3000
+    # A backend worker whose memory passes this many MB is replaced (0: never).
+    worker_max_rss_mb: int = 0
     base_url: str = Field(default_factory=lambda data: f"http://localhost:{data['port']}")
     secret_key: str = "dev-insecure-change-me"
 

@@ -364,9 +364,11 @@ def _muted_notice() -> rx.Component:
 
 
 def _composer() -> rx.Component:
+    """The composer stays mounted when posting is not allowed (it is hidden instead): a
+    state that reloads (a reconnect, a lost Redis) flips `can_post` off and on, and an
+    unmounted text box would drop what the user had typed."""
     muted = ChatState.muted_notice != ""
-    return rx.cond(
-        ChatState.can_post,
+    return rx.fragment(
         rx.form(
             rx.vstack(
                 _muted_notice(),
@@ -405,9 +407,13 @@ def _composer() -> rx.Component:
             ),
             on_submit=ChatState.send,
             width="100%",
+            display=rx.cond(ChatState.can_post, "block", "none"),
         ),
-        rx.callout(
-            ChatState.channel["refusal"], icon="info", color_scheme="gray", id="chat-readonly"
+        rx.cond(
+            ~ChatState.can_post,
+            rx.callout(
+                ChatState.channel["refusal"], icon="info", color_scheme="gray", id="chat-readonly"
+            ),
         ),
     )
 

@@ -333,9 +333,10 @@ def post_message(
         session.add(message)
         session.flush()
     except IntegrityError:  # the same send, committed by a concurrent retry
+        org_id = message.org_id  # read before the rollback expires the channel row
         session.rollback()
         first = session.exec(
-            scoped(ctx, ChatMessage, org_ids=[channel.org_id]).where(ChatMessage.client_key == key)
+            scoped(ctx, ChatMessage, org_ids=[org_id]).where(ChatMessage.client_key == key)
         ).first()
         if key is None or first is None:
             raise

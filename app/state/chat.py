@@ -248,6 +248,14 @@ class ChatState(SessionState):
         self.can_leave = info.can_leave
         self.can_archive = info.can_archive
 
+    def _posting_channel(self, session: Session, ctx: OrgContext) -> str:
+        """The channel a post goes to: the open one, else the URL's (or General). A tab
+        whose stored state was lost (Redis restarted) sends its post before its page has
+        loaded again; the URL still says where it was written."""
+        if self._channel_id:
+            return self._channel_id
+        return self._path_channel() or str(chat.org_channel(session, ctx).id)
+
     def _lose_channel(self) -> None:
         self.found = False
         self.channel = {}
@@ -384,7 +392,11 @@ class ChatState(SessionState):
             ctx = self._ctx()
             with tenant_session(ctx) as session:
                 row = msgs.post_message(
-                    session, ctx, channel_id=self._channel_id, body=body, client_key=key
+                    session,
+                    ctx,
+                    channel_id=self._posting_channel(session, ctx),
+                    body=body,
+                    client_key=key,
                 )
         except ServiceError as exc:
             if exc.field == "body":

@@ -488,6 +488,8 @@ class _Dispatcher:
             return
         if topic == RESYNC_TOPIC:  # the broker was away: every open roster reloads
             with self.lock:
+                for token in [t for t in self.views if not hub.pushes_here(t)]:
+                    self.views.pop(token, None)  # closed, or on another worker now
                 tokens = list(self.views)
         elif fnmatch.fnmatchcase(topic, PROGRESS_PATTERN):
             tokens = hub.watchers(topic)

@@ -25,8 +25,11 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from reflex.istate.manager.token import BaseStateToken
-from reflex.state import BaseState
+from reflex.state import BaseState, State, StateUpdate
+from reflex_base.constants import CompileVars
+from reflex_base.event import Event
 from reflex_base.registry import RegistrationContext
+from reflex_base.utils.format import format_event_handler
 
 from app.services.broker import RESYNC_TOPIC, get_broker
 
@@ -38,6 +41,8 @@ WATCH_TTL_SECONDS = 6 * 3600
 # page load can land the tab's new socket on another worker) forgets it, so every push
 # reaches the tab once (a second worker would refresh it again and show toasts twice).
 CLAIM_TOPIC = "hub:claim"
+# How often registering a tab also sweeps out the tabs that closed since.
+SWEEP_SECONDS = 60.0
 
 
 class LiveHub:
@@ -52,6 +57,7 @@ class LiveHub:
         self._app: Any = None
         self._listening = False
         self._worker: tuple[int, str] | None = None
+        self._swept = time.monotonic()
 
     @property
     def worker_id(self) -> str:
@@ -89,6 +95,9 @@ class LiveHub:
                 self._topics.setdefault(topic, {})[token] = expiry
         if self._listening and group == "session":
             get_broker().publish(CLAIM_TOPIC, {"token": token, "worker": self.worker_id})
+        if time.monotonic() - self._swept > SWEEP_SECONDS:
+            self._swept = time.monotonic()
+            self.forget_closed()
 
     def forget(self, token: str) -> None:
         """Stop pushing to `token` from this worker (another worker holds it now)."""
@@ -103,13 +112,36 @@ class LiveHub:
             return set().union(*self._by_token.get(token, {}).values())
 
     def watchers(self, topic: str) -> list[str]:
-        """Tokens on this worker that watch `topic` (expired ones are dropped)."""
+        """Tokens on this worker that watch `topic`. Expired tabs, and tabs whose socket is
+        gone (closed, or reconnected to another worker), are forgotten: a closed tab is
+        never refreshed, and a tab that comes back re-registers as its page loads (every
+        reconnect re-runs the page's on-load events)."""
         now = time.monotonic()
         with self._lock:
             tokens = self._topics.get(topic, {})
             for token in [t for t, exp in tokens.items() if exp < now]:
                 tokens.pop(token, None)
-            return list(tokens)
+            listed = list(tokens)
+        gone = [token for token in listed if not self.pushes_here(token)]
+        for token in gone:
+            self.forget(token)
+        return [token for token in listed if token not in gone]
+
+    def _closed(self, token: str) -> bool:
+        """Whether the running app knows of no socket for `token` at all (the tab closed)."""
+        manager = getattr(self._app, "_token_manager", None)
+        records = getattr(manager, "token_to_socket", None)
+        return records is not None and token not in records
+
+    def forget_closed(self) -> int:
+        """Forget every tab with no socket on this worker (called on each disconnect and
+        before a resync); returns how many were forgotten."""
+        with self._lock:
+            tokens = list(self._by_token)
+        gone = [token for token in tokens if not self.pushes_here(token)]
+        for token in gone:
+            self.forget(token)
+        return len(gone)
 
     def _bind(self) -> None:
         if self._listening:
@@ -138,8 +170,9 @@ class LiveHub:
 
     def pushes_here(self, token: str) -> bool:
         """Whether this worker should push to `token`: not when another worker holds its
-        socket (that worker registered the tab on its own load and pushes to it)."""
-        return self.socket_here(token) is not False
+        socket (that worker registered the tab on its own load and pushes to it), nor when
+        the tab has closed."""
+        return self.socket_here(token) is not False and not self._closed(token)
 
     def _on_message(self, topic: str, payload: dict[str, Any]) -> None:
         if topic == CLAIM_TOPIC:
@@ -154,6 +187,7 @@ class LiveHub:
             return
         if topic == RESYNC_TOPIC:
             # The broker was away: every tab reloads each thing it watches, once.
+            self.forget_closed()
             for token, watched in self._all_watches().items():
                 for each in sorted(watched):
                     asyncio.run_coroutine_threadsafe(self._push(token, each, {}), loop)
@@ -177,12 +211,32 @@ class LiveHub:
                 async with self._app.modify_state(
                     BaseStateToken(ident=token, cls=state_cls)
                 ) as state:
-                    target = await state.get_state(state_cls)
-                    await refresh(target, topic, payload)
+                    if not state._get_root_state().router_data:
+                        lost = True  # see `_rebuild`
+                    else:
+                        lost = False
+                        target = await state.get_state(state_cls)
+                        await refresh(target, topic, payload)
+                if lost:
+                    await self._rebuild(token)
+                    return
             except Exception:  # a gone tab must not stop the others
                 log.exception("live push to a tab failed for %s", topic)
                 with self._lock:
                     self._topics.get(topic, {}).pop(token, None)
+
+    async def _rebuild(self, token: str) -> None:
+        """The tab's stored state is gone (Redis restarted or lost it, or it expired) while
+        its socket stayed open: a state made afresh has no route and no signed-in user, and
+        refreshing it would render the tab blank and signed out. Ask the tab to hydrate
+        again instead, as it does on every reconnect: it sends its page and cookie, its
+        session and page reload from the database, and it shows the truth."""
+        namespace = getattr(self._app, "event_namespace", None)
+        if namespace is None:
+            return
+        hydrate = format_event_handler(State.event_handlers[CompileVars.HYDRATE_AND_LOAD])
+        log.info("tab %s lost its state; asking it to hydrate again", token[:8])
+        await namespace.emit_update(StateUpdate(events=[Event(name=hydrate, payload={})]), token)
 
 
 hub = LiveHub()

@@ -4,7 +4,7 @@ How the pieces fit:
 
 * `e2e_app`: prepares a database, migrates it, starts `reflex run --env prod` on a free port
   and waits for `GET /health`; at the end it kills the whole process group and drops the
-  database. It is package-scoped and the e2e tests are ordered last and together
+  database (`tests/e2e/launch.py`, which the faults suite in tests/faults uses too). It is package-scoped and the e2e tests are ordered last and together
   (`pytest_collection_modifyitems`), so the app starts once per pytest session and stops
   before the rest of the suite would have to share the CPU with it.
 
@@ -41,30 +41,19 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shutil
-import signal
-import socket
-import subprocess
-import sys
-import time
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
-import httpx
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
-from sqlalchemy import create_engine, make_url, pool, text
 
 from app import db
 from app.services import broker
 from app.settings import get_settings
+from tests.e2e.launch import E2EApp, launch_app
 from tests.smtp_sink import Inbox, SmtpSink
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-BIN_DIR = Path(sys.executable).parent
 CHROMIUM = os.environ.get("GUILDHALL_E2E_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -78,19 +67,12 @@ CHROMIUM_ARGS = [
     "--mute-audio",
 ]
 SHOTS_DIR = Path(os.environ.get("GUILDHALL_E2E_SHOTS", "/tmp/e2e-shots"))
-WEB_DIR = Path(os.environ.get("GUILDHALL_E2E_WEB_DIR", str(REPO_ROOT / ".venv" / "e2e-web")))
-START_TIMEOUT = float(os.environ.get("GUILDHALL_E2E_START_TIMEOUT", "300"))
 REDIS_DB = os.environ.get("GUILDHALL_E2E_REDIS_DB", "1")
 # How long a UI expectation may take (websocket round trips on a loaded 2-core machine).
 UI_TIMEOUT_MS = 20_000
 
-OWNER_ROLE = "guildhall_owner"
-APP_ROLE = "guildhall_app"
 PASSWORD = "Sturdy-lantern-42"
 
-# Settings of the developer's shell that must not leak into the app under test.
-_SCRUB_PREFIXES = ("GUILDHALL_", "GRANIAN_")
-_SCRUB_NAMES = ("REFLEX_REDIS_URL", "REFLEX_DB_URL", "REFLEX_WEB_WORKDIR", "REFLEX_STATES_WORKDIR")
 
 # Reflex calls these hooks (its OpenTelemetry seam) when the websocket connects/disconnects;
 # `wait_ready` waits for the flag, which means the page is hydrated and events go through.
@@ -219,148 +201,6 @@ def nav_links(page: Page) -> set[str]:
 # --------------------------------------------------------------------------- the app
 
 
-@dataclass(frozen=True)
-class E2EApp:
-    """The running app under test."""
-
-    base_url: str
-    mode: str  # "scaled" (PostgreSQL + Redis, 2 workers) or "embedded" (SQLite)
-    database_url: str  # what the app connects with
-    log_path: Path
-    storage_dir: str  # the app's local file storage (lesson media, certificates)
-    redis_url: str = ""  # the app's Redis (scaled mode): the tests publish on it too
-
-    def log_tail(self, lines: int = 60) -> str:
-        try:
-            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
-        except OSError:
-            return "(no log)"
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _with_database(url: str, name: str) -> str:
-    parsed = make_url(url).set(database=name, drivername="postgresql+psycopg2")
-    return parsed.render_as_string(hide_password=False)
-
-
-def _redis_url(url: str, database: str) -> str:
-    parts = urlsplit(url)
-    return urlunsplit(parts._replace(path=f"/{database}"))
-
-
-def _admin_sql(super_url: str, *statements: str) -> None:
-    engine = create_engine(
-        db.postgres_driver_url(super_url), isolation_level="AUTOCOMMIT", poolclass=pool.NullPool
-    )
-    try:
-        with engine.connect() as conn:
-            for statement in statements:
-                conn.execute(text(statement))
-    finally:
-        engine.dispose()
-
-
-def _base_env() -> dict[str, str]:
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(_SCRUB_PREFIXES) and k not in _SCRUB_NAMES
-    }
-    env.update(
-        REFLEX_USE_SYSTEM_BUN="1",
-        REFLEX_TELEMETRY_ENABLED="false",
-        REFLEX_CHECK_LATEST_VERSION="false",
-        PYTHONUNBUFFERED="1",
-        GUILDHALL_ARGON2_TIME_COST="1",
-        GUILDHALL_ARGON2_MEMORY_COST="8192",
-    )
-    return env
-
-
-def _migrate(env: dict[str, str], log_path: Path) -> None:
-    with log_path.open("ab") as log:
-        done = subprocess.run(
-            [str(BIN_DIR / "alembic"), "upgrade", "head"],
-            cwd=REPO_ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            timeout=120,
-            check=False,
-        )
-    if done.returncode != 0:
-        tail = "\n".join(log_path.read_text(errors="replace").splitlines()[-40:])
-        pytest.fail(f"alembic upgrade head failed:\n{tail}", pytrace=False)
-
-
-def _prepare_web_dir() -> None:
-    """Seed the e2e web directory from `.web` so the first run skips `bun install`."""
-    if WEB_DIR.exists():
-        return
-    source = REPO_ROOT / ".web"
-    if not (source / "node_modules").is_dir():
-        return  # Reflex initializes the directory itself (first `bun install`: ~2 minutes)
-    staging = WEB_DIR.with_name(f"{WEB_DIR.name}.tmp-{os.getpid()}")
-    try:
-        shutil.copytree(
-            source,
-            staging,
-            symlinks=True,
-            # Only the top-level build output; packages in node_modules have `build` dirs too.
-            ignore=lambda d, _names: ["build"] if Path(d) == source else [],
-        )
-        staging.rename(WEB_DIR)
-    except OSError:
-        shutil.rmtree(staging, ignore_errors=True)
-
-
-def _stop(proc: subprocess.Popen[bytes]) -> None:
-    """Stop the app and everything it started (its own process group)."""
-    if proc.poll() is None:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGTERM)
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            proc.wait(timeout=15)
-    # Workers may outlive the supervisor briefly: make sure the whole group is gone.
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(proc.pid, signal.SIGKILL)
-    with contextlib.suppress(subprocess.TimeoutExpired):
-        proc.wait(timeout=5)
-
-
-def _wait_healthy(proc: subprocess.Popen[bytes], app: E2EApp) -> None:
-    deadline = time.monotonic() + START_TIMEOUT
-    last = "no answer"
-    while True:
-        code = proc.poll()
-        if code is not None:
-            pytest.fail(
-                f"the app exited with code {code} before it was healthy "
-                f"(log: {app.log_path}):\n{app.log_tail()}",
-                pytrace=False,
-            )
-        try:
-            response = httpx.get(f"{app.base_url}/health", timeout=3)
-            if response.status_code == 200:
-                return
-            last = f"{response.status_code} {response.text[:200]}"
-        except httpx.HTTPError as exc:
-            last = type(exc).__name__
-        if time.monotonic() > deadline:
-            _stop(proc)
-            pytest.fail(
-                f"the app was not healthy after {START_TIMEOUT:.0f} s (last: {last}; "
-                f"log: {app.log_path}):\n{app.log_tail()}",
-                pytrace=False,
-            )
-        time.sleep(0.5)
-
-
 @pytest.fixture(scope="package")
 def e2e_smtp() -> Iterator[SmtpSink]:
     """The SMTP server the app under test sends all its mail to (started before the app)."""
@@ -380,93 +220,18 @@ def inbox(e2e_smtp: SmtpSink) -> Inbox:
 @pytest.fixture(scope="package")
 def e2e_app(tmp_path_factory: pytest.TempPathFactory, e2e_smtp: SmtpSink) -> Iterator[E2EApp]:
     """The compiled app, started once per session (see the module docstring)."""
-    workdir = tmp_path_factory.mktemp("e2e-app")
-    log_path = workdir / "app.log"
-    log_path.touch()
-    port = _free_port()
-    base_url = f"http://localhost:{port}"
-    env = _base_env()
-    env.update(
-        GUILDHALL_PORT=str(port),
-        GUILDHALL_BASE_URL=base_url,
-        REFLEX_WEB_WORKDIR=str(WEB_DIR),
-        REFLEX_STATES_WORKDIR=str(workdir / "states"),
-        GUILDHALL_STORAGE_DIR=str(workdir / "files"),
-        # Mail goes out over SMTP, as in production: links reach people only by mail.
-        GUILDHALL_SMTP_HOST="127.0.0.1",
-        GUILDHALL_SMTP_PORT=str(e2e_smtp.port),
-    )
-
     pg_urls = {
         name: os.environ.get(f"GUILDHALL_TEST_PG_{name}_URL", "")
         for name in ("OWNER", "APP", "SUPER")
     }
-    redis_url = os.environ.get("GUILDHALL_TEST_REDIS_URL", "")
-    db_name = ""
-    if all(pg_urls.values()) and redis_url:
-        mode = "scaled"
-        db_name = f"guildhall_e2e_{uuid.uuid4().hex[:10]}"
-        _admin_sql(
-            pg_urls["SUPER"],
-            f'CREATE DATABASE "{db_name}" OWNER {OWNER_ROLE}',
-            f'GRANT CONNECT ON DATABASE "{db_name}" TO {APP_ROLE}',
-        )
-        database_url = _with_database(pg_urls["APP"], db_name)
-        _migrate(
-            {
-                **env,
-                "GUILDHALL_DATABASE_URL": database_url,
-                "GUILDHALL_MIGRATE_DATABASE_URL": _with_database(pg_urls["OWNER"], db_name),
-                "GUILDHALL_DB_APP_ROLE": APP_ROLE,
-            },
-            log_path,
-        )
-        app_redis = _redis_url(redis_url, REDIS_DB)
-        env.update(
-            GUILDHALL_DATABASE_URL=database_url,
-            GUILDHALL_REDIS_URL=app_redis,
-            REFLEX_REDIS_URL=app_redis,
-            GRANIAN_WORKERS="2",
-        )
-    else:
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(
-                "e2e tests in CI need GUILDHALL_TEST_PG_*_URL and GUILDHALL_TEST_REDIS_URL "
-                "(run them through `make test`)",
-                pytrace=False,
-            )
-        mode = "embedded"
-        database_url = f"sqlite:///{workdir / 'guildhall.db'}"
-        _migrate({**env, "GUILDHALL_DATABASE_URL": database_url}, log_path)
-        env["GUILDHALL_DATABASE_URL"] = database_url
-
-    app = E2EApp(
-        base_url=base_url,
-        mode=mode,
-        database_url=database_url,
-        log_path=log_path,
-        storage_dir=env["GUILDHALL_STORAGE_DIR"],
-        redis_url=env.get("GUILDHALL_REDIS_URL", ""),
-    )
-    _prepare_web_dir()
-    with log_path.open("ab") as log:
-        proc = subprocess.Popen(
-            [str(BIN_DIR / "reflex"), "run", "--env", "prod"],
-            cwd=REPO_ROOT,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    try:
-        _wait_healthy(proc, app)
-        yield app
-    finally:
-        _stop(proc)
-        db.dispose_engines()
-        if db_name:
-            _admin_sql(pg_urls["SUPER"], f'DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)')
+    with launch_app(
+        tmp_path_factory.mktemp("e2e-app"),
+        smtp_port=e2e_smtp.port,
+        pg_urls=pg_urls,
+        redis_url=os.environ.get("GUILDHALL_TEST_REDIS_URL", ""),
+        redis_db=REDIS_DB,
+    ) as launched:
+        yield launched.app
 
 
 @pytest.fixture
@@ -530,26 +295,33 @@ def chromium() -> Iterator[Browser]:
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Run the e2e tests last and together: faster tests fail first, and the app and the
-    browser (package-scoped) are started once and stopped before anything else runs."""
+    """Run the e2e tests last and together, and the faults suite (tests/faults, which
+    breaks services of its own under another app) after them: faster tests fail first, and
+    each app and browser (package-scoped) is started once and stopped before anything else
+    runs."""
     here = Path(__file__).parent
-    e2e = [item for item in items if here in item.path.parents]
-    if e2e:
-        rest = [item for item in items if here not in item.path.parents]
-        items[:] = rest + e2e
-    for item in e2e:
-        item.add_marker(pytest.mark.e2e)
+    faults = here.parent / "faults"
+
+    def rank(item: pytest.Item) -> int:
+        if faults in item.path.parents:
+            return 2
+        return 1 if here in item.path.parents else 0
+
+    items[:] = sorted(items, key=rank)  # stable: the order within each group is kept
+    for item in items:
+        if rank(item) == 1:
+            item.add_marker(pytest.mark.e2e)
 
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> pytest.TestReport:
     report: pytest.TestReport = yield
     if report.failed:
-        item.stash[_FAILED] = True
+        item.stash[FAILED] = True
     return report
 
 
-_FAILED = pytest.StashKey[bool]()
+FAILED = pytest.StashKey[bool]()
 
 
 @pytest.fixture
@@ -569,7 +341,7 @@ def new_context(
         return context
 
     yield make
-    if request.node.stash.get(_FAILED, False):
+    if request.node.stash.get(FAILED, False):
         SHOTS_DIR.mkdir(parents=True, exist_ok=True)
         for i, context in enumerate(contexts):
             for j, page in enumerate(context.pages):

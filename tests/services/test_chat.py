@@ -4,8 +4,10 @@ history paging, catch-up after a reconnect, search, and the chat feature switch.
 
 from __future__ import annotations
 
+import threading
 import uuid
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from typing import Any, TypeVar
 
@@ -286,6 +288,23 @@ def test_a_retried_send_with_the_same_client_key_is_stored_once() -> None:
     assert bodies(admin.ctx, gid) == ["only once", "mine"]
     with pytest.raises(ValidationFailed):
         post(admin.ctx, gid, "x", client_key="k" * 65)
+
+
+def test_the_same_send_fired_four_times_at_once_is_stored_once() -> None:
+    """A double click, a second tab and a retried event racing (real concurrency on
+    PostgreSQL; SQLite serializes them): one message, and every sender gets it back."""
+    admin = f.new_admin()
+    gid = general(admin.ctx)
+    barrier = threading.Barrier(4)
+
+    def send() -> str:
+        barrier.wait()
+        return post(admin.ctx, gid, "exactly once", client_key="race-1").id
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        ids = list(pool.map(lambda _: send(), range(4)))
+    assert len(set(ids)) == 1
+    assert bodies(admin.ctx, gid) == ["exactly once"]
 
 
 def test_flooding_is_rate_limited_with_a_clear_answer() -> None:

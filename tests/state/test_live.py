@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import os
+from collections.abc import AsyncIterator
 
 import pytest
 
@@ -114,3 +117,76 @@ def test_a_late_claim_does_not_take_a_tab_from_the_worker_holding_its_socket() -
     assert old.watchers("user:u:inbox") == []
     assert holder.pushes_here("tab") and not old.pushes_here("tab")
     assert live.LiveHub().pushes_here("tab")  # no app (or no socket now): push as before
+
+
+def test_a_closed_tab_is_forgotten_and_never_refreshed() -> None:
+    """A tab whose socket is gone (no record in the token manager) is dropped at the next
+    message on its topics, before any state is loaded for it: a closed live view costs
+    nothing, and its stored state expires on time instead of being touched by refreshes."""
+    hub = live.LiveHub()
+    hub._app = _App(_TokenManager(open_tab="me"))  # "closed_tab" has no socket
+    for token in ("open_tab", "closed_tab"):
+        hub.watch(token, {"course:c:progress"})
+    assert hub.watchers("course:c:progress") == ["open_tab"]
+    assert hub.watching("closed_tab") == set()
+    assert hub.watching("open_tab") == {"course:c:progress"}
+
+
+def test_closed_tabs_are_swept_without_any_message() -> None:
+    """Tabs that closed are forgotten by the sweep too (registration runs it now and then)."""
+    hub = live.LiveHub()
+    hub._app = _App(_TokenManager(kept="me"))
+    hub.watch("kept", {"t"})
+    hub.watch("gone", {"t"}, group="page")
+    assert hub.forget_closed() == 1
+    assert hub.watching("gone") == set() and hub.watching("kept") == {"t"}
+
+
+class _LostRoot:
+    """A tab's state made afresh by the state manager: no route, nothing loaded."""
+
+    router_data: dict[str, str] = {}
+
+    def _get_root_state(self) -> _LostRoot:
+        return self
+
+    async def get_state(self, _cls: type) -> _LostRoot:
+        raise AssertionError("a lost state must not be refreshed")
+
+
+class _Namespace:
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, object]] = []
+
+    async def emit_update(self, update: object, token: str) -> None:
+        self.sent.append((token, update))
+
+
+class _LostApp(_App):
+    def __init__(self) -> None:
+        super().__init__(_TokenManager(tab="me"))
+        self.event_namespace = _Namespace()
+
+    def modify_state(self, _token: object) -> contextlib.AbstractAsyncContextManager[_LostRoot]:
+        @contextlib.asynccontextmanager
+        async def lost() -> AsyncIterator[_LostRoot]:
+            yield _LostRoot()
+
+        return lost()
+
+
+def test_a_tab_whose_state_was_lost_is_asked_to_hydrate_instead_of_refreshed() -> None:
+    """After Redis lost the tabs' states, a push must not fill a blank state (the tab would
+    render signed out): the tab is told to hydrate again, so it reloads what it shows."""
+    hub = live.LiveHub()
+    app = _LostApp()
+    hub._app = app
+    hub.on("user:*:inbox", live.BaseState, _never_called)
+    asyncio.run(hub._push("tab", "user:u:inbox", {}))
+    [(token, update)] = app.event_namespace.sent
+    assert token == "tab"
+    assert [e.name for e in update.events] == ["reflex___state____state.hydrate_and_load"]
+
+
+async def _never_called(*_args: object) -> None:
+    raise AssertionError("refresh ran on a lost state")

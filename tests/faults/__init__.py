@@ -1,0 +1,1 @@
+"""Faults against the compiled app in the scaled mode."""

@@ -1,0 +1,79 @@
+"""Redis restarted with every key lost (the tabs' stored states, the socket records, the
+rate-limit counters): open tabs come back showing the truth (still signed in, their page
+reloaded from the database) without a reload by the user, pushes reach them live again, and
+a message sent around the restart is stored once or kept in the composer with an error,
+never silently dropped."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+import pytest
+from playwright.sync_api import BrowserContext, Page, expect
+
+from app.models.user import Role
+from app.services import chat
+from app.services.tenancy import tenant_session
+from tests import factories as f
+from tests.e2e.conftest import sign_in, wait_ready
+from tests.e2e.launch import Launched
+from tests.faults.conftest import FaultServices, Services, wait_health
+
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(600)]
+
+
+def _send(page: Page, text: str) -> None:
+    page.fill("#chat-composer", text)
+    page.press("#chat-composer", "Enter")
+
+
+def test_after_a_redis_restart_open_tabs_show_the_truth_and_stay_live(
+    launched: Launched,
+    fault_services: FaultServices,
+    new_context: Callable[[], BrowserContext],
+    app_services: Services,
+) -> None:
+    with app_services():
+        admin = f.new_admin(kind="provider")
+        learner = f.invite_and_accept_member(admin.ctx, Role.learner)
+        with tenant_session(admin.ctx) as session:
+            general = str(chat.org_channel(session, admin.ctx).id)
+    reader = new_context().new_page()
+    sign_in(reader, learner.email, learner.password)
+    reader.goto(f"/chat/{general}")
+    wait_ready(reader)
+    writer = new_context().new_page()
+    sign_in(writer, admin.email, admin.password)
+    writer.goto(f"/chat/{general}")
+    wait_ready(writer)
+    _send(writer, "before the restart")
+    expect(reader.locator("#chat-messages")).to_contain_text("before the restart")
+    reader.evaluate("window.__stillTheSamePage = true")
+
+    fault_services.restart_redis()
+    wait_health(launched.app, 200, timeout=30)
+    restarted = time.monotonic()
+
+    # A message sent right after the restart is stored, or still in the box with a reason.
+    _send(writer, "right after the restart")
+    sent = writer.locator(".gh-chat-message", has_text="right after the restart")
+    kept = writer.locator("#chat-composer-error")
+    expect(sent.or_(kept)).to_be_visible(timeout=20_000)
+    if not sent.count():
+        expect(writer.locator("#chat-composer")).to_have_value("right after the restart")
+        _send(writer, "right after the restart")
+        expect(sent).to_be_visible()
+
+    # The reader's tab was not reloaded by anyone, shows who is signed in and its channel,
+    # and gets what is posted now, live, once.
+    for page, name in ((reader, learner.ctx.full_name), (writer, admin.ctx.full_name)):
+        expect(page.locator("#user-name")).to_have_text(name, timeout=30_000)
+        expect(page.locator("#chat-channel-name")).to_have_text("General")
+    expect(reader.locator("#chat-messages")).to_contain_text("right after the restart")
+    _send(writer, "live again")
+    expect(reader.locator("#chat-messages")).to_contain_text("live again", timeout=15_000)
+    print(f"the reader's tab was live again {time.monotonic() - restarted:.1f} s after Redis")
+    for text in ("before the restart", "right after the restart", "live again"):
+        expect(reader.locator(".gh-chat-message", has_text=text)).to_have_count(1)
+    assert reader.evaluate("window.__stillTheSamePage") is True
