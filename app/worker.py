@@ -3,6 +3,9 @@
     python -m app.worker            # scaled mode: run as many of these as you like
     python -m app.worker --once     # run what is due now and exit
 
+A worker claims each job as it starts it, so a worker killed mid-batch holds only the job
+it was running (until that job's lease runs out); SIGTERM lets it finish that job and stop.
+
 In the embedded mode (`make run`) the same loop runs on a thread inside the app process
 (`start_in_process`), so no second process is needed.
 """
@@ -57,7 +60,7 @@ def loop(stop: threading.Event, *, worker: str | None = None) -> None:
             except Exception:  # reminders must not stop the jobs
                 log.exception("reminder pass failed")
         try:
-            ran = outbox.run_due(worker=name)
+            ran = outbox.run_due(worker=name, stop=stop.is_set)
         except Exception:  # a database hiccup must not kill the worker
             log.exception("worker pass failed")
             ran = 0

@@ -13,13 +13,21 @@ endpoint need not be reachable by browsers or mail clients), while private files
 redirect to a presigned URL valid `s3_presign_seconds`: large files and video then go
 straight from S3 to the browser with Range support, and the app still authorizes every
 request. `GUILDHALL_S3_PROXY_DOWNLOADS=true` streams private files through instead, for
-stores browsers cannot reach.
+stores browsers cannot reach. Streamed means chunk by chunk (`Storage.stream`), never the
+whole object in memory: a proxied 450 MB video costs the app a chunk, not 450 MB.
 """
 
 from __future__ import annotations
 
+from starlette.background import BackgroundTask
 from starlette.requests import Request
-from starlette.responses import FileResponse, JSONResponse, RedirectResponse, Response
+from starlette.responses import (
+    FileResponse,
+    JSONResponse,
+    RedirectResponse,
+    Response,
+    StreamingResponse,
+)
 from starlette.routing import BaseRoute, Route
 
 from app.api.session import request_context
@@ -30,6 +38,8 @@ from app.settings import get_settings
 
 PUBLIC_CACHE = "public, max-age=300"
 PRIVATE_CACHE = "private, no-store"
+STREAM_CHUNK = 256 * 1024
+"""Bytes per chunk when a file is streamed through the app from S3."""
 
 # Shown in the browser as they are; anything else is a download inside a CSP sandbox, so an
 # uploaded HTML or SVG file can never run script on our origin.
@@ -101,10 +111,22 @@ def serve_file(request: Request) -> Response:
         if url:
             return RedirectResponse(url, status_code=307, headers={"Cache-Control": PRIVATE_CACHE})
     try:
-        data, content_type = store.get(key)
+        stream = store.stream(key, STREAM_CHUNK)
     except NotFound:
         return _not_found()
-    return Response(data, media_type=content_type, headers=_headers(key, content_type, cache))
+    headers = _headers(key, stream.content_type, cache)
+    if stream.size is not None:
+        headers["Content-Length"] = str(stream.size)
+    if request.method == "HEAD":
+        stream.close()
+        return Response(None, media_type=stream.content_type, headers=headers)
+    # Chunk by chunk from S3 to the client: memory stays at a chunk whatever the file's size.
+    return StreamingResponse(
+        stream,
+        media_type=stream.content_type,
+        headers=headers,
+        background=BackgroundTask(stream.close),
+    )
 
 
 ROUTES: list[BaseRoute] = [Route("/files/{key:path}", serve_file, methods=["GET", "HEAD"])]

@@ -12,7 +12,10 @@ from app.models.base import created_field, id_field, ts_field
 
 
 class OutboundEmail(SQLModel, table=True):
-    """One email. `status` is `logged` (no SMTP), `pending`, `sent` or `failed`."""
+    """One email. `status` is `logged` (no SMTP), `pending` (waiting for the worker),
+    `sending` (a worker is handing it to SMTP), `sent`, `failed`, or `unconfirmed` (the
+    worker stopped while the server was taking it: it may have arrived, and it is not sent
+    again; see `app.services.mail`)."""
 
     __tablename__ = "outbound_emails"
     __table_args__ = (Index("ix_outbound_emails_org_created", "org_id", "created"),)
@@ -28,5 +31,14 @@ class OutboundEmail(SQLModel, table=True):
     # The real body of a message with a secret link, sealed (`security.seal`) until it is
     # sent or given up; `body_text` is the redacted copy the mail log shows.
     sealed_body: str | None = Field(default=None)
+    # The Message-ID header, given once when the message is queued: every attempt sends
+    # the same one, so a receiver can tell a repeat.
+    message_id: str | None = Field(default=None, max_length=255)
+    # Attempts to hand the message to SMTP so far: each is committed (status `sending`)
+    # before the worker connects, and only the worker of the latest attempt may go on.
+    send_attempt: int = 0
+    # Committed just before the end of the message goes to the server, the moment after
+    # which the server may have it: a `sending` row with this set is never sent again.
+    handed_over_at: datetime | None = ts_field()
     sent_at: datetime | None = ts_field()
     created: datetime = created_field()

@@ -17,6 +17,15 @@ Where things live: lesson media under the private key
 sessions in the org's scope); covers under a public key with a random name (the catalog of
 child orgs shows them). Replacing media deletes the old object after the new row commits.
 
+Videos are checked whole before they are stored (`check_video`, called by `finish`): the
+container's structure is walked from its headers (MP4 boxes, WebM/Matroska elements) without
+reading the media data, so a truncated or damaged file is refused in milliseconds whatever
+its size, and a video whose length reads as nothing is refused too; the message says why and
+asks for the file again. See docs/decisions.md ("Uploads stream; videos are checked whole").
+
+Memory: the upload goes to a temporary file chunk by chunk, and from there to storage with
+`Storage.put_file` (chunks, or an S3 multipart upload), so a large video never sits in memory.
+
 Playback is decided in one place, `playback(lesson)`: today a progressive download of the
 stored MP4/WebM; the HLS pipeline will return its playlist here behind the same lesson kind.
 """
@@ -27,7 +36,6 @@ import contextlib
 import logging
 import os
 import re
-import subprocess
 import tempfile
 import uuid
 import zipfile
@@ -44,6 +52,7 @@ from app.services import course_read, org_config, storage
 from app.services.authz import Permission, require
 from app.services.errors import NotFound, ValidationFailed
 from app.services.tenancy import OrgContext
+from app.services.video_check import Probe, check_video, ffmpeg_exe, probe, probe_duration
 from app.settings import get_settings
 
 log = logging.getLogger(__name__)
@@ -89,7 +98,6 @@ ACCEPT: dict[str, dict[str, list[str]]] = {
 }
 
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
-_DURATION = re.compile(rb"Duration:\s*(\d+):(\d{2}):(\d{2}(?:\.\d+)?)")
 
 
 # --------------------------------------------------------------------------- sniffing
@@ -182,7 +190,8 @@ class UploadSink:
         sink = UploadSink("video")          # limit from settings, or UploadSink("video", n)
         for chunk in chunks:
             sink.write(chunk)               # ValidationFailed the moment it is too large
-        content_type = sink.finish("clip.webm")   # ValidationFailed for a wrong type
+        content_type = sink.finish("clip.webm")   # ValidationFailed for a wrong type, or
+                                                  # for a truncated or damaged video
 
     On any refusal the temporary file is removed; `discard()` (or leaving a `with` block)
     removes it too. `attach_media` accepts a finished sink.
@@ -196,6 +205,7 @@ class UploadSink:
         self.filename = filename
         self.size = 0
         self.content_type = ""
+        self.duration_seconds: float | None = None  # set by `finish` for a video
         self._head = bytearray()
         fd, name = tempfile.mkstemp(prefix="gh-upload-", suffix=".part")
         self.path = Path(name)
@@ -250,11 +260,18 @@ class UploadSink:
                 f"That {_label(self.kind)} is not a type this lesson takes ({help_text}).",
                 field="file",
             )
+        if self.kind == LessonKind.video:
+            try:
+                self.duration_seconds = check_video(self.path, found)
+            except ValidationFailed:
+                self.discard()
+                raise
         self.content_type = found
         return found
 
     def read_bytes(self) -> bytes:
-        """The whole finished upload (storage takes bytes)."""
+        """The whole finished upload in memory: for small files only (lesson media goes to
+        storage from `path` with `Storage.put_file`)."""
         if not self._finished or self._discarded:
             raise ValidationFailed("This upload is not finished.", field="file")
         return self.path.read_bytes()
@@ -313,37 +330,6 @@ def _sink_from(
 # --------------------------------------------------------------------------- video
 
 
-def ffmpeg_exe() -> str | None:
-    """The ffmpeg binary shipped by `imageio-ffmpeg` (None when unavailable)."""
-    try:
-        import imageio_ffmpeg
-
-        return str(imageio_ffmpeg.get_ffmpeg_exe())
-    except Exception:  # optional tool: without it there is no duration, nothing else lost
-        return None
-
-
-def probe_duration(path: str | os.PathLike[str], *, timeout: float = 30.0) -> float | None:
-    """A video's length in seconds as ffmpeg reads it (best effort: None when unknown)."""
-    exe = ffmpeg_exe()
-    if exe is None:
-        return None
-    try:
-        done = subprocess.run(  # noqa: S603 - fixed binary, our own temp path
-            [exe, "-hide_banner", "-nostdin", "-i", str(path)],
-            capture_output=True,
-            timeout=timeout,
-            check=False,
-        )
-    except (OSError, subprocess.SubprocessError):
-        return None
-    match = _DURATION.search(done.stderr or b"")
-    if not match:
-        return None
-    hours, minutes, seconds = match.groups()
-    return int(hours) * 3600 + int(minutes) * 60 + float(seconds)
-
-
 @dataclass(frozen=True)
 class Playback:
     """How a player gets a lesson's media: `progressive` (one MP4/WebM file) today; the HLS
@@ -397,8 +383,8 @@ def attach_media(
 ) -> Lesson:
     """Store an upload as the file or video of a lesson, replacing (and deleting) any
     previous one. `source`: the bytes, a path, or a finished `UploadSink`. Refused: lessons
-    of other kinds, wrong types (by content) and sizes over the setting's limit. Video
-    lessons get their duration from ffmpeg when it can read it."""
+    of other kinds, wrong types (by content), sizes over the setting's limit, and videos
+    that are truncated, damaged or of no length (`check_video`), which gives the duration."""
     course = _course(session, ctx, course_id)
     lesson = course_read.access_lesson(session, ctx, course, lesson_id)
     if lesson.kind not in (LessonKind.file, LessonKind.video):
@@ -414,8 +400,11 @@ def attach_media(
             str(lesson.id),
             f"{uuid.uuid4().hex}-{name}",
         )
-        duration = probe_duration(sink.path) if lesson.kind == LessonKind.video else None
-        storage.get_storage().put(key, sink.read_bytes(), sink.content_type)
+        duration = None
+        if lesson.kind == LessonKind.video:
+            duration = sink.duration_seconds or check_video(sink.path, sink.content_type)
+        # From the temporary file in chunks (or an S3 multipart upload): never all in memory.
+        storage.get_storage().put_file(key, sink.path, sink.content_type)
         size = sink.size
     finally:
         if owned:
@@ -499,12 +488,15 @@ __all__ = [
     "ACCEPT",
     "MAX_COVER_BYTES",
     "Playback",
+    "Probe",
     "UploadSink",
     "attach_media",
+    "check_video",
     "ffmpeg_exe",
     "limit_bytes",
     "media_url",
     "playback",
+    "probe",
     "probe_duration",
     "remove_media",
     "safe_name",

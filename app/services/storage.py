@@ -9,18 +9,29 @@ Keys are plain relative paths. Two families exist, and the prefix *is* the acces
 
 `public_url(key)` is the app-relative URL (`/files/{key}`) served by `app/api/files.py`, which
 applies that rule. Services store bytes here and keep the key in their own rows.
+
+Memory: `put`/`get` hold a whole object and are for small ones (logos, covers, certificate
+PDFs). Lesson media (video, documents) goes in with `put_file` (local: copied in chunks to a
+temporary file that is renamed into place; S3: boto3's managed transfer, multipart above
+`MULTIPART_THRESHOLD`, a few `MULTIPART_CHUNK` parts in flight) and comes out with `stream`
+(chunks), so a 450 MB video costs a few MB of memory, not 450 MB. S3 calls have connect and
+read timeouts and a bounded number of retries, so a hung store fails a request instead of
+hanging it.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
+import shutil
 import tempfile
 import uuid
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Literal, Protocol, runtime_checkable
+from typing import IO, Any, Literal, Protocol, runtime_checkable
 
 from app.services.errors import NotFound, ValidationFailed
 from app.settings import get_settings
@@ -35,6 +46,25 @@ PUBLIC_PREFIX = "public/org/"
 PRIVATE_PREFIX = "org/"
 
 _KEY_SEGMENT = re.compile(r"^[A-Za-z0-9._=+@,-]+$")
+
+MB = 1024 * 1024
+COPY_CHUNK = MB
+"""Bytes per read/write when a file is copied in or streamed out."""
+MULTIPART_THRESHOLD = 8 * MB
+"""S3: objects from this size on go up as a multipart upload..."""
+MULTIPART_CHUNK = 8 * MB
+"""...in parts of this size."""
+MULTIPART_CONCURRENCY = 4
+"""S3: parts uploaded at once (the memory an upload costs is about this many parts)."""
+S3_CONNECT_TIMEOUT = 5.0
+"""Seconds to open a connection to S3 before the attempt fails."""
+S3_READ_TIMEOUT = 30.0
+"""Seconds S3 may stay silent on an open connection before the attempt fails."""
+S3_MAX_ATTEMPTS = 3
+"""Attempts per S3 call (the first and two retries), with botocore's standard backoff."""
+
+FileSource = str | os.PathLike[str] | IO[bytes]
+"""What `put_file` takes: a path, or a binary file object read from where it stands."""
 
 
 # --- keys -----------------------------------------------------------------------------------
@@ -139,16 +169,76 @@ def sniff_image(data: bytes) -> str | None:
 # --- the interface --------------------------------------------------------------------------
 
 
+@dataclass
+class ObjectStream:
+    """A stored object being read in chunks: iterate it for bytes, then (or instead) close it.
+
+    `size` is the object's length in bytes when the store says (None when unknown)."""
+
+    content_type: str
+    size: int | None
+    chunks: Iterator[bytes]
+    _close: Callable[[], None] = field(default=lambda: None, repr=False)
+
+    def __iter__(self) -> Iterator[bytes]:
+        return self.chunks
+
+    def close(self) -> None:
+        """Release the file or connection (safe to call twice, and after the last chunk)."""
+        close = getattr(self.chunks, "close", None)
+        if close is not None:
+            close()
+        self._close()
+
+    def __enter__(self) -> ObjectStream:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _chunks_of(fh: IO[bytes], chunk_size: int, closer: Callable[[], None]) -> Iterator[bytes]:
+    try:
+        while chunk := fh.read(chunk_size):
+            yield chunk
+    finally:
+        closer()
+
+
+@contextlib.contextmanager
+def _opened(source: FileSource) -> Iterator[IO[bytes]]:
+    """`source` as a readable binary file: a path is opened (and closed again), a file
+    object is used as it is (and left open)."""
+    if isinstance(source, str | os.PathLike):
+        with open(source, "rb") as fh:
+            yield fh
+    else:
+        yield source
+
+
 @runtime_checkable
 class Storage(Protocol):
     """Where files and video live. Keys are validated by every implementation."""
 
     def put(self, key: str, data: bytes, content_type: str) -> None:
-        """Store `data` under `key` (replacing any previous object)."""
+        """Store `data` under `key` (replacing any previous object). Small objects only:
+        large ones go through `put_file`."""
+        ...
+
+    def put_file(self, key: str, source: FileSource, content_type: str) -> None:
+        """Store the contents of a file (a path or a binary file object) under `key`,
+        replacing any previous object, in constant memory whatever its size. Readers see
+        the old object or the new one, never part of one."""
         ...
 
     def get(self, key: str) -> tuple[bytes, str]:
-        """The bytes and content type under `key`; raises `NotFound` when missing."""
+        """The bytes and content type under `key`; raises `NotFound` when missing. Small
+        objects only: large ones are read with `stream`."""
+        ...
+
+    def stream(self, key: str, chunk_size: int = COPY_CHUNK) -> ObjectStream:
+        """The object under `key` as chunks of at most `chunk_size` bytes; raises `NotFound`
+        when missing. Close the stream when done with it (`with store.stream(key) as s:`)."""
         ...
 
     def delete(self, key: str) -> None:
@@ -197,11 +287,32 @@ class LocalStorage:
             Path(tmp).unlink(missing_ok=True)
             raise
 
+    @staticmethod
+    def _copy_atomic(path: Path, source: FileSource) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".part")
+        try:
+            with os.fdopen(fd, "wb") as fh, _opened(source) as src:
+                shutil.copyfileobj(src, fh, COPY_CHUNK)
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+
     def put(self, key: str, data: bytes, content_type: str) -> None:
         """Store atomically; the content type is written first, the bytes commit the object."""
         path = self.path_for(key)
         self._write_atomic(self._meta_path(key), (content_type or DEFAULT_CONTENT_TYPE).encode())
         self._write_atomic(path, bytes(data))
+
+    def put_file(self, key: str, source: FileSource, content_type: str) -> None:
+        """Copy `source` in `COPY_CHUNK` pieces to a temporary file beside the object, then
+        rename it into place (atomic, as `put`)."""
+        path = self.path_for(key)
+        self._write_atomic(self._meta_path(key), (content_type or DEFAULT_CONTENT_TYPE).encode())
+        self._copy_atomic(path, source)
 
     def content_type(self, key: str) -> str:
         """The stored content type of `key` (the default when unrecorded)."""
@@ -218,6 +329,21 @@ class LocalStorage:
         except (FileNotFoundError, IsADirectoryError, NotADirectoryError) as exc:
             raise NotFound() from exc
         return data, self.content_type(key)
+
+    def stream(self, key: str, chunk_size: int = COPY_CHUNK) -> ObjectStream:
+        """The file in chunks; `NotFound` when missing."""
+        path = self.path_for(key)
+        try:
+            fh = path.open("rb")
+            size = os.fstat(fh.fileno()).st_size
+        except (FileNotFoundError, IsADirectoryError, NotADirectoryError) as exc:
+            raise NotFound() from exc
+        return ObjectStream(
+            content_type=self.content_type(key),
+            size=size,
+            chunks=_chunks_of(fh, chunk_size, fh.close),
+            _close=fh.close,
+        )
 
     def delete(self, key: str) -> None:
         """Remove the object and its metadata (missing is fine)."""
@@ -245,6 +371,7 @@ class S3Storage:
         credentials: tuple[str, str] | None = None,
     ) -> None:
         import boto3
+        from boto3.s3.transfer import TransferConfig
         from botocore.config import Config
 
         self.bucket = bucket
@@ -254,8 +381,26 @@ class S3Storage:
             # Path-style addressing works with every S3-compatible store (MinIO, moto);
             # AWS itself keeps virtual-hosted style.
             s3={"addressing_style": "path" if endpoint_url else "auto"},
-            retries={"max_attempts": 3, "mode": "standard"},
+            # A hung store fails the attempt instead of the request waiting forever; the
+            # retries (standard mode: backoff, only retryable errors) are bounded.
+            connect_timeout=S3_CONNECT_TIMEOUT,
+            read_timeout=S3_READ_TIMEOUT,
+            retries={"total_max_attempts": S3_MAX_ATTEMPTS, "mode": "standard"},
+            tcp_keepalive=True,
         )
+        # Managed transfers: multipart from the threshold on, and few parts in memory at
+        # once (s3transfer would buffer up to 10 parts of a file object by default).
+        self.transfer_config = TransferConfig(
+            multipart_threshold=MULTIPART_THRESHOLD,
+            multipart_chunksize=MULTIPART_CHUNK,
+            max_concurrency=MULTIPART_CONCURRENCY,
+            max_io_queue=MULTIPART_CONCURRENCY * 2,
+            io_chunksize=256 * 1024,
+            # The classic manager honours these limits (the CRT one, if installed, would not).
+            preferred_transfer_client="classic",
+        )
+        # s3transfer reads file objects into memory part by part; cap the parts it holds.
+        self.transfer_config.max_in_memory_upload_chunks = MULTIPART_CONCURRENCY
         kwargs: dict[str, Any] = {
             "endpoint_url": endpoint_url,
             "region_name": region,
@@ -286,16 +431,48 @@ class S3Storage:
             ContentType=content_type or DEFAULT_CONTENT_TYPE,
         )
 
-    def get(self, key: str) -> tuple[bytes, str]:
-        """Bytes and content type; `NotFound` when missing."""
+    def put_file(self, key: str, source: FileSource, content_type: str) -> None:
+        """Upload through boto3's managed transfer: one `PUT` below `MULTIPART_THRESHOLD`,
+        a multipart upload of `MULTIPART_CHUNK` parts above it (completed as one object, or
+        aborted on failure, so readers never see part of it). Memory stays at about
+        `MULTIPART_CONCURRENCY` parts whatever the file's size."""
+        extra = {"ContentType": content_type or DEFAULT_CONTENT_TYPE}
+        key = validate_key(key)
+        if isinstance(source, str | os.PathLike):
+            # From a path, s3transfer reads each part from the file as it is sent.
+            self.client.upload_file(
+                os.fspath(source), self.bucket, key, ExtraArgs=extra, Config=self.transfer_config
+            )
+            return
+        self.client.upload_fileobj(
+            source, self.bucket, key, ExtraArgs=extra, Config=self.transfer_config
+        )
+
+    def _get_object(self, key: str) -> Any:
         from botocore.exceptions import ClientError
 
         try:
-            obj = self.client.get_object(Bucket=self.bucket, Key=validate_key(key))
+            return self.client.get_object(Bucket=self.bucket, Key=validate_key(key))
         except ClientError as exc:
             if _is_missing(exc):
                 raise NotFound() from exc
             raise
+
+    def stream(self, key: str, chunk_size: int = COPY_CHUNK) -> ObjectStream:
+        """The object's body in chunks as it arrives from S3; `NotFound` when missing."""
+        obj = self._get_object(key)
+        body = obj["Body"]
+        size = obj.get("ContentLength")
+        return ObjectStream(
+            content_type=str(obj.get("ContentType") or DEFAULT_CONTENT_TYPE),
+            size=int(size) if size is not None else None,
+            chunks=_chunks_of(body, chunk_size, body.close),
+            _close=body.close,
+        )
+
+    def get(self, key: str) -> tuple[bytes, str]:
+        """Bytes and content type; `NotFound` when missing."""
+        obj = self._get_object(key)
         body = obj["Body"]
         try:
             data: bytes = body.read()

@@ -4,6 +4,7 @@ with the same headers, Range support and S3 redirects as before."""
 
 from __future__ import annotations
 
+import tracemalloc
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -12,6 +13,7 @@ import httpx
 import pytest
 from starlette.testclient import TestClient
 
+from app.api import files
 from app.api.routes import build_api
 from app.models.course import LessonKind
 from app.models.user import Role
@@ -260,6 +262,53 @@ def test_s3_proxy_mode_streams_private_files(
     assert "location" not in response.headers
     for who in (t.b, classmate):
         _assert_not_found(_as(client, who).get(url))
+
+
+def test_s3_proxied_files_stream_in_chunks_and_never_whole(
+    backend: Backend,
+    s3_store: storage.S3Storage,
+    client: TestClient,
+    settings_env: Callable[..., None],
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    settings_env(s3_proxy_downloads="true")
+    a = f.new_admin()
+    course = lf.published_course(a.ctx)
+    url = ff.lesson_file(
+        a.ctx, course, kind=LessonKind.video, content_type="video/mp4", name="lecture.mp4"
+    )
+    size = 48 * 1024 * 1024
+    big = tmp_path / "lecture.mp4"
+    with big.open("wb") as fh:
+        fh.truncate(size)  # sparse: the test holds none of it
+    s3_store.put_file(url.removeprefix("/files/"), big, "video/mp4")
+
+    def whole_read(*_args: object) -> None:
+        raise AssertionError("a served file was read whole")
+
+    monkeypatch.setattr(storage.S3Storage, "get", whole_read)
+    received, largest = 0, 0
+    tracemalloc.start()
+    try:
+        with _as(client, a).stream("GET", url) as response:
+            assert response.status_code == 200
+            assert response.headers["content-length"] == str(size)
+            assert response.headers["content-type"] == "video/mp4"
+            assert response.headers["cache-control"] == "private, no-store"
+            for chunk in response.iter_raw():
+                received += len(chunk)
+                largest = max(largest, len(chunk))
+        _current, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert received == size and largest <= files.STREAM_CHUNK
+    assert peak < size // 8, f"serving {size >> 20} MB took {peak >> 20} MB"
+
+    head = _as(client, a).head(url)
+    assert head.status_code == 200 and head.content == b""
+    assert head.headers["content-length"] == str(size)
+    _assert_not_found(_as(client, f.new_admin()).get(url))  # authorization as before
 
 
 def test_a_shared_course_s_media_reaches_the_child_org_and_nothing_else_of_the_parent(

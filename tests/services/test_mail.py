@@ -1,22 +1,28 @@
 """Mail delivery over SMTP: sent after commit to a real SMTP server (aiosmtpd), outcome
-recorded in the mail log; nothing is sent for a change that rolled back."""
+recorded in the mail log; nothing is sent for a change that rolled back; at most once, with
+one Message-ID per message, whatever happens to the worker mid-send."""
 
 from __future__ import annotations
 
+import threading
+import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from sqlmodel import select
+from sqlalchemy import update
+from sqlmodel import col, select
 
+from app.db import Scope, open_session
 from app.models.base import utcnow
+from app.models.mail import OutboundEmail
 from app.models.outbox import OutboxJob
 from app.services import auth, invites, mail, org_config, outbox
 from app.services.tenancy import mark_scoped, public_session, tenant_session
 from tests import factories as f
 from tests import outbox_helpers as oh
 from tests.mailbox import Mailbox
-from tests.smtp_sink import Inbox, SmtpSink, free_port
+from tests.smtp_sink import Inbox, SlowSmtpSink, SmtpSink, free_port
 
 pytestmark = pytest.mark.usefixtures("backend")
 
@@ -263,3 +269,209 @@ def test_a_secret_link_needs_its_slot() -> None:
             kind="t",
             secret_link="http://localhost:3000/reset/x",
         )
+
+
+# --------------------------------------------------------------------------- at most once
+
+
+def _row(peek: Callable[..., list[Any]], to: str) -> dict[str, Any]:
+    ((row),) = peek(
+        "SELECT status, message_id, sealed_body, send_attempt, handed_over_at, error"
+        " FROM outbound_emails WHERE to_email = :to",
+        to=to,
+    )
+    return dict(row._mapping)
+
+
+def _set_row(to: str, **values: Any) -> None:
+    """Change a platform message's row as a worker would (mail of no org: system scope)."""
+    with open_session(Scope(system=True)) as session:
+        session.execute(
+            update(OutboundEmail).where(col(OutboundEmail.to_email) == to).values(**values)
+        )
+        session.commit()
+
+
+def test_every_message_gets_one_message_id_which_every_attempt_sends(
+    settings_env: Callable[..., None], peek: Callable[..., list[Any]]
+) -> None:
+    settings_env(smtp_host="127.0.0.1", smtp_port=free_port())  # down at first
+    to = f.unique_email("msgid")
+    _queue_secret(None, to, "http://localhost:3000/reset/first-try")
+    queued = _row(peek, to)
+    assert queued["message_id"].startswith("<") and queued["message_id"].endswith(">")
+    outbox.run_due()
+    failed = _row(peek, to)
+    assert (failed["status"], failed["send_attempt"]) == ("pending", 1) and failed["error"]
+    assert failed["sealed_body"], "kept sealed for the retry"
+
+    sink = SmtpSink()
+    try:
+        settings_env(smtp_port=sink.port)
+        _make_mail_job_due(peek, to)
+        outbox.run_due()
+        (message,) = sink.inbox.to(to)
+    finally:
+        sink.stop()
+    sent = _row(peek, to)
+    assert message["Message-ID"] == queued["message_id"] == sent["message_id"]
+    assert (sent["status"], sent["send_attempt"], sent["sealed_body"]) == ("sent", 2, None)
+
+
+def test_logged_mail_has_a_message_id_too(peek: Callable[..., list[Any]]) -> None:
+    to = f.unique_email("logged-id")
+    _queue_secret(None, to, "http://localhost:3000/reset/console")
+    assert _row(peek, to)["message_id"]
+
+
+def test_a_message_a_dead_worker_was_handing_over_is_not_sent_again(
+    smtp: Inbox, peek: Callable[..., list[Any]]
+) -> None:
+    """A worker died after it marked the hand-over (the server may have the message): the
+    next run settles it as unconfirmed, sends nothing and drops the sealed link."""
+    to = f.unique_email("handed")
+    _queue_secret(None, to, "http://localhost:3000/reset/maybe-sent")
+    _set_row(to, status="sending", send_attempt=1, handed_over_at=utcnow())
+    outbox.run_due()
+    assert smtp.to(to) == []
+    row = _row(peek, to)
+    assert (row["status"], row["sealed_body"], row["send_attempt"]) == ("unconfirmed", None, 1)
+    assert "not sent again" in row["error"]
+    outbox.run_due()
+    assert smtp.to(to) == []
+
+
+def test_a_message_a_dead_worker_had_not_handed_over_is_sent_once_with_its_message_id(
+    smtp: Inbox, peek: Callable[..., list[Any]]
+) -> None:
+    """A worker died while it talked to the server, before the end of the message: the
+    server kept nothing, so the next run sends it, with the same Message-ID."""
+    to = f.unique_email("not-handed")
+    _queue_secret(None, to, "http://localhost:3000/reset/send-me")
+    _set_row(to, status="sending", send_attempt=1)
+    outbox.run_due()
+    (message,) = smtp.to(to)
+    row = _row(peek, to)
+    assert message["Message-ID"] == row["message_id"]
+    assert "/reset/send-me" in message.get_payload()
+    assert (row["status"], row["sealed_body"], row["send_attempt"]) == ("sent", None, 2)
+
+
+def test_no_answer_to_the_end_of_a_message_leaves_it_unconfirmed_and_not_retried(
+    settings_env: Callable[..., None],
+    monkeypatch: pytest.MonkeyPatch,
+    peek: Callable[..., list[Any]],
+) -> None:
+    """The server has the message but its "250 OK" never comes (a timeout): it may have
+    been delivered, so it is not sent again."""
+    to = f.unique_email("no-answer")
+    sink = SlowSmtpSink(stall="data", recipient=to, max_stall=10)
+    try:
+        settings_env(smtp_host="127.0.0.1", smtp_port=sink.port)
+        monkeypatch.setattr(mail, "SMTP_TIMEOUT_SECONDS", 1.0)
+        _queue_secret(None, to, "http://localhost:3000/reset/slow-server")
+        outbox.run_due()
+        sink.slow.release()
+        row = _row(peek, to)
+        assert (row["status"], row["sealed_body"]) == ("unconfirmed", None)
+        assert row["handed_over_at"] is not None
+        assert _mail_job(peek, to).status == "done", "not retried"
+        outbox.run_due()
+        assert len(sink.inbox.to(to)) == 1
+    finally:
+        sink.stop()
+
+
+class _RefusesFirst(Inbox):
+    """Answers the end of the first message with a refusal (it keeps nothing)."""
+
+    refused = 0
+
+    async def handle_DATA(self, server: object, session: object, envelope: Any) -> str:
+        if not self.refused:
+            self.refused += 1
+            return "451 4.3.0 try again later"
+        return await super().handle_DATA(server, session, envelope)
+
+
+def test_a_refused_message_is_retried_with_the_same_message_id(
+    settings_env: Callable[..., None], peek: Callable[..., list[Any]]
+) -> None:
+    """A refusal at the end of the message is an answer: nothing was delivered, so the
+    message is retried (not left unconfirmed)."""
+    inbox = _RefusesFirst()
+    sink = SmtpSink(inbox)
+    try:
+        settings_env(smtp_host="127.0.0.1", smtp_port=sink.port)
+        to = f.unique_email("refused")
+        _queue_secret(None, to, "http://localhost:3000/reset/again")
+        outbox.run_due()
+        row = _row(peek, to)
+        assert (row["status"], row["handed_over_at"]) == ("pending", None)
+        assert "try again later" in row["error"] and row["sealed_body"]
+        _make_mail_job_due(peek, to)
+        outbox.run_due()
+        (message,) = inbox.to(to)
+        assert message["Message-ID"] == _row(peek, to)["message_id"]
+        assert _row(peek, to)["status"] == "sent"
+    finally:
+        sink.stop()
+
+
+def test_an_attempt_another_has_taken_over_hangs_up_without_ending_the_message(
+    settings_env: Callable[..., None], peek: Callable[..., list[Any]]
+) -> None:
+    """While a worker waits on the server, a newer attempt takes the message over (the
+    first worker's lease ran out): the first one does not end the message, so the server
+    keeps nothing from it."""
+    to = f.unique_email("superseded")
+    sink = SlowSmtpSink(stall="rcpt", recipient=to)
+    try:
+        settings_env(smtp_host="127.0.0.1", smtp_port=sink.port)
+        _queue_secret(None, to, "http://localhost:3000/reset/taken-over")
+        worker = threading.Thread(target=outbox.run_due, kwargs={"worker": "slow"})
+        worker.start()
+        try:
+            assert sink.slow.stalled.wait(20)
+            _set_row(to, send_attempt=2)  # another worker's attempt
+            sink.slow.release()
+        finally:
+            worker.join(timeout=30)
+        assert sink.inbox.to(to) == []
+        row = _row(peek, to)
+        assert (row["status"], row["send_attempt"], row["handed_over_at"]) == ("sending", 2, None)
+        assert row["sealed_body"], "the attempt that took over still has the message"
+    finally:
+        sink.stop()
+
+
+def _email_id(peek: Callable[..., list[Any]], to: str) -> str:
+    ((found,),) = peek("SELECT id FROM outbound_emails WHERE to_email = :to", to=to)
+    return str(uuid.UUID(str(found)))
+
+
+def _mail_job(peek: Callable[..., list[Any]], to: str) -> OutboxJob:
+    email_id = _email_id(peek, to)
+    with open_session(Scope(system=True)) as session:
+        jobs = session.exec(
+            mark_scoped(select(OutboxJob).where(OutboxJob.kind == mail.SEND_JOB))
+        ).all()
+    (job,) = [j for j in jobs if j.payload.get("email_id") == email_id]
+    return job
+
+
+def _make_mail_job_due(peek: Callable[..., list[Any]], to: str) -> None:
+    oh.make_due(_mail_job(peek, to).id)
+
+
+def test_a_message_queued_before_message_ids_gets_one_when_it_is_sent(
+    smtp: Inbox, peek: Callable[..., list[Any]]
+) -> None:
+    to = f.unique_email("old-row")
+    _queue_secret(None, to, "http://localhost:3000/reset/from-before")
+    _set_row(to, message_id=None)
+    outbox.run_due()
+    (message,) = smtp.to(to)
+    row = _row(peek, to)
+    assert row["message_id"] and message["Message-ID"] == row["message_id"]
+    assert row["status"] == "sent"

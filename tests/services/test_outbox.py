@@ -143,3 +143,89 @@ def test_learners_cannot_see_jobs() -> None:
     learner = f.invite_and_accept(admin.ctx, "learner")
     with tenant_session(learner) as session, pytest.raises(PermissionDenied):
         outbox.list_jobs(session, learner)
+
+
+# --------------------------------------------------------------------------- per-job leases
+
+SEEN_STATUS: list[str] = []
+
+
+@outbox.handler("test.look_at_next")
+def _look_at_next(session: Session, job: OutboxJob) -> None:
+    """Record the status of the job enqueued after this one, as this one runs."""
+    other = oh.job(uuid.UUID(str(job.payload["next"])))
+    SEEN_STATUS.append(other.status if other else "missing")
+
+
+@outbox.handler("test.slow")
+def _slow(session: Session, job: OutboxJob) -> None:
+    import time
+
+    time.sleep(float(job.payload["seconds"]))
+
+
+def test_a_worker_claims_a_job_only_when_it_starts_it() -> None:
+    """The jobs a pass has not reached are not held by its worker: were it killed now, any
+    other worker could take them at once."""
+    admin = f.new_admin()
+    SEEN_STATUS.clear()
+    later = uuid.uuid4()
+    with tenant_session(admin.ctx) as session:
+        outbox.enqueue(
+            session, kind="test.look_at_next", payload={"next": str(later)}, org_id=admin.ctx.org_id
+        )
+        session.commit()
+        session.add(
+            OutboxJob(id=later, org_id=admin.ctx.org_id, kind="test.ok", payload={"n": "x"})
+        )
+        session.commit()
+    outbox.run_due(worker="w1")
+    assert SEEN_STATUS == ["pending"]
+    assert _status(later) == ("done", 1)
+
+
+def test_a_live_worker_keeps_the_lease_of_a_job_that_outlasts_it(
+    settings_env: Any,
+) -> None:
+    """A handler that runs longer than the lease is not up for takeover while its worker
+    lives: the worker renews the lease as the job runs."""
+    import threading
+    import time
+
+    settings_env(outbox_lease_seconds=1)
+    admin = f.new_admin()
+    with tenant_session(admin.ctx) as session:
+        job = outbox.enqueue(
+            session, kind="test.slow", payload={"seconds": 3}, org_id=admin.ctx.org_id
+        )
+        session.commit()
+    worker = threading.Thread(target=outbox.run_due, kwargs={"worker": "w1"})
+    worker.start()
+    try:
+        deadline = time.monotonic() + 10
+        while _status(job.id)[0] != "running" and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(2)  # twice the lease into the job
+        held = oh.job(job.id)
+        assert held is not None and held.status == "running" and held.locked_by == "w1"
+        assert held.locked_until is not None and as_utc(held.locked_until) > utcnow()
+    finally:
+        worker.join(timeout=20)
+    assert _status(job.id) == ("done", 1)
+
+
+def test_a_worker_asked_to_stop_finishes_its_job_and_leaves_the_rest() -> None:
+    admin = f.new_admin()
+    outbox.run_due(worker="w1")  # what other tests left due runs first
+    first, second = (_enqueue(admin.ctx, "test.ok", n) for n in ("a", "b"))
+    asked: list[bool] = []
+
+    def stop() -> bool:
+        asked.append(True)
+        return len(asked) > 1  # after the first job
+
+    assert outbox.run_due(worker="w1", stop=stop) == 1
+    assert _status(first) == ("done", 1)
+    assert _status(second) == ("pending", 0)
+    outbox.run_due(worker="w1")
+    assert _status(second) == ("done", 1)

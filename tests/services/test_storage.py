@@ -3,13 +3,26 @@
 S3 runs against `moto_server` (started by `scripts/testenv.sh`, `GUILDHALL_TEST_S3_URL`);
 without it the S3 cases are skipped locally and fail under `CI=true`, like PostgreSQL.
 Each S3 test gets its own bucket, so tests never see each other's objects.
+
+Big files: `put_file` and `stream` must cost constant memory. That is measured in a process of
+its own (`storage_memory_probe.py`, peak RSS before and after storing a 96 MB sparse file), so
+nothing else the test run allocates blurs the figure.
 """
 
 from __future__ import annotations
 
+import concurrent.futures
+import hashlib
+import io
+import json
 import os
+import socket
+import subprocess
+import sys
+import threading
+import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
@@ -60,6 +73,21 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Storage:
 
 def _key(name: str = "doc.pdf") -> str:
     return storage.private_key(uuid.uuid4(), "lessons", name)
+
+
+MB = 1024 * 1024
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+def _pattern(size: int) -> bytes:
+    """`size` bytes that are not all alike, so a misplaced chunk would show."""
+    block = hashlib.sha256(b"guildhall").digest() * 4096  # 128 KiB
+    return (block * (size // len(block) + 1))[:size]
+
+
+def _read_all(store: Storage, key: str) -> bytes:
+    with store.stream(key) as stream:
+        return b"".join(stream)
 
 
 # --------------------------------------------------------------------------- the interface
@@ -137,7 +165,9 @@ BAD_KEYS = [
 def test_unsafe_keys_are_refused_everywhere(store: Storage, key: str) -> None:
     calls: list[Callable[[], object]] = [
         lambda: store.put(key, b"x", "text/plain"),
+        lambda: store.put_file(key, io.BytesIO(b"x"), "text/plain"),
         lambda: store.get(key),
+        lambda: store.stream(key),
         lambda: store.exists(key),
         lambda: store.delete(key),
         lambda: store.presigned_get(key, 60),
@@ -163,6 +193,159 @@ def test_presigned_get(store: Storage) -> None:
     # (moto does not verify signatures, so a tampered URL cannot be tested here.)
 
 
+# --------------------------------------------------------------------------- big files
+
+
+def test_put_file_from_a_path_or_a_file_object_then_stream(store: Storage, tmp_path: Path) -> None:
+    # 9 MB: above the multipart threshold, so S3 stores it in parts (8 MB + 1 MB).
+    data = _pattern(9 * MB + 123)
+    source = tmp_path / "lesson.mp4"
+    source.write_bytes(data)
+    key = _key("lesson.mp4")
+    store.put_file(key, source, "video/mp4")
+    assert store.exists(key)
+    with store.stream(key, chunk_size=MB) as stream:
+        assert stream.content_type == "video/mp4" and stream.size == len(data)
+        chunks = list(stream)
+    assert b"".join(chunks) == data
+    assert max(len(c) for c in chunks) <= MB and len(chunks) >= 10
+
+    # A file object is read from where it stands; replacing keeps one whole object.
+    other = key.replace("lesson.mp4", "notes.txt")
+    store.put_file(other, io.BytesIO(b"first"), "text/plain")
+    with source.open("rb") as fh:
+        fh.seek(5)
+        store.put_file(other, fh, "")
+    assert _read_all(store, other) == data[5:]
+    assert store.get(other)[1] == storage.DEFAULT_CONTENT_TYPE
+
+
+def test_stream_of_a_missing_key_is_not_found(store: Storage) -> None:
+    with pytest.raises(NotFound):
+        store.stream(_key("never-written.mp4"))
+
+
+def test_a_stream_closed_early_releases_it(store: Storage) -> None:
+    key = _key("clip.webm")
+    store.put(key, _pattern(3 * MB), "video/webm")
+    stream = store.stream(key, chunk_size=MB)
+    assert len(next(iter(stream))) == MB
+    stream.close()
+    stream.close()  # twice is fine
+    assert list(stream) == []
+
+
+def _memory_growth(kind: str, where: str, big: Path, mode: str, bucket: str = "") -> int:
+    """Bytes the peak RSS of a fresh process grew by while it stored `big` (see
+    `storage_memory_probe.py`)."""
+    args = [sys.executable, "-m", "tests.services.storage_memory_probe", kind, where, str(big)]
+    done = subprocess.run(
+        [*args, mode, bucket],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=240,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    figures = json.loads(done.stdout.strip().splitlines()[-1])
+    assert figures["stored"] == figures["file"] == big.stat().st_size
+    return int(figures["after"]) - int(figures["before"])
+
+
+@pytest.fixture
+def big_file(tmp_path: Path) -> Path:
+    """A 96 MB file that costs neither memory nor disk to make (sparse: all zeros)."""
+    big = tmp_path / "big.mp4"
+    with big.open("wb") as fh:
+        fh.truncate(96 * MB)
+    return big
+
+
+@pytest.mark.parametrize("backend_kind", ["local", "s3"])
+def test_put_file_stores_a_big_file_in_constant_memory(
+    backend_kind: str, big_file: Path, tmp_path: Path
+) -> None:
+    size = big_file.stat().st_size
+    if backend_kind == "local":
+        growth = _memory_growth("local", str(tmp_path / "store"), big_file, "put_file")
+    else:
+        bucket = f"gh-test-{uuid.uuid4().hex[:16]}"
+        growth = _memory_growth("s3", s3_test_url(), big_file, "put_file", bucket)
+    # Measured for 96 MB: local +2 MB, S3 (8 MB parts, 4 at once, threads) +10 MB; the old
+    # `put(read_bytes())` +96 MB on both.
+    assert growth < size // 6, f"storing {size // MB} MB grew the peak RSS by {growth // MB} MB"
+
+
+def test_the_memory_probe_sees_a_whole_file_read(big_file: Path, tmp_path: Path) -> None:
+    """The measurement above is sensitive: the old path (`put(read_bytes())`) shows."""
+    growth = _memory_growth("local", str(tmp_path / "store"), big_file, "put_bytes")
+    assert growth > big_file.stat().st_size * 3 // 4
+
+
+# --------------------------------------------------------------------------- S3 timeouts
+
+
+def test_s3_client_has_timeouts_and_bounded_retries() -> None:
+    store = S3Storage("gh-any", endpoint_url="http://127.0.0.1:9", credentials=("a", "b"))
+    config = store.client.meta.config
+    assert config.connect_timeout == storage.S3_CONNECT_TIMEOUT == 5
+    assert config.read_timeout == storage.S3_READ_TIMEOUT == 30
+    assert config.retries == {"total_max_attempts": 3, "mode": "standard"}
+    transfer = store.transfer_config
+    assert transfer.multipart_threshold == transfer.multipart_chunksize == 8 * MB
+    assert transfer.max_in_memory_upload_chunks <= 4
+
+
+@pytest.fixture
+def silent_server() -> Iterator[str]:
+    """An HTTP endpoint that accepts connections and never answers (a hung S3)."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(16)
+    held: list[socket.socket] = []
+    stop = threading.Event()
+
+    def accept() -> None:
+        listener.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                held.append(listener.accept()[0])
+            except OSError:
+                continue
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{listener.getsockname()[1]}"
+    finally:
+        stop.set()
+        thread.join(5)
+        for conn in held:
+            conn.close()
+        listener.close()
+
+
+def test_a_hung_s3_fails_the_call_instead_of_hanging_it(
+    silent_server: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from botocore.exceptions import ReadTimeoutError
+
+    monkeypatch.setattr(storage, "S3_READ_TIMEOUT", 0.5, raising=False)
+    store = S3Storage("gh-hung", endpoint_url=silent_server, credentials=("a", "b"))
+    started = time.monotonic()
+    pool = concurrent.futures.ThreadPoolExecutor(1)
+    try:
+        future = pool.submit(store.exists, _key())
+        with pytest.raises(ReadTimeoutError):
+            future.result(timeout=20)  # a client without timeouts would still be waiting
+    finally:
+        pool.shutdown(wait=False)
+    # Three attempts of 0.5 s each plus standard backoff (without the timeout botocore
+    # would wait 60 s per attempt, four times).
+    assert time.monotonic() - started < 20
+
+
 # --------------------------------------------------------------------------- local only
 
 
@@ -185,6 +368,25 @@ def test_local_layout_and_atomic_writes(tmp_path: Path, monkeypatch: pytest.Monk
     assert store.get(key) == (PNG, "image/png"), "a failed write changed the object"
     leftovers = [p for p in tmp_path.rglob("*") if p.name.startswith(".tmp-")]
     assert leftovers == [], "temporary files were left behind"
+
+
+def test_local_put_file_is_atomic(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    store = LocalStorage(tmp_path / "files")
+    key = _key("lesson.mp4")
+    store.put_file(key, io.BytesIO(b"old video"), "video/mp4")
+
+    class Breaks(io.BytesIO):
+        """A source that fails halfway (a disk error, a dropped upload)."""
+
+        def read(self, size: int | None = -1) -> bytes:
+            if self.tell() > 0:
+                raise OSError("read error")
+            return super().read(4)
+
+    with pytest.raises(OSError, match="read error"):
+        store.put_file(key, Breaks(b"new video bytes"), "video/mp4")
+    assert store.get(key) == (b"old video", "video/mp4"), "a failed write changed the object"
+    assert [p for p in tmp_path.rglob("*") if p.name.startswith(".tmp-")] == []
 
 
 def test_local_path_for_never_leaves_the_root(tmp_path: Path) -> None:
