@@ -4,7 +4,8 @@ How the pieces fit:
 
 * `e2e_app`: prepares a database, migrates it, starts `reflex run --env prod` on a free port
   and waits for `GET /health`; at the end it kills the whole process group and drops the
-  database (`tests/e2e/launch.py`, which the faults suite in tests/faults uses too). It is package-scoped and the e2e tests are ordered last and together
+  database (`tests/e2e/launch.py`, which the faults suite in tests/faults uses too). It is
+  package-scoped and the e2e tests are ordered last and together
   (`pytest_collection_modifyitems`), so the app starts once per pytest session and stops
   before the rest of the suite would have to share the CPU with it.
 
