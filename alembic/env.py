@@ -28,7 +28,16 @@ def run_migrations_online() -> None:
     url = _url()
     if url.startswith("sqlite"):
         _ensure_sqlite_dir(url)
-    engine = create_engine(postgres_driver_url(url), poolclass=pool.NullPool)
+    # A hung server fails the handshake instead of hanging the deploy; statements get no
+    # timeout (a long migration is never cut short).
+    connect_args = (
+        {}
+        if url.startswith("sqlite")
+        else {"connect_timeout": get_settings().db_connect_timeout_seconds}
+    )
+    engine = create_engine(
+        postgres_driver_url(url), poolclass=pool.NullPool, connect_args=connect_args
+    )
     with engine.connect() as connection:
         context.configure(
             connection=connection,

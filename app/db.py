@@ -23,6 +23,7 @@ from sqlalchemy.sql.elements import ClauseElement
 from sqlalchemy.sql.util import find_tables
 from sqlmodel import Session, create_engine
 
+from app import db_deadline
 from app.models import TENANT_TABLES
 from app.settings import get_settings
 
@@ -84,7 +85,51 @@ def _make_engine(url: str) -> Engine:
             cur.close()
 
         return engine
-    return create_engine(postgres_driver_url(url), pool_pre_ping=True, pool_size=5, max_overflow=10)
+    return _postgres_engine(url)
+
+
+def _postgres_engine(url: str) -> Engine:
+    """A pooled PostgreSQL engine on which no call can hang: see the `db_*` settings."""
+    settings = get_settings()
+    statement_ms = settings.db_statement_timeout_seconds * 1000
+    engine = create_engine(
+        postgres_driver_url(url),
+        pool_pre_ping=True,
+        pool_size=5,
+        max_overflow=10,
+        pool_timeout=settings.db_pool_timeout_seconds,
+        connect_args={
+            "connect_timeout": settings.db_connect_timeout_seconds,
+            # The server cancels a statement, or a wait for a lock, past the timeout, and
+            # ends a session left idle inside a transaction.
+            "options": (
+                f"-c statement_timeout={statement_ms} -c lock_timeout={statement_ms}"
+                " -c idle_in_transaction_session_timeout=60000"
+            ),
+            "keepalives": 1,
+            "keepalives_idle": 30,
+            "keepalives_interval": 10,
+            "keepalives_count": 3,
+        },
+    )
+    deadline = settings.db_statement_timeout_seconds + settings.db_deadline_margin_seconds
+
+    @event.listens_for(engine, "connect")
+    def _deadline(dbapi_conn: Any, _record: Any) -> None:
+        db_deadline.register(dbapi_conn, deadline)
+
+    # `pool_pre_ping` runs the dialect's `do_ping` on every reused connection: give it the
+    # short deadline, so a pooled connection to a hung server fails in ping + connect
+    # timeout (7 s by default), within Reflex's 10 s state lock, not in a statement's time.
+    ping = engine.dialect.do_ping
+    ping_seconds = settings.db_ping_timeout_seconds
+
+    def _short_ping(dbapi_conn: Any) -> bool:
+        with db_deadline.at_most(ping_seconds):
+            return ping(dbapi_conn)
+
+    engine.dialect.do_ping = _short_ping  # type: ignore[method-assign,assignment]
+    return engine
 
 
 def postgres_driver_url(url: str) -> str:

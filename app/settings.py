@@ -22,9 +22,21 @@ class Settings(BaseSettings):
     db_app_role: str | None = Field(
         default=None, description="PostgreSQL role granted table access after migrations."
     )
+    # Nothing waits on PostgreSQL forever (app/db.py): the connection handshake, a
+    # statement (cancelled by the server), waiting for a pooled connection, and any round
+    # trip to a hung server (statement timeout + `db_deadline_margin_seconds`, client-side).
+    db_connect_timeout_seconds: int = 5
+    db_statement_timeout_seconds: int = 10
+    db_pool_timeout_seconds: int = 5
+    db_deadline_margin_seconds: int = 2
+    # The pool's liveness ping of a pooled connection before reuse (`SELECT 1`) waits at
+    # most this long, so a hung server costs ping + connect timeout, not a statement's time.
+    db_ping_timeout_seconds: int = 2
 
     # Redis: enables the Redis state manager, pub/sub fan-out and shared rate limits.
     redis_url: str | None = None
+    # Socket timeouts of the app's own Redis clients (rate limits, publishing, health).
+    redis_socket_timeout_seconds: float = 3.0
 
     # The port `reflex run --env prod` serves on (rxconfig.py); the default site is on it.
     port: int = 3000
@@ -76,10 +88,10 @@ class Settings(BaseSettings):
     # Jobs: run the outbox worker on a thread inside each app process (the embedded mode);
     # scaled deployments set this false and run `python -m app.worker` processes instead.
     worker_in_process: bool = True
-    # How long a claimed job is held before another worker may take it over (a worker that
-    # died mid-job); longer than the slowest handler.
-    outbox_lease_seconds: int = 120
-    # How many due jobs a worker claims per pass.
+    # How long a job a worker died in waits before another worker takes it over. Each job
+    # has its own lease, from when it starts; a live worker renews it every third of this.
+    outbox_lease_seconds: int = 30
+    # How many due jobs a worker runs per pass (claimed one at a time, as each starts).
     outbox_batch_size: int = 50
 
     # Argon2 cost; tests lower it to keep the suite fast.

@@ -8,6 +8,7 @@ id is a 404 like a missing one).
 
 from __future__ import annotations
 
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
@@ -24,14 +25,17 @@ _STATUS: dict[type[ServiceError], int] = {
 }
 
 
+def _error_report(request: Request) -> str:
+    ctx = request_context(request)
+    with tenant_session(ctx) as session:
+        return member_import.error_report_csv(session, ctx, str(request.path_params["import_id"]))
+
+
 async def import_errors_csv(request: Request) -> Response:
     """The error report of one import, as CSV."""
     try:
-        ctx = request_context(request)
-        with tenant_session(ctx) as session:
-            body = member_import.error_report_csv(
-                session, ctx, str(request.path_params["import_id"])
-            )
+        # On a thread: a hung database must not block the event loop.
+        body = await run_in_threadpool(_error_report, request)
     except ServiceError as exc:
         return JSONResponse(
             exc.as_json(),

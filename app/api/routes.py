@@ -7,6 +7,7 @@ browser a one-time ticket, this route exchanges it for the session cookie and re
 from __future__ import annotations
 
 from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
@@ -41,11 +42,24 @@ def _set_cookie(response: Response, token: str) -> None:
 
 
 async def health_route(_request: Request) -> JSONResponse:
-    """Database and Redis status; 503 when a part is down."""
-    ok, parts = health.check()
+    """Database, Redis and storage status; 503 when a part is down or does not answer
+    within a second (the probes run on threads of their own: app/services/health.py)."""
+    ok, parts = await health.check_async()
     return JSONResponse(
         {"status": "ok" if ok else "degraded", **parts}, status_code=200 if ok else 503
     )
+
+
+# The database work of the routes below runs on a thread: on the event loop, a hung database
+# would freeze every request and websocket of this worker until its timeouts ran out.
+def _redeem(ticket: str, old: str | None) -> str:
+    with public_session() as session:
+        return auth.redeem_ticket(session, ticket, old_token=old)
+
+
+def _sign_out(token: str) -> None:
+    with public_session() as session:
+        auth.sign_out(session, token)
 
 
 async def complete_sign_in(request: Request) -> Response:
@@ -55,8 +69,7 @@ async def complete_sign_in(request: Request) -> Response:
     if not auth.binding_matches(ticket, request.cookies.get(auth.LOGIN_BINDING_COOKIE)):
         return RedirectResponse("/signin?error=invalid", status_code=303)
     try:
-        with public_session() as session:
-            token = auth.redeem_ticket(session, ticket, old_token=old)
+        token = await run_in_threadpool(_redeem, ticket, old)
     except ServiceError as exc:
         return RedirectResponse(f"/signin?error={exc.code}", status_code=303)
     response = RedirectResponse(_safe_next(request.query_params.get("next")), status_code=303)
@@ -71,8 +84,7 @@ async def sign_out(request: Request) -> Response:
     name = get_settings().session_cookie_name
     token = request.cookies.get(name)
     if token:
-        with public_session() as session:
-            auth.sign_out(session, token)
+        await run_in_threadpool(_sign_out, token)
     response = RedirectResponse("/signin", status_code=303)
     s = get_settings()
     response.delete_cookie(name, path="/", httponly=True, samesite="lax", secure=s.secure_cookies)

@@ -20,6 +20,7 @@ from typing import Any, Protocol
 from sqlalchemy import event
 from sqlmodel import Session
 
+from app import redis_clients
 from app.settings import get_settings
 
 log = logging.getLogger(__name__)
@@ -70,7 +71,10 @@ class RedisBroker:
     def __init__(self, url: str) -> None:
         import redis
 
-        self._redis = redis.Redis.from_url(url)
+        # Publishing waits at most the socket timeout; the subscriber waits for messages
+        # as long as it takes (app/redis_clients.py).
+        self._redis = redis.Redis.from_url(url, **redis_clients.command_options())
+        self._subscriber = redis.Redis.from_url(url, **redis_clients.subscriber_options())
         self._handlers: list[Handler] = []
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
@@ -100,7 +104,7 @@ class RedisBroker:
         lost = False
         while True:
             try:
-                pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
+                pubsub = self._subscriber.pubsub(ignore_subscribe_messages=True)
                 pubsub.psubscribe(CHANNEL_PREFIX + "*")
                 if lost:
                     # Messages published while Redis was away are gone: tell the listeners,

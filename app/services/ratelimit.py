@@ -10,12 +10,16 @@ from functools import lru_cache
 
 from limits import RateLimitItemPerSecond, storage, strategies
 
+from app import redis_clients
 from app.settings import get_settings
 
 
 @lru_cache(maxsize=4)
 def _limiter(uri: str) -> strategies.MovingWindowRateLimiter:
-    return strategies.MovingWindowRateLimiter(storage.storage_from_string(uri))
+    # On Redis, a hung server fails the check within the socket timeout (the caller's
+    # handler fails like any outage) instead of hanging it: app/redis_clients.py.
+    options = {} if uri.startswith("memory://") else redis_clients.command_options()
+    return strategies.MovingWindowRateLimiter(storage.storage_from_string(uri, **options))
 
 
 def limiter() -> strategies.MovingWindowRateLimiter:
