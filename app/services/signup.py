@@ -33,6 +33,7 @@ from app.services.validation import clean_text, normalize_email
 from app.settings import get_settings
 
 LINK_INVALID = "This sign-up link is invalid or has expired. Sign up again."
+ACCOUNT_EXISTS = "This email already has an account. Sign in instead."
 # Per address and per IP: enough for typos and a lost mail, too few to mail-bomb anyone.
 _PER_EMAIL = (5, 3600)
 _PER_IP = (30, 3600)
@@ -179,7 +180,7 @@ def confirm_sign_up(session: Session, *, token: str, ip: str = "") -> str:
         raise ValidationFailed(LINK_INVALID)
     if auth.find_user_by_email(session, row.email) is not None:
         session.rollback()
-        raise Conflict("This email already has an account. Sign in instead.")
+        raise Conflict(ACCOUNT_EXISTS)
     try:
         user, org = auth.create_account_and_org(
             session,
@@ -192,7 +193,12 @@ def confirm_sign_up(session: Session, *, token: str, ip: str = "") -> str:
         )
     except IntegrityError:  # the same address confirmed in another tab at the same moment
         session.rollback()
-        raise Conflict("This email already has an account. Sign in instead.") from None
+        raise Conflict(ACCOUNT_EXISTS) from None
+    except Conflict as exc:  # ... and committed between our check and its own
+        session.rollback()
+        if exc.field != "email":
+            raise
+        raise Conflict(ACCOUNT_EXISTS) from None
     audit.record(
         session,
         action="user.email_confirmed",
