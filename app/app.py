@@ -26,7 +26,7 @@ from app.pages import (
     teach,
 )
 from app.settings import get_settings
-from app.state import failures
+from app.state import failures, handler_threads
 from app.state.account import InviteState, SignUpConfirmState, SignUpState
 from app.state.jobs import JobsState
 from app.state.logs import AuditState, MailState
@@ -34,6 +34,9 @@ from app.state.members import MembersState
 from app.state.orgs import OrgDetailState, OrgsState
 from app.state.session import SessionState
 from app.state.settings import SettingsState
+
+# Before any event: our synchronous handlers run on threads, not on the event loop.
+handler_threads.install()
 
 app = rx.App(
     stylesheets=["/guildhall.css"],

@@ -39,6 +39,7 @@ from app.services.broker import RESYNC_TOPIC, get_broker
 from app.services.class_view import RosterPage
 from app.services.errors import NotFound, PermissionDenied, ServiceError, Unauthenticated
 from app.services.tenancy import OrgContext, tenant_session
+from app.state.handler_threads import event_loop
 from app.state.live import hub
 from app.state.paging import PAGE_SIZE, PagedState
 from app.state.session import SessionState, handle_errors
@@ -449,16 +450,19 @@ class _Dispatcher:
         self.lock = threading.Lock()
 
     def open(self, token: str, view: type[LiveRosterMixin]) -> None:
-        """A tab opened `view` (from its load handler, on the worker's loop)."""
+        """A tab opened `view` (from its load handler)."""
         with self.lock:
             self.views[token] = view
         if self.listening:
             return
+        loop = event_loop()
         try:
-            self.loop = asyncio.get_running_loop()
-            self.app = RegistrationContext.get().app
-        except (RuntimeError, LookupError):
+            app = None if loop is None else RegistrationContext.get().app
+        except (LookupError, RuntimeError):  # Reflex's: no app registered
+            app = None
+        if app is None:
             return  # no running app (unit tests drive `_on_progress` directly)
+        self.loop, self.app = loop, app
         self.listening = True
         get_broker().listen(self.on_message)
 

@@ -32,6 +32,7 @@ from reflex_base.registry import RegistrationContext
 from reflex_base.utils.format import format_event_handler
 
 from app.services.broker import RESYNC_TOPIC, get_broker
+from app.state.handler_threads import event_loop
 
 log = logging.getLogger(__name__)
 
@@ -79,7 +80,7 @@ class LiveHub:
         Groups keep independent sets per tab: `session` (config and inbox, set by the
         session on every load) and `page` (what the open page shows; the session clears it
         on every load, and the page sets it after). Called from an event handler, on the
-        worker's event loop.
+        worker's event loop or a handler thread.
         """
         if not token:
             return
@@ -146,11 +147,14 @@ class LiveHub:
     def _bind(self) -> None:
         if self._listening:
             return
+        loop = event_loop()
         try:
-            self._loop = asyncio.get_running_loop()
-            self._app = RegistrationContext.get().app
-        except (RuntimeError, LookupError):
+            app = None if loop is None else RegistrationContext.get().app
+        except (LookupError, RuntimeError):  # Reflex's: no app registered
+            app = None
+        if app is None:
             return  # not inside a running app (unit tests drive states without one)
+        self._loop, self._app = loop, app
         self._listening = True
         get_broker().listen(self._on_message)
 

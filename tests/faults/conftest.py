@@ -24,15 +24,24 @@ from pathlib import Path
 
 import httpx
 import pytest
+from playwright.sync_api import BrowserContext, Page, expect
 
+from app.models.user import Role
+from app.services import chat
+from app.services.tenancy import tenant_session
+from tests import factories as f
 from tests.e2e.conftest import (  # noqa: F401 (fixtures used by the faults tests)
     FAILED,
     app_services,
     chromium,
+    e2e_smtp,
+    inbox,
     new_context,
+    sign_in,
+    wait_ready,
 )
 from tests.e2e.launch import BIN_DIR, REPO_ROOT, E2EApp, Launched, launch_app
-from tests.smtp_sink import Inbox, SmtpSink
+from tests.smtp_sink import SmtpSink
 
 
 @dataclass
@@ -193,31 +202,15 @@ def fault_services(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FaultSe
 
 
 @pytest.fixture(scope="package")
-def fault_smtp() -> Iterator[SmtpSink]:
-    """The SMTP server the app under test mails to."""
-    sink = SmtpSink()
-    try:
-        yield sink
-    finally:
-        sink.stop()
-
-
-@pytest.fixture
-def inbox(fault_smtp: SmtpSink) -> Inbox:
-    """What the app under test mailed."""
-    return fault_smtp.inbox
-
-
-@pytest.fixture(scope="package")
 def launched(
     tmp_path_factory: pytest.TempPathFactory,
     fault_services: FaultServices,
-    fault_smtp: SmtpSink,
+    e2e_smtp: SmtpSink,  # noqa: F811
 ) -> Iterator[Launched]:
     """The compiled app on the faults services: two backend workers, no in-process jobs."""
     with launch_app(
         tmp_path_factory.mktemp("fault-app"),
-        smtp_port=fault_smtp.port,
+        smtp_port=e2e_smtp.port,
         pg_urls=fault_services.pg_urls(),
         redis_url=fault_services.env["GUILDHALL_TEST_REDIS_URL"],
         extra_env={"GUILDHALL_WORKER_IN_PROCESS": "false"},
@@ -316,3 +309,39 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
 
 
 Services = Callable[[], contextlib.AbstractContextManager[None]]
+
+
+@dataclass
+class ChatRoom:
+    """A new provider org's admin and a learner of it, and its General channel."""
+
+    admin: f.SignedIn
+    learner: f.SignedIn
+    general: str
+    new_context: Callable[[], BrowserContext]
+
+    def open(self, person: f.SignedIn) -> Page:
+        """A tab of its own for `person`, signed in, on General, its load events done."""
+        page = self.new_context().new_page()
+        sign_in(page, person.email, person.password)
+        page.goto(f"/chat/{self.general}")
+        wait_ready(page)
+        expect(page.locator("#chat-channel-name")).to_have_text("General")
+        return page
+
+
+@pytest.fixture
+def chat_room(new_context: Callable[[], BrowserContext], app_services: Services) -> ChatRoom:  # noqa: F811
+    """A fresh org to chat in (the writer is its admin, the reader its learner)."""
+    with app_services():
+        admin = f.new_admin(kind="provider")
+        learner = f.invite_and_accept_member(admin.ctx, Role.learner)
+        with tenant_session(admin.ctx) as session:
+            general = str(chat.org_channel(session, admin.ctx).id)
+    return ChatRoom(admin, learner, general, new_context)
+
+
+def send(page: Page, text: str) -> None:
+    """Type `text` into the chat composer and press Enter."""
+    page.fill("#chat-composer", text)
+    page.press("#chat-composer", "Enter")

@@ -8,38 +8,22 @@ import contextlib
 import os
 import signal
 import time
-from collections.abc import Callable
 
 import pytest
-from playwright.sync_api import BrowserContext, expect
+from playwright.sync_api import expect
 
-from app.models.user import Role
-from app.services import chat
-from app.services.tenancy import tenant_session
-from tests import factories as f
-from tests.e2e.conftest import sign_in, wait_ready
+from tests.e2e.conftest import wait_ready
 from tests.e2e.launch import Launched
-from tests.faults.conftest import Services, backend_workers, wait_health
+from tests.faults.conftest import ChatRoom, backend_workers, send, wait_health
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(600)]
 
 
 def test_a_killed_backend_worker_is_replaced_and_its_tabs_carry_on(
-    launched: Launched, new_context: Callable[[], BrowserContext], app_services: Services
+    launched: Launched, chat_room: ChatRoom
 ) -> None:
-    with app_services():
-        admin = f.new_admin(kind="provider")
-        learner = f.invite_and_accept_member(admin.ctx, Role.learner)
-        with tenant_session(admin.ctx) as session:
-            general = str(chat.org_channel(session, admin.ctx).id)
-    reader = new_context().new_page()
-    sign_in(reader, learner.email, learner.password)
-    reader.goto(f"/chat/{general}")
-    wait_ready(reader)
-    writer = new_context().new_page()
-    sign_in(writer, admin.email, admin.password)
-    writer.goto(f"/chat/{general}")
-    wait_ready(writer)
+    reader = chat_room.open(chat_room.learner)
+    writer = chat_room.open(chat_room.admin)
 
     workers = backend_workers(launched)
     assert len(workers) == 2, f"expected two backend workers, found {workers}"
@@ -63,8 +47,7 @@ def test_a_killed_backend_worker_is_replaced_and_its_tabs_carry_on(
     for page in (reader, writer):
         wait_ready(page)
         expect(page.locator("#chat-channel-name")).to_have_text("General")
-    writer.fill("#chat-composer", "still here after the crash")
-    writer.press("#chat-composer", "Enter")
+    send(writer, "still here after the crash")
     expect(reader.locator("#chat-messages")).to_contain_text(
         "still here after the crash", timeout=15_000
     )

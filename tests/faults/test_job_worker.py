@@ -25,14 +25,14 @@ INVITES = 40
 def test_a_killed_job_worker_loses_and_doubles_no_mail(
     job_workers: JobWorkers,
     app_services: Services,
-    fault_smtp: SmtpSink,
+    e2e_smtp: SmtpSink,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    inbox = fault_smtp.inbox
+    inbox = e2e_smtp.inbox
     with app_services():
         # As the app does: the invites' mail is queued for the job workers to send.
         monkeypatch.setenv("GUILDHALL_SMTP_HOST", "127.0.0.1")
-        monkeypatch.setenv("GUILDHALL_SMTP_PORT", str(fault_smtp.port))
+        monkeypatch.setenv("GUILDHALL_SMTP_PORT", str(e2e_smtp.port))
         get_settings.cache_clear()
         admin = f.new_admin(kind="provider")
         emails = [f.invite(admin.ctx, Role.learner)[0] for _ in range(INVITES)]

@@ -7,47 +7,22 @@ never silently dropped."""
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 
 import pytest
-from playwright.sync_api import BrowserContext, Page, expect
+from playwright.sync_api import expect
 
-from app.models.user import Role
-from app.services import chat
-from app.services.tenancy import tenant_session
-from tests import factories as f
-from tests.e2e.conftest import sign_in, wait_ready
 from tests.e2e.launch import Launched
-from tests.faults.conftest import FaultServices, Services, wait_health
+from tests.faults.conftest import ChatRoom, FaultServices, send, wait_health
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(600)]
 
 
-def _send(page: Page, text: str) -> None:
-    page.fill("#chat-composer", text)
-    page.press("#chat-composer", "Enter")
-
-
 def test_after_a_redis_restart_open_tabs_show_the_truth_and_stay_live(
-    launched: Launched,
-    fault_services: FaultServices,
-    new_context: Callable[[], BrowserContext],
-    app_services: Services,
+    launched: Launched, fault_services: FaultServices, chat_room: ChatRoom
 ) -> None:
-    with app_services():
-        admin = f.new_admin(kind="provider")
-        learner = f.invite_and_accept_member(admin.ctx, Role.learner)
-        with tenant_session(admin.ctx) as session:
-            general = str(chat.org_channel(session, admin.ctx).id)
-    reader = new_context().new_page()
-    sign_in(reader, learner.email, learner.password)
-    reader.goto(f"/chat/{general}")
-    wait_ready(reader)
-    writer = new_context().new_page()
-    sign_in(writer, admin.email, admin.password)
-    writer.goto(f"/chat/{general}")
-    wait_ready(writer)
-    _send(writer, "before the restart")
+    reader = chat_room.open(chat_room.learner)
+    writer = chat_room.open(chat_room.admin)
+    send(writer, "before the restart")
     expect(reader.locator("#chat-messages")).to_contain_text("before the restart")
     reader.evaluate("window.__stillTheSamePage = true")
 
@@ -56,22 +31,22 @@ def test_after_a_redis_restart_open_tabs_show_the_truth_and_stay_live(
     restarted = time.monotonic()
 
     # A message sent right after the restart is stored, or still in the box with a reason.
-    _send(writer, "right after the restart")
+    send(writer, "right after the restart")
     sent = writer.locator(".gh-chat-message", has_text="right after the restart")
     kept = writer.locator("#chat-composer-error")
     expect(sent.or_(kept)).to_be_visible(timeout=20_000)
     if not sent.count():
         expect(writer.locator("#chat-composer")).to_have_value("right after the restart")
-        _send(writer, "right after the restart")
+        send(writer, "right after the restart")
         expect(sent).to_be_visible()
 
     # The reader's tab was not reloaded by anyone, shows who is signed in and its channel,
     # and gets what is posted now, live, once.
-    for page, name in ((reader, learner.ctx.full_name), (writer, admin.ctx.full_name)):
-        expect(page.locator("#user-name")).to_have_text(name, timeout=30_000)
+    for page, person in ((reader, chat_room.learner), (writer, chat_room.admin)):
+        expect(page.locator("#user-name")).to_have_text(person.ctx.full_name, timeout=30_000)
         expect(page.locator("#chat-channel-name")).to_have_text("General")
     expect(reader.locator("#chat-messages")).to_contain_text("right after the restart")
-    _send(writer, "live again")
+    send(writer, "live again")
     expect(reader.locator("#chat-messages")).to_contain_text("live again", timeout=15_000)
     print(f"the reader's tab was live again {time.monotonic() - restarted:.1f} s after Redis")
     for text in ("before the restart", "right after the restart", "live again"):

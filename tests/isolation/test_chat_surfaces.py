@@ -227,6 +227,21 @@ def test_handlers_give_attacker_nothing(scenario: Scenario) -> None:  # noqa: F8
     assert _a_view(world) == before
 
 
+def test_a_post_from_a_tab_that_lost_its_state_never_reaches_a_s_channel_in_its_url(
+    scenario: Scenario,  # noqa: F811
+) -> None:
+    """A tab whose state was lost (Redis restarted) posts to the channel in its URL before
+    its page loads again; a URL naming another org's channel is refused like any other."""
+    world = _victim_world(scenario)
+    before = _a_view(world)
+    for cid in world.channels:
+        with StateHarness(cookie=scenario.attacker.token, path=f"/chat/{cid}") as tab:
+            result = tab.dispatch(ChatState.send({"body": "intruder", "client_key": cid[:8]}))
+            assert result.toast("error")
+            assert tab.state(ChatState).messages == []
+    assert _a_view(world) == before
+
+
 def test_a_learner_not_enrolled_cannot_read_the_course_channel(other_tenant: Scenario) -> None:  # noqa: F811
     world = _victim_world(other_tenant)
     outsider = f.invite_and_accept_member(world.admin.ctx, Role.learner)
