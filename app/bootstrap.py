@@ -20,11 +20,13 @@ from sqlmodel import Session, col, select
 from app.db import bind_user, widen_scope
 from app.models.org import Organization, OrgKind
 from app.models.user import Membership, Role, User
-from app.services import audit, auth, orgs
-from app.services.errors import Conflict, ServiceError, ValidationFailed
-from app.services.security import unusable_password_hash
-from app.services.tenancy import mark_scoped, public_session
-from app.services.validation import clean_text, normalize_email
+from app.services.config import orgs
+from app.services.core import audit
+from app.services.core.errors import Conflict, ServiceError, ValidationFailed
+from app.services.core.security import unusable_password_hash
+from app.services.core.tenancy import mark_scoped, public_session
+from app.services.core.validation import clean_text, normalize_email
+from app.services.people import auth
 from app.settings import get_settings
 
 EXIT_OK = 0

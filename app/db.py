@@ -4,7 +4,7 @@ Every session carries a `Scope`: the org ids it may touch, the signed-in user, a
 one flow that needs it) an invite token hash. On PostgreSQL the scope is written into each
 transaction with `set_config(..., true)`, where the row-level security policies read it, so a
 query that forgot its org filter still returns nothing. On every backend, a SELECT on a tenant
-table that did not go through `app.services.tenancy` raises `UnscopedQueryError`.
+table that did not go through `app.services.core.tenancy` raises `UnscopedQueryError`.
 """
 
 from __future__ import annotations

@@ -14,9 +14,10 @@ from app.db import bind_user, widen_scope
 from app.models.org import Organization
 from app.models.user import Membership, Role, User
 from app.seed_learning import EXTRA_LEARNERS, seed_learning
-from app.services import auth, orgs
-from app.services.security import hash_password
-from app.services.tenancy import mark_scoped, public_session
+from app.services.config import orgs
+from app.services.core.security import hash_password
+from app.services.core.tenancy import mark_scoped, public_session
+from app.services.people import auth
 
 DEMO_PASSWORD = "guildhall-demo-1"
 DEMO_ORG = "Riverside Training Collective"

@@ -20,20 +20,18 @@ from app.models.course import Course, LessonKind
 from app.models.enrollment import Enrollment
 from app.models.user import Membership, Role, User
 from app.seed_media import demo_pdf, demo_video
-from app.services import (
-    auth,
-    chat,
-    chat_messages,
-    cohorts,
-    compliance,
-    courses,
-    enrollments,
-    media,
-    members,
-    progress,
-    quizzes,
+from app.services.authoring import courses, media
+from app.services.comms import chat, chat_messages
+from app.services.core.tenancy import (
+    OrgContext,
+    mark_scoped,
+    public_session,
+    scoped,
+    tenant_session,
 )
-from app.services.tenancy import OrgContext, mark_scoped, public_session, scoped, tenant_session
+from app.services.credentials import compliance
+from app.services.learning import cohorts, enrollments, progress, quizzes
+from app.services.people import auth, members
 
 SAFETY = "Workplace Safety Essentials"
 SERVICE = "Customer Service Foundations"
@@ -263,7 +261,7 @@ def _service_course(ctx: OrgContext, video: bytes) -> BuiltCourse:
 def _ensure_learners(org_id: uuid.UUID) -> None:
     from app.db import widen_scope
     from app.seed import DEMO_PASSWORD
-    from app.services.security import hash_password
+    from app.services.core.security import hash_password
 
     with public_session() as session:
         widen_scope(session, org_ids={org_id})

@@ -21,19 +21,20 @@ import threading
 import time
 from types import FrameType
 
-from app.services import outbox, reminders
+from app.services.credentials import reminders
+from app.services.infra import outbox
 
 log = logging.getLogger("guildhall.worker")
 
 # Modules whose import registers job handlers.
 HANDLER_MODULES = (
-    "app.services.mail",
-    "app.services.enrollments",
-    "app.services.progress",
-    "app.services.certificates",
-    "app.services.compliance",
-    "app.services.announcements",
-    "app.services.reminders",
+    "app.services.comms.mail",
+    "app.services.learning.enrollments",
+    "app.services.learning.progress",
+    "app.services.credentials.certificates",
+    "app.services.credentials.compliance",
+    "app.services.comms.announcements",
+    "app.services.credentials.reminders",
 )
 POLL_SECONDS = 1.0
 # How often a worker looks for due-soon and overdue mandatory training (one scan job per org

@@ -117,8 +117,9 @@ from sqlmodel import Session  # noqa: E402
 from app import db  # noqa: E402
 from app.models.enrollment import Enrollment  # noqa: E402
 from app.models.user import Membership, Role, User  # noqa: E402
-from app.services import broker, progress  # noqa: E402
-from app.services.tenancy import OrgContext, tenant_session  # noqa: E402
+from app.services.core.tenancy import OrgContext, tenant_session  # noqa: E402
+from app.services.infra import broker  # noqa: E402
+from app.services.learning import progress  # noqa: E402
 from app.settings import get_settings  # noqa: E402
 from app.state import class_view as live_view  # noqa: E402
 from app.state.class_view import ClassViewState  # noqa: E402

@@ -55,7 +55,7 @@ from sqlalchemy import create_engine, make_url, pool, text
 
 from alembic import command
 from app import db
-from app.services import ratelimit
+from app.services.infra import ratelimit
 from app.settings import get_settings
 from tests.mailbox import Mailbox
 

@@ -22,9 +22,10 @@ from sqlmodel import col
 
 from app.models.org import Organization
 from app.models.user import AuthSession, User
-from app.services import auth, invites, orgs
-from app.services.security import token_hash
-from app.services.tenancy import OrgContext, public_session, tenant_session
+from app.services.config import orgs
+from app.services.core.security import token_hash
+from app.services.core.tenancy import OrgContext, public_session, tenant_session
+from app.services.people import auth, invites
 
 PASSWORD = "Sturdy-lantern-42"
 IP = "203.0.113.7"

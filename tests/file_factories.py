@@ -2,7 +2,8 @@
 
 The file route decides by what a key belongs to, so a test needs a file that belongs to
 something: a lesson's media (stored where `media.attach_media` stores it and set on the
-lesson) or a certificate's PDF (issued by the real jobs, see `tests.services.test_certificates`).
+lesson) or a certificate's PDF (issued by the real jobs, see
+`tests/services/credentials/test_certificates.py`).
 
     url = ff.lesson_file(admin.ctx, course)                 # the file lesson's handout
     cert = ff.certificate(learner.ctx, course)              # its PDF stored at `cert.pdf_key`
@@ -17,8 +18,8 @@ from sqlmodel import col
 
 from app.models.certificate import Certificate
 from app.models.course import Lesson, LessonKind
-from app.services import storage
-from app.services.tenancy import OrgContext, tenant_session
+from app.services.core.tenancy import OrgContext, tenant_session
+from app.services.infra import storage
 from tests import learning_factories as lf
 
 HANDOUT = b"%PDF-1.7 the lesson's handout"
@@ -75,7 +76,7 @@ def factory_lesson_file(
 def certificate(ctx: OrgContext, course: lf.CourseWorld) -> Certificate:
     """The context's user completes `course` and the jobs run: the issued certificate, its
     PDF stored at `pdf_key` (`org/{learner's org}/certificates/{serial}.pdf`)."""
-    from tests.services.test_certificates import issued  # the real issuing flow
+    from tests.services.credentials.test_certificates import issued  # the real issuing flow
 
     cert = issued(ctx, course)
     assert cert.pdf_key, "the certificate.issued job stored no PDF"

@@ -38,7 +38,7 @@ from app.models import (
     QuizQuestion,
 )
 from app.models.base import utcnow
-from app.services.tenancy import OrgContext, tenant_session
+from app.services.core.tenancy import OrgContext, tenant_session
 from tests.factories import unique
 
 

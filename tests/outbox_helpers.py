@@ -11,8 +11,8 @@ from sqlmodel import Session, col, select
 from app.db import Scope, open_session
 from app.models.base import utcnow
 from app.models.outbox import OutboxJob
-from app.services import outbox
-from app.services.tenancy import OrgContext, mark_scoped, tenant_session
+from app.services.core.tenancy import OrgContext, mark_scoped, tenant_session
+from app.services.infra import outbox
 
 ALWAYS_FAILS = "test.always_fails"
 FAILURE = "printer on fire in org A"

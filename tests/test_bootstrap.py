@@ -12,9 +12,9 @@ import pytest
 
 from app import bootstrap
 from app.models.user import Role
-from app.services import auth, members
-from app.services.errors import ValidationFailed
-from app.services.tenancy import public_session, tenant_session
+from app.services.core.errors import ValidationFailed
+from app.services.core.tenancy import public_session, tenant_session
+from app.services.people import auth, members
 from tests import factories as f
 from tests.conftest import REPO_ROOT, Backend
 

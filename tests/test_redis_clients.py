@@ -24,7 +24,7 @@ from typing import Any
 import pytest
 import redis
 
-from app.services import broker, ratelimit
+from app.services.infra import broker, ratelimit
 from app.settings import get_settings
 
 pytestmark = pytest.mark.timeout(120)

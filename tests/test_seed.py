@@ -6,8 +6,11 @@ import pytest
 
 from app import seed, worker
 from app.seed_learning import SAFETY, SERVICE
-from app.services import catalog, chat, chat_messages, compliance, outbox, progress
-from app.services.tenancy import tenant_session
+from app.services.comms import chat, chat_messages
+from app.services.core.tenancy import tenant_session
+from app.services.credentials import compliance
+from app.services.infra import outbox
+from app.services.learning import catalog, progress
 from tests import factories as f
 
 pytestmark = pytest.mark.usefixtures("backend")

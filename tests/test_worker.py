@@ -22,8 +22,10 @@ from app import worker
 from app.models.base import utcnow
 from app.models.notification import Notification
 from app.models.outbox import OutboxJob
-from app.services import invites, mail, outbox
-from app.services.tenancy import scoped, tenant_session
+from app.services.comms import mail
+from app.services.core.tenancy import scoped, tenant_session
+from app.services.infra import outbox
+from app.services.people import invites
 from tests import factories as f
 from tests import outbox_helpers as oh
 from tests.smtp_sink import Inbox, SlowSmtpSink

@@ -18,7 +18,8 @@ from pathlib import Path
 from sqlmodel import Session
 
 from app.models.outbox import OutboxJob
-from app.services import notifications, outbox
+from app.services.comms import notifications
+from app.services.infra import outbox
 
 
 @outbox.handler("test.slow_once")

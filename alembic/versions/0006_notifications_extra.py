@@ -5,7 +5,7 @@ The reminder scan must find every org without a request's scope. Row-level secur
 this widens the organizations read policy by one condition: a transaction flagged
 `app.system = 'on'` may read organization rows. Nothing else changes: no write, no other
 table. The worker then enqueues one `reminders.scan` job per org, which runs in that org's
-scope alone (see app/services/reminders.py).
+scope alone (see app/services/credentials/reminders.py).
 
 Revision ID: 0006
 Revises: 0005

@@ -17,9 +17,9 @@ from starlette.routing import BaseRoute, Route
 
 from app.api.reports import error_response
 from app.api.session import request_context
-from app.services import certificates, compliance
-from app.services.errors import NotFound, ServiceError
-from app.services.tenancy import tenant_session
+from app.services.core.errors import NotFound, ServiceError
+from app.services.core.tenancy import tenant_session
+from app.services.credentials import certificates, compliance
 
 
 def _not_found() -> JSONResponse:

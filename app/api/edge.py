@@ -19,7 +19,7 @@ from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.api import csp
-from app.services.errors import PermissionDenied
+from app.services.core.errors import PermissionDenied
 from app.settings import Settings, get_settings, origin_of
 
 PERMISSIONS_POLICY = ", ".join(

@@ -31,9 +31,10 @@ from starlette.responses import (
 from starlette.routing import BaseRoute, Route
 
 from app.api.session import request_context
-from app.services import file_access, storage
-from app.services.errors import NotFound, ServiceError
-from app.services.tenancy import tenant_session
+from app.services.core.errors import NotFound, ServiceError
+from app.services.core.tenancy import tenant_session
+from app.services.files import access as file_access
+from app.services.infra import storage
 from app.settings import get_settings
 
 PUBLIC_CACHE = "public, max-age=300"

@@ -14,9 +14,9 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from app.api.session import request_context
-from app.services import member_import
-from app.services.errors import NotFound, PermissionDenied, ServiceError, Unauthenticated
-from app.services.tenancy import tenant_session
+from app.services.core.errors import NotFound, PermissionDenied, ServiceError, Unauthenticated
+from app.services.core.tenancy import tenant_session
+from app.services.people import member_import
 
 _STATUS: dict[type[ServiceError], int] = {
     Unauthenticated: 401,

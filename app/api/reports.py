@@ -13,8 +13,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from app.api.session import request_context
-from app.services import reports
-from app.services.errors import (
+from app.services.core.errors import (
     NotFound,
     PermissionDenied,
     RateLimited,
@@ -22,7 +21,8 @@ from app.services.errors import (
     Unauthenticated,
     ValidationFailed,
 )
-from app.services.tenancy import tenant_session
+from app.services.core.tenancy import tenant_session
+from app.services.reports import exports as reports
 
 _STATUS: dict[type[ServiceError], int] = {
     Unauthenticated: 401,

@@ -16,9 +16,10 @@ from starlette.types import ASGIApp
 
 from app.api.edge import OriginCheckMiddleware, SecurityHeadersMiddleware
 from app.api.upload_guard import UploadGuardMiddleware
-from app.services import auth, health
-from app.services.errors import ServiceError
-from app.services.tenancy import public_session
+from app.services.core.errors import ServiceError
+from app.services.core.tenancy import public_session
+from app.services.infra import health
+from app.services.people import auth
 from app.settings import get_settings
 
 
@@ -43,7 +44,7 @@ def _set_cookie(response: Response, token: str) -> None:
 
 async def health_route(_request: Request) -> JSONResponse:
     """Database, Redis and storage status; 503 when a part is down or does not answer
-    within a second (the probes run on threads of their own: app/services/health.py)."""
+    within a second (the probes run on threads of their own: app/services/infra/health.py)."""
     ok, parts = await health.check_async()
     return JSONResponse(
         {"status": "ok" if ok else "degraded", **parts}, status_code=200 if ok else 503

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from starlette.requests import Request
 
-from app.services import auth
-from app.services.errors import Unauthenticated
-from app.services.tenancy import OrgContext, public_session
+from app.services.core.errors import Unauthenticated
+from app.services.core.tenancy import OrgContext, public_session
+from app.services.people import auth
 from app.settings import get_settings
 
 

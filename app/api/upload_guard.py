@@ -30,9 +30,9 @@ from starlette.requests import cookie_parser
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.services import auth
-from app.services.errors import RateLimited, ServiceError, Unauthenticated, ValidationFailed
-from app.services.tenancy import OrgContext, public_session
+from app.services.core.errors import RateLimited, ServiceError, Unauthenticated, ValidationFailed
+from app.services.core.tenancy import OrgContext, public_session
+from app.services.people import auth
 from app.settings import get_settings
 
 UPLOAD_PATH = str(constants.Endpoint.UPLOAD)

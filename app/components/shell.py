@@ -5,7 +5,7 @@ from __future__ import annotations
 import reflex as rx
 
 from app.components.ui import feature_off, not_allowed, skeleton_rows
-from app.services.authz import Permission
+from app.services.core.authz import Permission
 from app.state.session import SessionState
 
 # (label, href, icon, permission that shows it, org feature it needs or "")

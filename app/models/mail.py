@@ -15,7 +15,7 @@ class OutboundEmail(SQLModel, table=True):
     """One email. `status` is `logged` (no SMTP), `pending` (waiting for the worker),
     `sending` (a worker is handing it to SMTP), `sent`, `failed`, or `unconfirmed` (the
     worker stopped while the server was taking it: it may have arrived, and it is not sent
-    again; see `app.services.mail`)."""
+    again; see `app.services.comms.mail`)."""
 
     __tablename__ = "outbound_emails"
     __table_args__ = (Index("ix_outbound_emails_org_created", "org_id", "created"),)

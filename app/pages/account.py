@@ -6,7 +6,7 @@ import reflex as rx
 
 from app.components.shell import public_shell
 from app.components.ui import field, form_error, notice, select_field
-from app.services.orgs import KIND_LABELS
+from app.services.config.orgs import KIND_LABELS
 from app.state.account import (
     ForgotState,
     InviteState,

@@ -19,7 +19,7 @@ import reflex as rx
 
 from app.components.shell import app_shell
 from app.components.ui import empty_state, not_found, pager, skeleton_rows
-from app.services.authz import Permission
+from app.services.core.authz import Permission
 from app.state.chat import ChatMsg, ChatState, MsgPart
 
 MUTE_CHOICES = [("10", "10 minutes"), ("60", "1 hour"), ("1440", "1 day"), ("10080", "1 week")]

@@ -27,7 +27,7 @@ from app.components.ui import (
     percent_bar,
     skeleton_rows,
 )
-from app.services.authz import Permission
+from app.services.core.authz import Permission
 from app.state.cohorts import CohortsState
 
 S = CohortsState

@@ -15,7 +15,7 @@ from app.components.ui import (
     select_field,
     skeleton_rows,
 )
-from app.services.authz import Permission
+from app.services.core.authz import Permission
 from app.state.credentials_compliance import ComplianceState
 from app.state.session import SessionState
 

@@ -6,7 +6,7 @@ import reflex as rx
 
 from app.components.shell import app_shell
 from app.components.ui import empty_state, pager
-from app.services.authz import Permission
+from app.services.core.authz import Permission
 from app.state.jobs import STATUSES, JobsState
 
 

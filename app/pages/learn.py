@@ -26,7 +26,7 @@ from app.components.ui import (
     skeleton_rows,
 )
 from app.pages import learn_player
-from app.services.authz import Permission
+from app.services.core.authz import Permission
 from app.state.learn import ApplicationsState, CatalogState, CourseState, MyLearningState
 
 

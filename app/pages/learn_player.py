@@ -14,7 +14,7 @@ import reflex as rx
 
 from app.components.shell import app_shell
 from app.components.ui import not_found, safe_markdown, skeleton_rows
-from app.services.authz import Permission
+from app.services.core.authz import Permission
 from app.state.learn_player import PlayerState
 
 

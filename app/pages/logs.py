@@ -6,7 +6,7 @@ import reflex as rx
 
 from app.components.shell import app_shell
 from app.components.ui import document_link, empty_state, form_error, pager
-from app.services.authz import Permission
+from app.services.core.authz import Permission
 from app.state.logs import AuditState, MailState
 from app.state.session import SessionState
 

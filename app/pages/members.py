@@ -17,7 +17,7 @@ from app.components.ui import (
     pager,
     select_field,
 )
-from app.services.authz import ROLE_LABELS, Permission
+from app.services.core.authz import ROLE_LABELS, Permission
 from app.state.members import IMPORT_MAX_BYTES, MembersState
 
 ROLE_OPTIONS = list(ROLE_LABELS.items())

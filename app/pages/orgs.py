@@ -7,7 +7,7 @@ import reflex as rx
 from app.components.shell import app_shell
 from app.components.ui import field, form_error, not_found, select_field
 from app.pages.account import KIND_OPTIONS
-from app.services.authz import Permission
+from app.services.core.authz import Permission
 from app.state.orgs import OrgDetailState, OrgsState
 
 

@@ -13,7 +13,7 @@ from app.components.settings_form import (
 )
 from app.components.shell import app_shell
 from app.components.ui import not_found, skeleton_rows
-from app.services.authz import Permission
+from app.services.core.authz import Permission
 from app.state.settings import LOGO_UPLOAD_ID, SettingsState
 
 S = SettingsState

@@ -6,10 +6,10 @@ from typing import Any
 
 import reflex as rx
 
-from app.services import auth, invites, signup
-from app.services.authz import ROLE_LABELS
-from app.services.errors import ServiceError
-from app.services.tenancy import public_session
+from app.services.core.authz import ROLE_LABELS
+from app.services.core.errors import ServiceError
+from app.services.core.tenancy import public_session
+from app.services.people import auth, invites, signup
 from app.state.session import SessionState, complete_sign_in
 
 

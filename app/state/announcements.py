@@ -11,9 +11,9 @@ from typing import Any
 
 import reflex as rx
 
-from app.services import announcements
-from app.services.errors import ServiceError
-from app.services.tenancy import OrgContext, tenant_session
+from app.services.comms import announcements
+from app.services.core.errors import ServiceError
+from app.services.core.tenancy import OrgContext, tenant_session
 from app.state.account import FormState
 from app.state.paging import PAGE_SIZE, PagedState
 from app.state.session import SessionState, handle_errors

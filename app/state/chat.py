@@ -34,12 +34,12 @@ import reflex as rx
 from sqlmodel import Session
 
 from app.models.base import utcnow
-from app.services import chat
-from app.services import chat_members as cm
-from app.services import chat_messages as msgs
-from app.services.authz import Permission
-from app.services.errors import NotFound, PermissionDenied, ServiceError, Unauthenticated
-from app.services.tenancy import OrgContext, parse_id, tenant_session
+from app.services.comms import chat
+from app.services.comms import chat_members as cm
+from app.services.comms import chat_messages as msgs
+from app.services.core.authz import Permission
+from app.services.core.errors import NotFound, PermissionDenied, ServiceError, Unauthenticated
+from app.services.core.tenancy import OrgContext, parse_id, tenant_session
 from app.state.learn import path_ids
 from app.state.live import hub
 from app.state.session import SessionState

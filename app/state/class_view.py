@@ -33,12 +33,12 @@ from reflex.istate.manager.token import BaseStateToken
 from reflex_base.registry import RegistrationContext
 
 from app.models.base import utcnow
-from app.services import class_view
-from app.services.authz import Permission, has
-from app.services.broker import RESYNC_TOPIC, get_broker
-from app.services.class_view import RosterPage
-from app.services.errors import NotFound, PermissionDenied, ServiceError, Unauthenticated
-from app.services.tenancy import OrgContext, tenant_session
+from app.services.core.authz import Permission, has
+from app.services.core.errors import NotFound, PermissionDenied, ServiceError, Unauthenticated
+from app.services.core.tenancy import OrgContext, tenant_session
+from app.services.infra.broker import RESYNC_TOPIC, get_broker
+from app.services.learning import class_view
+from app.services.learning.class_view import RosterPage
 from app.state.handler_threads import event_loop
 from app.state.live import hub
 from app.state.paging import PAGE_SIZE, PagedState

@@ -1,6 +1,6 @@
 """`/teach/courses/[course_id]/cohorts`: a course's cohorts in the active org for its staff.
 
-Thin adapter over `app.services.cohorts`: every handler asks the service again (which
+Thin adapter over `app.services.learning.cohorts`: every handler asks the service again (which
 re-checks who may manage the course), ids from the browser are parsed with
 `tenancy.parse_id` (a malformed one is the same "not found" as a missing one), rows reach
 the page as dicts of strings, and both learner lists are paged from the database.
@@ -13,11 +13,11 @@ from typing import Any
 
 import reflex as rx
 
-from app.services import cohorts
-from app.services.authz import Permission
-from app.services.cohorts import CohortRow, LearnerPage
-from app.services.errors import NotFound, PermissionDenied, ServiceError, ValidationFailed
-from app.services.tenancy import OrgContext, parse_id, tenant_session
+from app.services.core.authz import Permission
+from app.services.core.errors import NotFound, PermissionDenied, ServiceError, ValidationFailed
+from app.services.core.tenancy import OrgContext, parse_id, tenant_session
+from app.services.learning import cohorts
+from app.services.learning.cohorts import CohortRow, LearnerPage
 from app.state.account import FormState
 from app.state.session import SessionState, handle_errors
 

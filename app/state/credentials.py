@@ -8,10 +8,10 @@ from urllib.parse import unquote
 
 import reflex as rx
 
-from app.services import certificates
-from app.services.authz import Permission, has
-from app.services.errors import ServiceError, ValidationFailed
-from app.services.tenancy import OrgContext, tenant_session
+from app.services.core.authz import Permission, has
+from app.services.core.errors import ServiceError, ValidationFailed
+from app.services.core.tenancy import OrgContext, tenant_session
+from app.services.credentials import certificates
 from app.state.account import FormState
 from app.state.paging import PAGE_SIZE, PagedState
 from app.state.session import SessionState, handle_errors

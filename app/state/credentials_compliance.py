@@ -8,10 +8,10 @@ from urllib.parse import urlencode
 
 import reflex as rx
 
-from app.services import compliance
-from app.services.authz import ROLE_LABELS, Permission, has
-from app.services.errors import ServiceError
-from app.services.tenancy import OrgContext, tenant_session
+from app.services.core.authz import ROLE_LABELS, Permission, has
+from app.services.core.errors import ServiceError
+from app.services.core.tenancy import OrgContext, tenant_session
+from app.services.credentials import compliance
 from app.state.account import FormState
 from app.state.paging import PAGE_SIZE, PagedState
 from app.state.session import SessionState, handle_errors

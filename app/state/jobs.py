@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import reflex as rx
 
-from app.services import outbox
-from app.services.authz import Permission
-from app.services.errors import ServiceError
-from app.services.tenancy import tenant_session
+from app.services.core.authz import Permission
+from app.services.core.errors import ServiceError
+from app.services.core.tenancy import tenant_session
+from app.services.infra import outbox
 from app.state.paging import PAGE_SIZE, PagedState
 from app.state.session import SessionState, handle_errors
 

@@ -12,10 +12,11 @@ from typing import Any
 
 import reflex as rx
 
-from app.services import catalog, cohorts, courses, enrollments, progress
-from app.services.authz import Permission
-from app.services.errors import NotFound, ServiceError
-from app.services.tenancy import OrgContext, tenant_session
+from app.services.authoring import courses
+from app.services.core.authz import Permission
+from app.services.core.errors import NotFound, ServiceError
+from app.services.core.tenancy import OrgContext, tenant_session
+from app.services.learning import catalog, cohorts, enrollments, progress
 from app.state.account import FormState
 from app.state.live import hub
 from app.state.paging import PAGE_SIZE, PagedState

@@ -13,10 +13,10 @@ from typing import Any
 
 import reflex as rx
 
-from app.services import progress, quizzes
-from app.services.authz import Permission
-from app.services.errors import Conflict, NotFound, ServiceError
-from app.services.tenancy import tenant_session
+from app.services.core.authz import Permission
+from app.services.core.errors import Conflict, NotFound, ServiceError
+from app.services.core.tenancy import tenant_session
+from app.services.learning import progress, quizzes
 from app.state.learn import path_ids
 from app.state.session import SessionState, handle_errors
 

@@ -31,7 +31,7 @@ from reflex_base.event import Event
 from reflex_base.registry import RegistrationContext
 from reflex_base.utils.format import format_event_handler
 
-from app.services.broker import RESYNC_TOPIC, get_broker
+from app.services.infra.broker import RESYNC_TOPIC, get_broker
 from app.state.handler_threads import event_loop
 
 log = logging.getLogger(__name__)

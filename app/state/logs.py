@@ -10,10 +10,11 @@ from urllib.parse import urlencode
 
 import reflex as rx
 
-from app.services import audit, mail
-from app.services.authz import Permission
-from app.services.errors import ServiceError
-from app.services.tenancy import tenant_session
+from app.services.comms import mail
+from app.services.core import audit
+from app.services.core.authz import Permission
+from app.services.core.errors import ServiceError
+from app.services.core.tenancy import tenant_session
 from app.state.paging import PAGE_SIZE, PagedState
 from app.state.session import SessionState, handle_errors
 

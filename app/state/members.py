@@ -9,10 +9,11 @@ from typing import Any
 
 import reflex as rx
 
-from app.services import invites, member_import, members, orgs
-from app.services.authz import ROLE_LABELS, Permission, has
-from app.services.errors import NotFound, ServiceError
-from app.services.tenancy import OrgContext, tenant_session
+from app.services.config import orgs
+from app.services.core.authz import ROLE_LABELS, Permission, has
+from app.services.core.errors import NotFound, ServiceError
+from app.services.core.tenancy import OrgContext, tenant_session
+from app.services.people import invites, member_import, members
 from app.state.account import FormState
 from app.state.session import SessionState, handle_errors
 

@@ -6,10 +6,10 @@ from typing import Any
 
 import reflex as rx
 
-from app.services import orgs
-from app.services.authz import Permission
-from app.services.errors import NotFound, ServiceError
-from app.services.tenancy import tenant_session
+from app.services.config import orgs
+from app.services.core.authz import Permission
+from app.services.core.errors import NotFound, ServiceError
+from app.services.core.tenancy import tenant_session
 from app.state.account import FormState
 from app.state.session import SessionState, handle_errors
 

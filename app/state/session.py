@@ -13,12 +13,13 @@ from urllib.parse import quote
 import reflex as rx
 from starlette.requests import cookie_parser
 
-from app.services import auth, notifications
-from app.services.authz import ROLE_LABELS, Permission, permissions_for, require
-from app.services.broker import config_topic
-from app.services.errors import PermissionDenied, ServiceError, Unauthenticated
-from app.services.org_config import effective_config
-from app.services.tenancy import OrgContext, public_session, tenant_session
+from app.services.comms import notifications
+from app.services.config.org_config import effective_config
+from app.services.core.authz import ROLE_LABELS, Permission, permissions_for, require
+from app.services.core.errors import PermissionDenied, ServiceError, Unauthenticated
+from app.services.core.tenancy import OrgContext, public_session, tenant_session
+from app.services.infra.broker import config_topic
+from app.services.people import auth
 from app.settings import get_settings
 from app.state import live_toast
 from app.state.live import hub

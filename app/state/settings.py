@@ -10,17 +10,18 @@ from typing import Any
 
 import reflex as rx
 
-from app.services import org_config, orgs
-from app.services.authz import Permission, has
-from app.services.errors import NotFound, ServiceError, ValidationFailed
-from app.services.org_config import (
+from app.services.config import org_config, orgs
+from app.services.config.org_config import (
     ACCENT_COLORS,
     DELIVERY_MODES,
     STANDARD_FUNDING_SOURCES,
     field_title,
 )
-from app.services.storage import MAX_LOGO_BYTES
-from app.services.tenancy import OrgContext, tenant_session
+from app.services.core.authz import Permission, has
+from app.services.core.errors import NotFound, ServiceError, ValidationFailed
+from app.services.core.tenancy import OrgContext, tenant_session
+from app.services.infra.storage import MAX_LOGO_BYTES
+from app.services.people import seats
 from app.state.account import FormState
 from app.state.session import SessionState, handle_errors
 
@@ -75,7 +76,7 @@ class SettingsState(FormState, SessionState):
         with tenant_session(ctx) as session:
             org = orgs.require_in_subtree(session, ctx, self.target_org or str(ctx.org_id))
             view = org_config.effective_with_sources(session, ctx, org_id=org.id)
-            used = org_config.usage(session, ctx, org_id=org.id)
+            used = seats.usage(session, ctx, org_id=org.id)
             if has(ctx, Permission.org_manage):
                 choices = [
                     {"value": n.id, "label": ("— " * n.depth) + n.name}

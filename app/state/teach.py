@@ -7,10 +7,10 @@ from typing import Any
 
 import reflex as rx
 
-from app.services import courses
-from app.services.authz import Permission
-from app.services.errors import ServiceError
-from app.services.tenancy import tenant_session
+from app.services.authoring import courses
+from app.services.core.authz import Permission
+from app.services.core.errors import ServiceError
+from app.services.core.tenancy import tenant_session
 from app.state.account import FormState
 from app.state.paging import PAGE_SIZE, PagedState
 from app.state.session import SessionState, handle_errors

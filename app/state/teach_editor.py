@@ -12,11 +12,11 @@ from typing import Any
 
 import reflex as rx
 
-from app.services import courses, media
-from app.services.authz import Permission
-from app.services.courses import CourseEditorView, LessonView
-from app.services.errors import NotFound, ServiceError
-from app.services.tenancy import OrgContext, tenant_session
+from app.services.authoring import courses, media
+from app.services.authoring.courses import CourseEditorView, LessonView
+from app.services.core.authz import Permission
+from app.services.core.errors import NotFound, ServiceError
+from app.services.core.tenancy import OrgContext, tenant_session
 from app.state.account import FormState
 from app.state.session import SessionState, handle_errors
 from app.state.teach import STATUS_COLORS, blank_errors

@@ -12,10 +12,10 @@ from typing import TYPE_CHECKING, Any
 
 import reflex as rx
 
-from app.services import courses, media
-from app.services.courses import LessonView
-from app.services.errors import ServiceError, ValidationFailed
-from app.services.tenancy import OrgContext, tenant_session
+from app.services.authoring import courses, media
+from app.services.authoring.courses import LessonView
+from app.services.core.errors import ServiceError, ValidationFailed
+from app.services.core.tenancy import OrgContext, tenant_session
 from app.state.session import handle_errors
 
 FILE_UPLOAD_ID = "lesson-file-upload"

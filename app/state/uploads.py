@@ -15,8 +15,9 @@ from reflex_base.event import EventHandler
 from reflex_base.utils.format import format_event_handler
 
 from app.models.course import LessonKind
-from app.services import media, member_import
-from app.services.storage import MAX_LOGO_BYTES
+from app.services.authoring import media
+from app.services.infra.storage import MAX_LOGO_BYTES
+from app.services.people import member_import
 from app.state.members import MembersState
 from app.state.settings import SettingsState
 from app.state.teach_editor import TeachEditorState

@@ -15,9 +15,9 @@ from starlette.testclient import TestClient
 from app.api.routes import build_api
 from app.models.base import utcnow
 from app.models.user import LoginTicket
-from app.services import auth
-from app.services.security import token_hash
-from app.services.tenancy import public_session
+from app.services.core.security import token_hash
+from app.services.core.tenancy import public_session
+from app.services.people import auth
 from app.settings import get_settings
 from tests import factories as f
 

@@ -14,12 +14,13 @@ from starlette.testclient import TestClient
 
 from app.api.routes import build_api
 from app.models.user import Role
-from app.services import compliance, org_config
-from app.services.tenancy import tenant_session
+from app.services.config import org_config
+from app.services.core.tenancy import tenant_session
+from app.services.credentials import compliance
 from app.settings import get_settings
 from tests import factories as f
 from tests import learning_factories as lf
-from tests.services.test_certificates import issued
+from tests.services.credentials.test_certificates import issued
 
 pytestmark = pytest.mark.usefixtures("backend")
 

@@ -23,8 +23,10 @@ from starlette.testclient import TestClient
 from app.api.routes import build_api
 from app.models.course import Course, LessonKind
 from app.models.user import Role
-from app.services import certificates, progress, storage
-from app.services.tenancy import tenant_session
+from app.services.core.tenancy import tenant_session
+from app.services.credentials import certificates
+from app.services.infra import storage
+from app.services.learning import progress
 from app.settings import get_settings
 from tests import factories as f
 from tests import file_factories as ff

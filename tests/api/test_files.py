@@ -17,13 +17,13 @@ from app.api import files
 from app.api.routes import build_api
 from app.models.course import LessonKind
 from app.models.user import Role
-from app.services import storage
+from app.services.infra import storage
 from app.settings import get_settings
 from tests import factories as f
 from tests import file_factories as ff
 from tests import learning_factories as lf
 from tests.conftest import Backend
-from tests.services.test_storage import PNG, new_s3_storage, s3_test_url
+from tests.services.infra.test_storage import PNG, new_s3_storage, s3_test_url
 
 pytestmark = pytest.mark.usefixtures("backend")
 

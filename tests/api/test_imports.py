@@ -12,8 +12,8 @@ from starlette.testclient import TestClient
 
 from app.api.routes import build_api
 from app.models.user import Role
-from app.services import member_import
-from app.services.tenancy import OrgContext, tenant_session
+from app.services.core.tenancy import OrgContext, tenant_session
+from app.services.people import member_import
 from app.settings import get_settings
 from tests import factories as f
 

@@ -13,8 +13,10 @@ from starlette.testclient import TestClient
 
 from app.api.routes import build_api
 from app.models.user import Role
-from app.services import audit, org_config, reports
-from app.services.tenancy import tenant_session
+from app.services.config import org_config
+from app.services.core import audit
+from app.services.core.tenancy import tenant_session
+from app.services.reports import exports as reports
 from app.settings import get_settings
 from app.state.logs import AuditState
 from tests import factories as f

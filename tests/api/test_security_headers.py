@@ -23,7 +23,7 @@ from starlette.testclient import TestClient
 
 from app.api import csp
 from app.api.routes import build_api
-from app.services import storage
+from app.services.infra import storage
 from app.settings import get_settings
 
 pytestmark = pytest.mark.usefixtures("backend")

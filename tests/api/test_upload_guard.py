@@ -23,8 +23,9 @@ from starlette.applications import Starlette
 
 from app.api import upload_guard
 from app.api.routes import build_api
-from app.services import auth, media
-from app.services.storage import MAX_LOGO_BYTES
+from app.services.authoring import media
+from app.services.infra.storage import MAX_LOGO_BYTES
+from app.services.people import auth
 from app.settings import get_settings
 from app.state import uploads
 from app.state.members import MembersState

@@ -50,7 +50,7 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
 
 from app import db
-from app.services import broker
+from app.services.infra import broker
 from app.settings import get_settings
 from tests.e2e.launch import E2EApp, launch_app
 from tests.smtp_sink import Inbox, SmtpSink

@@ -11,8 +11,8 @@ import pytest
 from playwright.sync_api import BrowserContext, expect
 
 from app.models.user import Role
-from app.services import progress as progress_service
-from app.services.tenancy import tenant_session
+from app.services.core.tenancy import tenant_session
+from app.services.learning import progress as progress_service
 from tests import factories as f
 from tests import learning_factories as lf
 from tests.e2e.conftest import sign_in, wait_ready

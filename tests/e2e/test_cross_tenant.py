@@ -12,8 +12,8 @@ from collections.abc import Callable
 import pytest
 from playwright.sync_api import BrowserContext, expect
 
-from app.services import auth, invites
-from app.services.tenancy import OrgContext, public_session, tenant_session
+from app.services.core.tenancy import OrgContext, public_session, tenant_session
+from app.services.people import auth, invites
 from tests.e2e.conftest import (
     PASSWORD,
     E2EApp,

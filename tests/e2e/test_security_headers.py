@@ -19,7 +19,7 @@ from playwright.sync_api import BrowserContext, Page, expect
 from app.models.course import LessonKind
 from app.models.user import Role
 from app.seed_media import demo_video
-from app.services import storage
+from app.services.infra import storage
 from app.settings import get_settings
 from app.state import uploads
 from app.state.settings import SettingsState

@@ -14,8 +14,8 @@ from app.models.course import LessonKind
 from app.models.enrollment import LessonProgress
 from app.models.user import Role
 from app.seed_media import demo_video
-from app.services import storage
-from app.services.tenancy import scoped, tenant_session
+from app.services.core.tenancy import scoped, tenant_session
+from app.services.infra import storage
 from tests import factories as f
 from tests import learning_factories as lf
 from tests.e2e.conftest import sign_in, wait_ready

@@ -27,8 +27,8 @@ import pytest
 from playwright.sync_api import BrowserContext, Page, expect
 
 from app.models.user import Role
-from app.services import chat
-from app.services.tenancy import tenant_session
+from app.services.comms import chat
+from app.services.core.tenancy import tenant_session
 from tests import factories as f
 from tests.e2e.conftest import (  # noqa: F401 (fixtures used by the faults tests)
     FAILED,

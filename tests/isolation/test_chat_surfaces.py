@@ -1,4 +1,4 @@
-"""Isolation rows for chat (`app.services.chat`, `app.services.chat_messages`, `/chat`).
+"""Isolation rows for chat (`app.services.comms.chat`, `app.services.comms.chat_messages`, `/chat`).
 
 Same attackers as `test_surfaces.py` (imported from there): the admin of an unrelated org B
 and the admin of C, a child org of A. A has a General channel, a course channel, a cohort
@@ -22,10 +22,10 @@ from sqlmodel import Session
 
 from app.models.chat import ChatChannel
 from app.models.user import Role
-from app.services import chat
-from app.services import chat_messages as msgs
-from app.services.errors import NotFound
-from app.services.tenancy import OrgContext, tenant_session
+from app.services.comms import chat
+from app.services.comms import chat_messages as msgs
+from app.services.core.errors import NotFound
+from app.services.core.tenancy import OrgContext, tenant_session
 from app.state.chat import ChatState
 from app.state.live import hub
 from tests import factories as f
@@ -379,13 +379,13 @@ def test_owner_control(other_tenant: Scenario) -> None:  # noqa: F811
 
 
 # --------------------------------------------------------------------------- members panel
-# (`app.services.chat_members` and the moderation handlers of the members panel)
+# (`app.services.comms.chat_members` and the moderation handlers of the members panel)
 
 
 def _members_of_a(world: ChatWorld) -> dict[str, list[tuple[str, bool]]]:
     """Who is in each of A's channels and whether they are muted, as A's admin sees it
     (the learner reads the channels the admin is not in)."""
-    from app.services import chat_members as cm
+    from app.services.comms import chat_members as cm
 
     view = {}
     for cid in world.channels:
@@ -413,7 +413,7 @@ def _members_world(case: Scenario) -> ChatWorld:
 
 
 def test_members_services_refuse_attacker_on_every_channel(scenario: Scenario) -> None:  # noqa: F811
-    from app.services import chat_members as cm
+    from app.services.comms import chat_members as cm
 
     world = _members_world(scenario)
     before = _members_of_a(world)
@@ -441,7 +441,7 @@ def test_members_services_refuse_attacker_on_every_channel(scenario: Scenario) -
 def test_members_of_a_never_reach_the_attacker_s_own_channels(scenario: Scenario) -> None:  # noqa: F811
     """In the attacker's own channels, A's people are unknown: not listed, not addable, not
     mutable, not removable, not unmutable."""
-    from app.services import chat_members as cm
+    from app.services.comms import chat_members as cm
 
     world = _members_world(scenario)
     before = _members_of_a(world)
@@ -495,7 +495,7 @@ def test_members_panel_handlers_give_attacker_nothing(scenario: Scenario) -> Non
 
 def test_members_owner_control(other_tenant: Scenario) -> None:  # noqa: F811
     """A's own admin gets through the same calls, so the rows above can fail."""
-    from app.services import chat_members as cm
+    from app.services.comms import chat_members as cm
 
     world = _members_world(other_tenant)
     admin, uid = world.admin.ctx, world.learner.user_id

@@ -1,4 +1,4 @@
-"""Isolation rows for the live class view: `app.services.class_view`, the
+"""Isolation rows for the live class view: `app.services.learning.class_view`, the
 `/teach/courses/<id>/live` and `/team/live` handlers, and the topics their tabs watch.
 
 Attackers (from `test_surfaces.py`): the admin of an unrelated org B and the admin of C, a
@@ -24,9 +24,9 @@ from typing import Any
 import pytest
 
 from app.models.user import Role
-from app.services import class_view, progress
-from app.services.errors import NotFound, PermissionDenied, ServiceError
-from app.services.tenancy import OrgContext, tenant_session
+from app.services.core.errors import NotFound, PermissionDenied, ServiceError
+from app.services.core.tenancy import OrgContext, tenant_session
+from app.services.learning import class_view, progress
 from app.state import class_view as cv
 from app.state.class_view import ClassViewState, TeamLiveState
 from app.state.live import hub
@@ -38,7 +38,7 @@ from tests.isolation.test_surfaces import (  # the fixtures are used by name
     other_tenant,  # noqa: F401
     scenario,  # noqa: F401
 )
-from tests.services.test_class_view import complete, drain
+from tests.services.learning.test_class_view import complete, drain
 from tests.state.harness import StateHarness
 from tests.state.test_class_view import _App
 

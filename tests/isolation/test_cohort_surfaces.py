@@ -1,4 +1,4 @@
-"""Isolation rows for cohorts: `app.services.cohorts`, the cohort choice of
+"""Isolation rows for cohorts: `app.services.learning.cohorts`, the cohort choice of
 `enrollments.enroll`, and the `/teach/courses/<id>/cohorts` handlers.
 
 Attackers (from `test_surfaces.py`): the admin of an unrelated org B and the admin of C, a
@@ -18,9 +18,9 @@ from typing import Any
 import pytest
 
 from app.models.user import Role
-from app.services import cohorts, enrollments
-from app.services.errors import NotFound, ServiceError, ValidationFailed
-from app.services.tenancy import OrgContext, tenant_session
+from app.services.core.errors import NotFound, ServiceError, ValidationFailed
+from app.services.core.tenancy import OrgContext, tenant_session
+from app.services.learning import cohorts, enrollments
 from app.state.cohorts import CohortsState
 from tests import factories as f
 from tests import learning_factories as lf
@@ -30,7 +30,7 @@ from tests.isolation.test_surfaces import (  # the fixtures are used by name
     other_tenant,  # noqa: F401
     scenario,  # noqa: F401
 )
-from tests.services.test_class_view import drain
+from tests.services.learning.test_class_view import drain
 from tests.state.harness import StateHarness
 
 

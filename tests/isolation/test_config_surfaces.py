@@ -14,9 +14,10 @@ from typing import Any
 import pytest
 from reflex.state import State
 
-from app.services import org_config
-from app.services.errors import NotFound
-from app.services.tenancy import OrgContext, tenant_session
+from app.services.config import org_config
+from app.services.core.errors import NotFound
+from app.services.core.tenancy import OrgContext, tenant_session
+from app.services.people import seats
 from app.state.settings import SettingsState
 from tests.isolation.test_surfaces import (  # fixtures are found by name in this module
     HandlerSurface,
@@ -123,7 +124,7 @@ CONFIG_SURFACES: list[Surface] = [
             s, me, org_id=a.child_id, section="features", field="chat"
         ),
     ),
-    Surface("org_config.usage(A)", lambda s, me, a: org_config.usage(s, me, org_id=a.org_id)),
+    Surface("seats.usage(A)", lambda s, me, a: seats.usage(s, me, org_id=a.org_id)),
     Surface(
         "org_config.set_logo(A)",
         lambda s, me, a: org_config.set_logo(s, me, org_id=a.org_id, data=PNG),

@@ -21,9 +21,10 @@ from starlette.testclient import TestClient
 
 from app.api.routes import build_api
 from app.models.user import Role
-from app.services import certificates, compliance, notifications
-from app.services.errors import NotFound, ServiceError, ValidationFailed
-from app.services.tenancy import OrgContext, tenant_session
+from app.services.comms import notifications
+from app.services.core.errors import NotFound, ServiceError, ValidationFailed
+from app.services.core.tenancy import OrgContext, tenant_session
+from app.services.credentials import certificates, compliance
 from app.settings import get_settings
 from app.state.credentials import CertificatesState
 from app.state.credentials_compliance import ComplianceState
@@ -37,7 +38,7 @@ from tests.isolation.test_surfaces import (  # the fixtures are used by name
     other_tenant,  # noqa: F401
     scenario,  # noqa: F401
 )
-from tests.services.test_certificates import issued
+from tests.services.credentials.test_certificates import issued
 from tests.state.harness import StateHarness
 
 

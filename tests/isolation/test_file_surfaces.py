@@ -26,7 +26,7 @@ from starlette.testclient import TestClient
 from app.api.routes import build_api
 from app.models.course import LessonKind
 from app.models.user import Role
-from app.services import storage
+from app.services.infra import storage
 from app.settings import get_settings
 from tests import factories as f
 from tests import file_factories as ff

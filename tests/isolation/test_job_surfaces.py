@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import pytest
 
-from app.services import outbox
-from app.services.errors import NotFound
-from app.services.tenancy import tenant_session
+from app.services.core.errors import NotFound
+from app.services.core.tenancy import tenant_session
+from app.services.infra import outbox
 from app.state.jobs import JobsState
 from tests import outbox_helpers as oh
 from tests.isolation.test_surfaces import (  # the fixtures are used by name

@@ -19,9 +19,10 @@ from typing import Any
 import pytest
 
 from app.models.user import Role
-from app.services import catalog, courses, enrollments, progress, quizzes
-from app.services.errors import NotFound, ServiceError
-from app.services.tenancy import OrgContext, tenant_session
+from app.services.authoring import courses
+from app.services.core.errors import NotFound, ServiceError
+from app.services.core.tenancy import OrgContext, tenant_session
+from app.services.learning import catalog, enrollments, progress, quizzes
 from app.state.learn import (
     ApplicationsState,
     CatalogState,

@@ -17,8 +17,8 @@ import pytest
 from reflex.state import State
 
 from app.models.user import Role
-from app.services import auth, invites, member_import, members
-from app.services.tenancy import public_session, tenant_session
+from app.services.core.tenancy import public_session, tenant_session
+from app.services.people import auth, invites, member_import, members
 from app.state.members import MembersState
 from tests import factories as f
 from tests.isolation.test_surfaces import (

@@ -19,9 +19,9 @@ from sqlmodel import select
 from app.db import Scope, open_session
 from app.models.notification import Notification
 from app.models.user import Role
-from app.services import announcements, notifications
-from app.services.errors import NotFound, PermissionDenied, ValidationFailed
-from app.services.tenancy import mark_scoped, tenant_session
+from app.services.comms import announcements, notifications
+from app.services.core.errors import NotFound, PermissionDenied, ValidationFailed
+from app.services.core.tenancy import mark_scoped, tenant_session
 from app.state.announcements import AnnouncementsState
 from app.state.credentials_notifications import NotificationsState
 from app.state.live import hub

@@ -15,7 +15,8 @@ from starlette.testclient import TestClient
 
 from app.api.routes import build_api
 from app.models.user import Role
-from app.services import audit, storage
+from app.services.core import audit
+from app.services.infra import storage
 from app.settings import get_settings
 from tests import factories as f
 from tests import file_factories as ff
@@ -67,7 +68,7 @@ def test_child_admin_cannot_export_the_parent(child_admin: Scenario, surface: Su
 @pytest.mark.parametrize("surface", REPORT_SURFACES, ids=lambda s: s.name)
 def test_owner_control(other_tenant: Scenario, surface: Surface) -> None:  # noqa: F811
     """A's own admin does see A's rows through every row above."""
-    from app.services.tenancy import tenant_session
+    from app.services.core.tenancy import tenant_session
 
     victim = other_tenant.victim
     with tenant_session(victim.admin.ctx) as session:

@@ -3,7 +3,7 @@
 PostgreSQL (as the `guildhall_app` role the app connects with): row-level security hides and
 protects every tenant table even from raw SQL that forgot its org filter, and the role
 cannot switch it off. Both backends: the guard in `app.db` refuses an ORM SELECT on a tenant
-table that did not go through `app.services.tenancy`.
+table that did not go through `app.services.core.tenancy`.
 """
 
 from __future__ import annotations
@@ -20,8 +20,9 @@ from sqlmodel import select
 from app.db import Scope, UnscopedQueryError, get_engine, open_session
 from app.models import TENANT_TABLES, Invite, Membership, Organization, OutboundEmail, User
 from app.models.user import Role
-from app.services import member_import, outbox
-from app.services.tenancy import mark_scoped, public_session, tenant_session
+from app.services.core.tenancy import mark_scoped, public_session, tenant_session
+from app.services.infra import outbox
+from app.services.people import member_import
 from tests import factories as f
 from tests import learning_factories as lf
 from tests.conftest import Backend

@@ -42,9 +42,12 @@ from starlette.testclient import TestClient
 
 from app.api.routes import build_api
 from app.models.user import Role
-from app.services import audit, auth, invites, mail, members, orgs
-from app.services.errors import NotFound, ServiceError
-from app.services.tenancy import OrgContext, public_session, tenant_session
+from app.services.comms import mail
+from app.services.config import orgs
+from app.services.core import audit
+from app.services.core.errors import NotFound, ServiceError
+from app.services.core.tenancy import OrgContext, public_session, tenant_session
+from app.services.people import auth, invites, members
 from app.settings import get_settings
 from app.state.logs import AuditState, MailState
 from app.state.members import MembersState

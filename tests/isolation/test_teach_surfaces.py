@@ -1,4 +1,4 @@
-"""Isolation rows for authoring: the course services (`app.services.courses`, `media`), the
+"""Isolation rows for authoring: the course services (`authoring.courses`, `media`), the
 `/teach` and `/teach/courses/<id>` handlers and the media behind `/files/...`.
 
 Same attackers as `test_surfaces.py`: the admin of an unrelated org B and the admin of C, a
@@ -22,9 +22,10 @@ from reflex_base.event import EventSpec
 from starlette.testclient import TestClient
 
 from app.api.routes import build_api
-from app.services import courses, media, storage
-from app.services.errors import NotFound, PermissionDenied, ServiceError
-from app.services.tenancy import OrgContext, tenant_session
+from app.services.authoring import courses, media
+from app.services.core.errors import NotFound, PermissionDenied, ServiceError
+from app.services.core.tenancy import OrgContext, tenant_session
+from app.services.infra import storage
 from app.settings import get_settings
 from app.state.teach import TeachState
 from app.state.teach_editor import TeachEditorState

@@ -6,8 +6,9 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from app.services import audit, auth
-from app.services.tenancy import public_session, tenant_session
+from app.services.core import audit
+from app.services.core.tenancy import public_session, tenant_session
+from app.services.people import auth
 from app.state.account import SignInState
 from tests import factories as f
 from tests.state.harness import StateHarness

@@ -14,9 +14,10 @@ from sqlmodel import col
 from app.models.chat import ChatMessage
 from app.models.user import Role
 from app.pages.chat import chat_page, message_item
-from app.services import chat, org_config
-from app.services import chat_messages as msgs
-from app.services.tenancy import OrgContext, count_rows, scoped, tenant_session
+from app.services.comms import chat
+from app.services.comms import chat_messages as msgs
+from app.services.config import org_config
+from app.services.core.tenancy import OrgContext, count_rows, scoped, tenant_session
 from app.state import chat as chat_state
 from app.state.chat import ChatMsg, ChatState
 from app.state.live import hub

@@ -16,10 +16,10 @@ from app.models.base import utcnow
 from app.models.chat import ChatMember
 from app.models.user import Role
 from app.pages.chat import member_row, members_panel
-from app.services import chat
-from app.services import chat_members as cm
-from app.services import chat_messages as msgs
-from app.services.tenancy import OrgContext, scoped, tenant_session
+from app.services.comms import chat
+from app.services.comms import chat_members as cm
+from app.services.comms import chat_messages as msgs
+from app.services.core.tenancy import OrgContext, scoped, tenant_session
 from app.state import chat as chat_state
 from app.state.chat import ChatState
 from app.state.live import hub

@@ -14,15 +14,16 @@ import pytest
 
 from app.models.base import utcnow
 from app.models.user import Membership, Role
-from app.services import members, progress
-from app.services.tenancy import scoped, tenant_session
+from app.services.core.tenancy import scoped, tenant_session
+from app.services.learning import progress
+from app.services.people import members
 from app.state import class_view as cv
 from app.state.class_view import ClassViewState, TeamLiveState
 from app.state.live import hub
 from app.state.session import SessionState
 from tests import factories as f
 from tests import learning_factories as lf
-from tests.services.test_class_view import ClassWorld, class_world, complete
+from tests.services.learning.test_class_view import ClassWorld, class_world, complete
 from tests.state.harness import StateHarness
 
 pytestmark = pytest.mark.usefixtures("backend")

@@ -10,13 +10,13 @@ from typing import Any
 import pytest
 
 from app.models.user import Role
-from app.services import cohorts
-from app.services.tenancy import OrgContext, tenant_session
+from app.services.core.tenancy import OrgContext, tenant_session
+from app.services.learning import cohorts
 from app.state.cohorts import CohortsState
 from app.state.learn import ApplicationsState, CourseState
 from tests import factories as f
 from tests import learning_factories as lf
-from tests.services.test_class_view import drain
+from tests.services.learning.test_class_view import drain
 from tests.state.harness import StateHarness
 
 pytestmark = pytest.mark.usefixtures("backend")

@@ -12,14 +12,15 @@ from sqlmodel import col
 
 from app.models.notification import Notification
 from app.models.user import Role
-from app.services import certificates, compliance, notifications
-from app.services.tenancy import tenant_session
+from app.services.comms import notifications
+from app.services.core.tenancy import tenant_session
+from app.services.credentials import certificates, compliance
 from app.state.credentials import CertificatesState, VerifyState
 from app.state.credentials_compliance import ComplianceState
 from app.state.credentials_notifications import NotificationsState
 from tests import factories as f
 from tests import learning_factories as lf
-from tests.services.test_certificates import issued
+from tests.services.credentials.test_certificates import issued
 from tests.state.harness import StateHarness
 
 pytestmark = pytest.mark.usefixtures("backend")
@@ -167,7 +168,7 @@ def test_learners_and_managers_cannot_add_rules() -> None:
 
 
 def test_a_manager_sees_their_team_only() -> None:
-    from app.services import members
+    from app.services.people import members
 
     admin = f.new_admin()
     manager = f.invite_and_accept_member(admin.ctx, Role.manager)

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 
 from app.models.user import Role
-from app.services import courses
-from app.services.tenancy import tenant_session
+from app.services.authoring import courses
+from app.services.core.tenancy import tenant_session
 from app.state.learn import (
     ApplicationsState,
     CatalogState,

@@ -5,9 +5,10 @@ from __future__ import annotations
 import pytest
 
 from app.models.user import Role
-from app.services import audit, mail
-from app.services.errors import PermissionDenied
-from app.services.tenancy import tenant_session
+from app.services.comms import mail
+from app.services.core import audit
+from app.services.core.errors import PermissionDenied
+from app.services.core.tenancy import tenant_session
 from app.state.logs import MailState
 from tests import factories as f
 from tests.state.harness import StateHarness

@@ -16,8 +16,8 @@ import reflex as rx
 from reflex_base.event import Event
 
 from app.models.user import Role
-from app.services import invites, member_import, members
-from app.services.tenancy import OrgContext, tenant_session
+from app.services.core.tenancy import OrgContext, tenant_session
+from app.services.people import invites, member_import, members
 from app.state.members import MembersState
 from tests import factories as f
 from tests.state.harness import Reply, StateHarness

@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 
 from app.models.user import Role
-from app.services import invites, mail, members
-from app.services.tenancy import OrgContext, tenant_session
+from app.services.comms import mail
+from app.services.core.tenancy import OrgContext, tenant_session
+from app.services.people import invites, members
 from app.state.members import MembersState
 from tests import factories as f
 from tests.state.harness import StateHarness

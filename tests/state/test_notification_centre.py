@@ -11,8 +11,8 @@ import pytest
 import reflex as rx
 
 from app.models.user import Role
-from app.services import notifications
-from app.services.tenancy import OrgContext, tenant_session
+from app.services.comms import notifications
+from app.services.core.tenancy import OrgContext, tenant_session
 from app.state import live_toast
 from app.state.announcements import AnnouncementsState
 from app.state.credentials_notifications import NotificationsState, _inbox_pushed

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from app.models.user import Role
-from app.services import orgs
-from app.services.tenancy import OrgContext, tenant_session
+from app.services.config import orgs
+from app.services.core.tenancy import OrgContext, tenant_session
 from app.state.orgs import OrgDetailState, OrgsState
 from tests import factories as f
 from tests.state.harness import StateHarness

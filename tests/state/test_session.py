@@ -7,10 +7,11 @@ import asyncio
 import pytest
 
 from app.models.user import Role
-from app.services import auth, invites, notifications
-from app.services.authz import Permission
-from app.services.errors import PermissionDenied, Unauthenticated
-from app.services.tenancy import public_session, tenant_session
+from app.services.comms import notifications
+from app.services.core.authz import Permission
+from app.services.core.errors import PermissionDenied, Unauthenticated
+from app.services.core.tenancy import public_session, tenant_session
+from app.services.people import auth, invites
 from app.state.live import hub
 from app.state.members import MembersState
 from app.state.session import SessionState, _config_changed

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 from app.models.user import Role
-from app.services import org_config
-from app.services.tenancy import OrgContext, tenant_session
+from app.services.config import org_config
+from app.services.core.tenancy import OrgContext, tenant_session
 from app.state.settings import SettingsState
 from tests import factories as f
 from tests.state.harness import StateHarness

@@ -6,8 +6,8 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from app.services import auth
-from app.services.tenancy import public_session
+from app.services.core.tenancy import public_session
+from app.services.people import auth
 from app.state.account import SignUpConfirmState, SignUpState
 from tests import factories as f
 from tests.mailbox import Mailbox

@@ -13,8 +13,9 @@ import reflex as rx
 from reflex_base.event import Event
 
 from app.models.user import Role
-from app.services import courses, storage
-from app.services.tenancy import OrgContext, tenant_session
+from app.services.authoring import courses
+from app.services.core.tenancy import OrgContext, tenant_session
+from app.services.infra import storage
 from app.state.teach import TeachState
 from app.state.teach_editor import TeachEditorState
 from tests import factories as f

@@ -1,0 +1,1 @@
+"""Programs, courses, lessons and their media: what instructors build."""

@@ -1,0 +1,1 @@
+"""Talking to people: mail, the notification centre, announcements and chat."""

@@ -1,0 +1,1 @@
+"""Organizations and their tree, and each org's validated, inherited configuration."""

@@ -1,0 +1,2 @@
+"""What learners earn and must keep: certificates, mandatory training (compliance), recertification
+and reminders."""

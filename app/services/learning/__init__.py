@@ -1,0 +1,1 @@
+"""Taking courses: the catalog, enrollments, progress, quizzes, cohorts and the class view."""

@@ -1,0 +1,1 @@
+"""Accounts and membership: sign-in and sign-up, invites, members and teams, CSV import, seats."""

@@ -1,0 +1,1 @@
+"""Reporting: exports, gated by each org's reporting settings."""
