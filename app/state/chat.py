@@ -221,11 +221,8 @@ class ChatState(SessionState):
 
     def _watch(self, ctx: OrgContext, rows: list[chat.ChannelRow]) -> None:
         """Follow the user's channels (unread counts) and the open one; nothing else."""
-        assert ctx.org_id is not None
-        topics = {chat.channel_topic(ctx.org_id, r.id) for r in rows}
-        topics.add(chat.user_chat_topic(ctx.org_id, ctx.user_id))
-        if self.found and self._channel_id:
-            topics.add(chat.channel_topic(ctx.org_id, self._channel_id))
+        open_channel = self._channel_id if self.found else ""
+        topics = chat.tab_topics(ctx, rows, open_channel=open_channel)
         hub.watch(self.router.session.client_token, topics, group="page")
 
     def _apply_info(self, info: chat.ChannelInfo) -> None:

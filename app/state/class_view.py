@@ -260,22 +260,6 @@ class LiveRosterMixin(PagedState, _Session, mixin=True):
         """Read and show, for a caller that holds this tab's lock throughout."""
         self._live_apply(await self._live_read())
 
-    def _live_refresh(self) -> None:
-        """What a progress message does: re-read the page (filter, sort and page kept)."""
-        ctx = self._context()
-        if ctx is None:
-            self._refused(Unauthenticated())
-            return
-        try:
-            self._load_view(ctx)
-        except (NotFound, PermissionDenied) as exc:
-            self._refused(exc)
-            return
-        except ServiceError:
-            log.exception("live class view refresh failed")
-            return
-        self.updates += 1
-
     # ------------------------------------------------------------------ controls
 
     @rx.event

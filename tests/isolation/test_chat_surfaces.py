@@ -188,7 +188,7 @@ def test_lists_search_and_people_show_attacker_nothing_of_a(scenario: Scenario) 
         browse = {r.id for r in chat.browse_interest_channels(session, attacker)}
         found = msgs.search_messages(session, attacker, query="secret")
         people = chat.find_people(session, attacker, query=world.learner.email[:8])
-        topics = chat.channel_topics(session, attacker)
+        topics = chat.tab_topics(attacker, chat.list_channels(session, attacker))
     assert not listed & set(world.channels) and not browse & set(world.channels)
     assert not any(s in h.message.body for h in found.rows for s in world.secrets)
     assert str(world.learner.user_id) not in [p.user_id for p in people]
@@ -253,7 +253,7 @@ def test_a_learner_not_enrolled_cannot_read_the_course_channel(other_tenant: Sce
         with pytest.raises(NotFound):
             msgs.history(session, outsider.ctx, channel_id=world.direct)
         assert world.course not in {r.id for r in chat.list_channels(session, outsider.ctx)}
-        topics = chat.channel_topics(session, outsider.ctx)
+        topics = chat.tab_topics(outsider.ctx, chat.list_channels(session, outsider.ctx))
     assert chat.channel_topic(world.org_id, world.course) not in topics
     assert chat.channel_topic(world.org_id, world.direct) not in topics
     with StateHarness(cookie=outsider.token, path=f"/chat/{world.course}") as tab:
@@ -276,7 +276,7 @@ def test_a_learner_in_no_cohort_cannot_read_the_cohort_channel(other_tenant: Sce
         with pytest.raises(NotFound):
             chat.cohort_channel(session, classmate.ctx, world.cohort_id)
         found = msgs.search_messages(session, classmate.ctx, query="secret-cohort")
-        topics = chat.channel_topics(session, classmate.ctx)
+        topics = chat.tab_topics(classmate.ctx, chat.list_channels(session, classmate.ctx))
     assert found.total == 0
     assert chat.channel_topic(world.org_id, world.cohort) not in topics
     with StateHarness(cookie=classmate.token, path=f"/chat/{world.cohort}") as tab:

@@ -17,6 +17,7 @@ from app.api.routes import build_api
 from app.models.user import Role
 from app.services.core import audit
 from app.services.infra import storage
+from app.services.reports import exports as reports
 from app.settings import get_settings
 from tests import factories as f
 from tests import file_factories as ff
@@ -38,13 +39,13 @@ from tests.isolation.test_surfaces import (  # the fixtures are used by name
 
 REPORT_SURFACES: list[Surface] = [
     Surface(
-        "audit.export_csv holds none of A's events",
-        lambda s, me, a: audit.export_csv(s, me),
+        "reports.audit_csv holds none of A's events",
+        lambda s, me, a: reports.audit_csv(s, me).csv,
         refused_with=None,
     ),
     Surface(
-        "audit.export_csv filtered to A's learner holds nothing",
-        lambda s, me, a: audit.export_csv(s, me, actor=a.learner.email),
+        "reports.audit_csv filtered to A's learner holds nothing",
+        lambda s, me, a: reports.audit_csv(s, me, actor=a.learner.email).csv,
         refused_with=None,
     ),
     Surface(

@@ -91,11 +91,6 @@ def outline(session: Session, ctx: OrgContext, course: Course) -> list[ModuleOut
     return [ModuleOutline(module=m, lessons=by_module[m.id]) for m in modules]
 
 
-def ordered_lessons(session: Session, ctx: OrgContext, course: Course) -> list[Lesson]:
-    """Every lesson of the course in course order (module by module)."""
-    return [lesson for part in outline(session, ctx, course) for lesson in part.lessons]
-
-
 def access_lesson(
     session: Session, ctx: OrgContext, course: Course, lesson_id: uuid.UUID | str
 ) -> Lesson:

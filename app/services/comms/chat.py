@@ -275,6 +275,11 @@ def check_can_post(ctx: OrgContext, acc: Access) -> None:
 # --------------------------------------------------------------------------- creating
 
 
+# Set on the session when `_ensure_channel` made a channel: a read that created one on
+# first use commits it; a read that created nothing does not commit.
+_CREATED_CHANNEL = "guildhall_chat_created_channel"
+
+
 def _ensure_channel(
     session: Session,
     *,
@@ -310,6 +315,7 @@ def _ensure_channel(
         if found is None:
             raise
         return found
+    session.info[_CREATED_CHANNEL] = True
     return row
 
 
@@ -425,16 +431,6 @@ def cohort_channel(session: Session, ctx: OrgContext, cohort_id: uuid.UUID | str
     access_channel(session, ctx, row.id, check_feature=False)  # placed in it or staff
     session.commit()
     return row
-
-
-def cohort_placement_changed(
-    session: Session, *, org_id: uuid.UUID, user_ids: Iterable[uuid.UUID]
-) -> None:
-    """Tell the chat tabs of people placed in, moved between or taken out of cohorts (or of
-    everyone in a cohort that was archived, restored or renamed) to re-read their channel
-    list after the caller's commit. For the cohorts service; it does not commit."""
-    for user_id in set(user_ids):
-        publish_after_commit(session, user_chat_topic(org_id, user_id), {"kind": "channels"})
 
 
 def subject_channel(
@@ -851,7 +847,8 @@ def visible_channels(session: Session, ctx: OrgContext) -> list[ChatChannel]:
             col(ChatChannel.is_archived).is_(False),
         )
     ).all()
-    session.commit()
+    if session.info.pop(_CREATED_CHANNEL, False):
+        session.commit()  # channels made on first use; a plain read commits nothing
     return [general, *courses, *cohorts, *joined]
 
 
@@ -885,11 +882,15 @@ def list_channels(session: Session, ctx: OrgContext) -> list[ChannelRow]:
     return sorted(rows, key=lambda r: (order.get(r.kind, 9), r.name.lower()))
 
 
-def channel_topics(session: Session, ctx: OrgContext) -> set[str]:
-    """The topics a chat tab of the context follows: its channels and its own list."""
+def tab_topics(ctx: OrgContext, rows: Iterable[ChannelRow], *, open_channel: str = "") -> set[str]:
+    """The topics a chat tab follows, and nothing else: the user's channels in `rows` (from
+    `list_channels`, for their unread counts), the user's own list, and the open channel
+    (`open_channel`, when the user may read it)."""
     assert ctx.org_id is not None
-    topics = {channel_topic(ctx.org_id, c.id) for c in visible_channels(session, ctx)}
+    topics = {channel_topic(ctx.org_id, r.id) for r in rows}
     topics.add(user_chat_topic(ctx.org_id, ctx.user_id))
+    if open_channel:
+        topics.add(channel_topic(ctx.org_id, open_channel))
     return topics
 
 

@@ -221,19 +221,3 @@ def build_export(
     )
     session.commit()
     return AuditExport(csv=out.getvalue(), rows=count, truncated=truncated)
-
-
-def export_csv(
-    session: Session,
-    ctx: OrgContext,
-    *,
-    action: str = "",
-    actor: str = "",
-    since: datetime | None = None,
-    until: datetime | None = None,
-    max_rows: int = MAX_EXPORT_ROWS,
-) -> str:
-    """`build_export(...).csv`: the filtered audit log as CSV text."""
-    return build_export(
-        session, ctx, action=action, actor=actor, since=since, until=until, max_rows=max_rows
-    ).csv

@@ -305,12 +305,6 @@ def enroll(
     return view(row)
 
 
-def _tell_chat_list(session: Session, row: Enrollment) -> None:
-    """After commit: the learner's open chat page refreshes its channel list (the course's
-    channel appears once they are active)."""
-    publish_after_commit(session, chat.user_chat_topic(row.org_id, row.user_id), {})
-
-
 def withdraw(session: Session, ctx: OrgContext, enrollment_id: uuid.UUID | str) -> EnrollmentView:
     """Withdraw from one's own active enrollment or pending application (not mandatory
     training). Progress is kept in case the learner enrolls again. Commits."""
@@ -329,6 +323,12 @@ def withdraw(session: Session, ctx: OrgContext, enrollment_id: uuid.UUID | str) 
 
 
 # --------------------------------------------------------------------------- internal
+
+
+def _tell_chat_list(session: Session, row: Enrollment) -> None:
+    """After commit: the learner's open chat page refreshes its channel list (the course's
+    channel appears once they are active)."""
+    publish_after_commit(session, chat.user_chat_topic(row.org_id, row.user_id), {})
 
 
 def ensure_enrollment(

@@ -12,6 +12,7 @@ from datetime import timedelta
 from typing import Any, TypeVar
 
 import pytest
+from sqlalchemy import event
 
 from app.models.audit import AuditEvent
 from app.models.chat import ChannelKind
@@ -87,6 +88,25 @@ def test_general_is_one_channel_per_org_that_every_member_sees() -> None:
     other = f.new_admin()
     assert general(other.ctx) != gid
     assert gid not in listed(other.ctx)
+
+
+def test_listing_channels_commits_only_when_it_made_one() -> None:
+    """The channel list is read on every chat push for every tab: once General and the
+    course channels exist, reading it writes nothing."""
+    admin = f.new_admin()
+    learner = f.invite_and_accept_member(admin.ctx, Role.learner)
+    lf.enrollment(learner.ctx, lf.published_course(admin.ctx))
+    commits: list[int] = []
+
+    def listed() -> list[str]:
+        with tenant_session(learner.ctx) as session:
+            event.listen(session, "after_commit", lambda _s: commits.append(1))
+            return [r.name for r in chat.list_channels(session, learner.ctx)]
+
+    first = listed()  # makes General and the course's channel
+    assert len(first) == 2 and commits
+    made = len(commits)
+    assert listed() == first and len(commits) == made
 
 
 def test_course_channel_is_for_enrolled_learners_and_course_staff_only() -> None:

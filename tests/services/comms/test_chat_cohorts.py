@@ -214,7 +214,7 @@ def test_an_archived_cohort_leaves_the_lists_keeps_its_history_and_takes_no_post
         post(w.instructor.ctx, cid, "after")
     info = run(ann, chat.channel_info, channel_id=cid)
     assert info.archived and not info.can_post and "archived" in info.post_refusal
-    topics = run(ann, chat.channel_topics)
+    topics = topics_of(ann)
     assert chat.channel_topic(w.admin.org_id, cid) not in topics
     change_cohort(w.admin.ctx, w.morning, is_archived=False)
     assert cid in listed(ann)
@@ -243,20 +243,25 @@ def test_the_list_puts_cohorts_after_courses_and_before_interest_channels() -> N
 # --------------------------------------------------------------------------- live, mentions
 
 
+def topics_of(ctx: OrgContext) -> set[str]:
+    """What a chat tab of `ctx` follows."""
+    return run(ctx, lambda s, c: chat.tab_topics(c, chat.list_channels(s, c)))
+
+
 def test_channel_topics_follow_the_cohort_channel(heard: list[tuple[str, Any]]) -> None:
     w = cohort_world()
     cid = channel_of(w.people["ann"].ctx, w.morning)
     topic = chat.channel_topic(w.admin.org_id, cid)
     for who in (w.people["ann"], w.people["ben"], w.instructor):
-        assert topic in run(who.ctx, chat.channel_topics)
+        assert topic in topics_of(who.ctx)
     for key in ("cal", "dee", "out"):
-        assert topic not in run(w.people[key].ctx, chat.channel_topics)
+        assert topic not in topics_of(w.people[key].ctx)
     heard.clear()
     post(w.people["ben"].ctx, cid, "live?")
     assert [t for t, p in heard if t == topic and p.get("kind") == "new"] == [topic]
     # ann moves out: her tab's next topic set no longer has it
     place(w.admin.ctx, w.enrollments["ann"], w.evening)
-    assert topic not in run(w.people["ann"].ctx, chat.channel_topics)
+    assert topic not in topics_of(w.people["ann"].ctx)
 
 
 def test_mentions_and_search_stay_inside_the_cohort() -> None:
@@ -273,20 +278,3 @@ def test_mentions_and_search_stay_inside_the_cohort() -> None:
     assert run(cal, msgs.search_messages, query="weld-talk").total == 0
     hits = run(w.instructor.ctx, msgs.search_messages, query="weld-talk").rows
     assert [h.channel_name for h in hits] == [f"{w.morning_name} · {w.course.title}"]
-
-
-def test_cohort_placement_changes_reach_the_people_s_chat_lists(
-    heard: list[tuple[str, Any]],
-) -> None:
-    w = cohort_world()
-    ann, ben = w.people["ann"], w.people["ben"]
-    heard.clear()
-    with tenant_session(w.admin.ctx) as session:
-        chat.cohort_placement_changed(
-            session, org_id=w.admin.org_id, user_ids=[ann.user_id, ben.user_id, ann.user_id]
-        )
-        assert heard == []  # nothing before the commit
-        session.commit()
-    assert sorted(t for t, p in heard if p == {"kind": "channels"}) == sorted(
-        chat.user_chat_topic(w.admin.org_id, u) for u in (ann.user_id, ben.user_id)
-    )
