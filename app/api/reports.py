@@ -6,7 +6,7 @@ bad filters.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -22,6 +22,7 @@ from app.services.core.errors import (
     ValidationFailed,
 )
 from app.services.core.tenancy import tenant_session
+from app.services.core.validation import day_range
 from app.services.reports import exports as reports
 
 _STATUS: dict[type[ServiceError], int] = {
@@ -39,25 +40,13 @@ def error_response(exc: ServiceError) -> JSONResponse:
     return JSONResponse(exc.as_json(), status_code=status, headers={"Cache-Control": "no-store"})
 
 
-def parse_day(raw: str, *, field: str) -> datetime | None:
-    """`YYYY-MM-DD` as midnight UTC; empty is None; anything else is `ValidationFailed`."""
-    raw = raw.strip()
-    if not raw:
-        return None
-    try:
-        return datetime.strptime(raw, "%Y-%m-%d").replace(tzinfo=UTC)
-    except ValueError:
-        raise ValidationFailed("Dates look like 2026-01-31.", field=field) from None
-
-
 def audit_csv(request: Request) -> Response:
     """The audit log as CSV with the viewer's filters (`action`, `actor`, `since`, `until`;
     `until` is inclusive, like the audit page). Sync: runs in Starlette's thread pool."""
     q = request.query_params
     try:
         ctx = request_context(request)
-        since = parse_day(q.get("since", ""), field="since")
-        until = parse_day(q.get("until", ""), field="until")
+        since, until = day_range(q.get("since", ""), q.get("until", ""))
         with tenant_session(ctx) as session:
             export = reports.audit_csv(
                 session,
@@ -65,7 +54,7 @@ def audit_csv(request: Request) -> Response:
                 action=q.get("action", "")[:60],
                 actor=q.get("actor", "")[:254],
                 since=since,
-                until=until + timedelta(days=1) if until else None,
+                until=until,
             )
     except ServiceError as exc:
         return error_response(exc)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
@@ -13,21 +12,15 @@ import reflex as rx
 from app.services.comms import mail
 from app.services.core import audit
 from app.services.core.authz import Permission
-from app.services.core.errors import ServiceError
+from app.services.core.errors import ServiceError, ValidationFailed
 from app.services.core.tenancy import tenant_session
+from app.services.core.validation import day_range
 from app.state.paging import PAGE_SIZE, PagedState
 from app.state.session import SessionState, handle_errors
 
 EXPORT_PATH = "/api/reports/audit.csv"
 # A link in a mail body, without the sentence's closing punctuation ("…/certificates.").
 _URL = re.compile(r"https?://\S+?(?=[.,;:!?)\]]*(?:\s|$))")
-
-
-def _parse_day(raw: str) -> datetime | None:
-    try:
-        return datetime.strptime(raw.strip(), "%Y-%m-%d").replace(tzinfo=UTC)
-    except ValueError:
-        return None
 
 
 class AuditState(PagedState, SessionState):
@@ -59,15 +52,15 @@ class AuditState(PagedState, SessionState):
     def _reload(self) -> rx.event.EventSpec | None:
         try:
             ctx = self._require(Permission.audit_view)
-            until = _parse_day(self.f_until)
+            since, until = day_range(self.f_since, self.f_until)
             with tenant_session(ctx) as session:
                 result = audit.list_events(
                     session,
                     ctx,
                     action=self.f_action,
                     actor=self.f_actor,
-                    since=_parse_day(self.f_since),
-                    until=until + timedelta(days=1) if until else None,
+                    since=since,
+                    until=until,
                     page=self.page,
                     page_size=PAGE_SIZE,
                 )
@@ -100,10 +93,11 @@ class AuditState(PagedState, SessionState):
     def apply_filters(self, form: dict[str, Any]) -> rx.event.EventSpec | None:
         self.filter_error = ""
         since, until = str(form.get("since", "")), str(form.get("until", ""))
-        for raw in (since, until):
-            if raw and _parse_day(raw) is None:
-                self.filter_error = "Dates look like 2026-01-31."
-                return None
+        try:
+            day_range(since, until)
+        except ValidationFailed as exc:
+            self.filter_error = exc.message
+            return None
         self.f_action = str(form.get("action", ""))[:60]
         self.f_actor = str(form.get("actor", ""))[:254]
         self.f_since, self.f_until, self.page = since, until, 1
