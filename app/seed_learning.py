@@ -20,8 +20,15 @@ from app.models.course import Course, LessonKind
 from app.models.enrollment import Enrollment
 from app.models.user import Membership, Role, User
 from app.seed_media import demo_pdf, demo_video
-from app.services.authoring import courses, media
-from app.services.comms import chat, chat_messages
+from app.services.authoring import (
+    course_lessons,
+    course_outline,
+    course_status,
+    courses,
+    media,
+    questions,
+)
+from app.services.comms import chat_channels, chat_courses, chat_messages
 from app.services.core.tenancy import (
     OrgContext,
     mark_scoped,
@@ -30,7 +37,7 @@ from app.services.core.tenancy import (
     tenant_session,
 )
 from app.services.credentials import compliance
-from app.services.learning import cohorts, enrollments, progress, quizzes
+from app.services.learning import cohorts, enrollments, lesson_completion, quizzes
 from app.services.people import auth, members
 
 SAFETY = "Workplace Safety Essentials"
@@ -67,10 +74,12 @@ def _build(
     answers: dict[str, Any] = {}
     for module_title, items in modules:
         with tenant_session(ctx) as session:
-            module = courses.add_module(session, ctx, course_id=course.id, title=module_title)
+            module = course_outline.add_module(
+                session, ctx, course_id=course.id, title=module_title
+            )
         for item in items:
             with tenant_session(ctx) as session:
-                lesson = courses.add_lesson(
+                lesson = course_lessons.add_lesson(
                     session,
                     ctx,
                     course_id=course.id,
@@ -79,7 +88,7 @@ def _build(
                     title=item["title"],
                 )
                 lessons[item["title"]] = lesson.id
-                courses.update_lesson(
+                course_lessons.update_lesson(
                     session,
                     ctx,
                     course_id=course.id,
@@ -99,7 +108,7 @@ def _build(
                         filename=filename,
                     )
                 for question in item.get("questions", []):
-                    row = courses.add_question(
+                    row = questions.add_question(
                         session, ctx, course_id=course.id, lesson_id=lesson.id, **question
                     )
                     if question["kind"] == "short":
@@ -107,7 +116,7 @@ def _build(
                     else:
                         answers[str(row.id)] = question["answer"]
     with tenant_session(ctx) as session:
-        courses.publish_course(session, ctx, course_id=course.id)
+        course_status.publish_course(session, ctx, course_id=course.id)
     return BuiltCourse(course_id=course.id, lessons=lessons, quiz_answers=answers)
 
 
@@ -291,7 +300,7 @@ def _enroll(ctx: OrgContext, course: BuiltCourse) -> None:
 def _complete(ctx: OrgContext, course: BuiltCourse, *titles: str) -> None:
     for title in titles:
         with tenant_session(ctx) as session:
-            progress.complete_lesson(
+            lesson_completion.complete_lesson(
                 session, ctx, course_id=course.course_id, lesson_id=course.lessons[title]
             )
 
@@ -395,7 +404,7 @@ def _cohort(
         cohorts.assign(
             session, instructor, cohort_id=made.id, enrollment_ids=[e.id for e in enrollment_ids]
         )
-        channel = chat.cohort_channel(session, instructor, made.id)
+        channel = chat_courses.cohort_channel(session, instructor, made.id)
         chat_messages.post_message(
             session,
             instructor,
@@ -407,5 +416,5 @@ def _cohort(
 def _say(ctx: OrgContext, text: str) -> None:
     """A message in the org's General channel."""
     with tenant_session(ctx) as session:
-        channel = chat.org_channel(session, ctx)
+        channel = chat_channels.org_channel(session, ctx)
         chat_messages.post_message(session, ctx, channel_id=channel.id, body=text)

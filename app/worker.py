@@ -30,7 +30,7 @@ log = logging.getLogger("guildhall.worker")
 HANDLER_MODULES = (
     "app.services.comms.mail",
     "app.services.learning.enrollments",
-    "app.services.learning.progress",
+    "app.services.learning.lesson_completion",
     "app.services.credentials.certificates",
     "app.services.credentials.compliance",
     "app.services.comms.announcements",

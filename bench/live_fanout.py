@@ -13,7 +13,7 @@ What runs (all in this process; one asyncio loop plays one backend worker, with 
 real `StateManagerRedis` and a real `rx.App`, whose socket emit is replaced by a recorder):
 
 * N learners, enrolled in one course, each complete one lesson through the real service
-  (`progress.complete_lesson`, PostgreSQL with row-level security), in `PROCESSES` (4)
+  (`lesson_completion.complete_lesson`, PostgreSQL with row-level security), in `PROCESSES` (4)
   forked learner processes with up to 16 requests in flight, like requests reaching other
   backend workers: all at once (a burst), or paced at `--rate` per second.
 * M instructor tabs watch the course.
@@ -21,9 +21,9 @@ real `StateManagerRedis` and a real `rx.App`, whose socket emit is replaced by a
 Three mechanisms, measured in the same run:
 
 (a) our fan-out: the commit publishes on Redis (`broker.publish_after_commit`), the worker's
-    broker thread hears it, `app.state.class_view.dispatcher` finds the watching tabs in
-    `app.state.live.hub`'s registry and (at most one pending per tab, `COALESCE_SECONDS`
-    apart, more when refreshes get slow) runs `class_view.refresh_tab`: the real
+    broker thread hears it, `app.state.live.hub` finds the watching tabs in its registry
+    and (at most one pending per tab, `live_coalesce.COALESCE_SECONDS` apart, more when
+    refreshes get slow) runs `class_view.refresh_tab` (`hub.on_tab`): the real
     `ClassViewState` re-reads the roster page from the database in a thread, without the
     tab's lock, then shows it under `app.modify_state`. Latency of a commit at a tab =
     the end of the first refresh of that tab that started after the commit (so read the
@@ -51,6 +51,7 @@ import argparse
 import asyncio
 import atexit
 import contextlib
+import dataclasses
 import multiprocessing
 import os
 import shlex
@@ -119,9 +120,10 @@ from app.models.enrollment import Enrollment  # noqa: E402
 from app.models.user import Membership, Role, User  # noqa: E402
 from app.services.core.tenancy import OrgContext, tenant_session  # noqa: E402
 from app.services.infra import broker  # noqa: E402
-from app.services.learning import progress  # noqa: E402
+from app.services.learning import lesson_completion  # noqa: E402
 from app.settings import get_settings  # noqa: E402
 from app.state import class_view as live_view  # noqa: E402
+from app.state import live_coalesce  # noqa: E402
 from app.state.class_view import ClassViewState  # noqa: E402
 from app.state.live import hub  # noqa: E402
 from tests import factories as f  # noqa: E402
@@ -271,7 +273,10 @@ def _record_refreshes(worker: Worker) -> None:
             worker.refreshes[token].append((started, time.perf_counter()))
         return shown
 
-    live_view.refresh_tab = timed  # type: ignore[assignment]
+    hub._subscriptions = [
+        dataclasses.replace(sub, tab_refresh=timed) if sub.tab_refresh is original else sub
+        for sub in hub._subscriptions
+    ]
 
 
 # commit times per thread: the after_commit hook of the learner's session
@@ -304,7 +309,9 @@ def _complete_one(
     it committed."""
     time.sleep(max(0.0, at - time.perf_counter()))
     with tenant_session(ctx) as session:
-        done = progress.complete_lesson(session, ctx, course_id=course_id, lesson_id=lesson_id)
+        done = lesson_completion.complete_lesson(
+            session, ctx, course_id=course_id, lesson_id=lesson_id
+        )
     return enrollment_id, done.progress_percent, _commit_at.value
 
 
@@ -381,13 +388,12 @@ def bench_hub(
                 )
                 state = await root.get_state(ClassViewState)
                 state.cid = str(world.course.course_id)
-                state._live_refresh()
+                state._live_apply(await state._live_read())
                 ctx = state._context()
                 assert ctx is not None and state.found, "the instructor cannot open the view"
                 topics = state._topics(ctx)
                 topics_holder[tab] = topics
-                hub.watch(tab, topics, group="page")
-                live_view.dispatcher.open(tab, ClassViewState)
+                hub.watch(tab, topics, group="page", owner=ClassViewState)
 
     worker.run(open_tabs())
     worker.emits.clear()
@@ -572,7 +578,7 @@ def main(argv: list[str] | None = None) -> None:
         print(f"  (a) broker + hub + modify_state refresh  {percentiles(a)}")
         print(f"  (b) linked rx.SharedState                {percentiles(b)}")
         print(f"  floor: bare Redis pub/sub round trip     {percentiles(floor)}")
-        print(f"  (coalescing window of (a): {live_view.COALESCE_SECONDS * 1000:.0f} ms)")
+        print(f"  (coalescing window of (a): {live_coalesce.COALESCE_SECONDS * 1000:.0f} ms)")
         sys.stdout.flush()
     finally:
         db.dispose_engines()

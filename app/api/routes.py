@@ -113,11 +113,18 @@ def build_api() -> Starlette:
     sees every request, Reflex's too: security headers on every response (outermost), then
     the Origin check, then the upload guard in front of `/_upload`.
     """
-    from app.api import certificates, files, imports, reports
+    from app.api import certificates, compliance, files, imports, reports
     from app.state.uploads import upload_limit
 
     return _EdgeStarlette(
-        routes=[*ROUTES, *reports.ROUTES, *files.ROUTES, *imports.ROUTES, *certificates.ROUTES],
+        routes=[
+            *ROUTES,
+            *reports.ROUTES,
+            *files.ROUTES,
+            *imports.ROUTES,
+            *certificates.ROUTES,
+            *compliance.ROUTES,
+        ],
         middleware=[
             Middleware(OriginCheckMiddleware),
             Middleware(UploadGuardMiddleware, limit_for=upload_limit),

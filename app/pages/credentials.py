@@ -8,11 +8,11 @@ import reflex as rx
 from app.components.shell import app_shell
 from app.components.ui import document_link, empty_state, form_error, pager, skeleton_rows
 from app.pages.credentials_compliance import compliance_page
-from app.pages.credentials_notifications import notifications_page
+from app.pages.notification_centre import notifications_page
 from app.services.core.authz import Permission
 from app.state.credentials import CertificatesState, VerifyState
 from app.state.credentials_compliance import ComplianceState
-from app.state.credentials_notifications import NotificationsState
+from app.state.notification_centre import NotificationsState
 
 
 def status_badge(status: rx.Var[str], label: rx.Var[str]) -> rx.Component:

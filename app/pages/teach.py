@@ -8,7 +8,7 @@ import reflex as rx
 from app.components.shell import app_shell
 from app.components.ui import empty_state, form_error, pager, select_field
 from app.pages.teach_editor import course_editor_page
-from app.services.authoring.courses import LEVELS
+from app.services.authoring.course_input import LEVELS
 from app.services.core.authz import Permission
 from app.state.teach import STATUS_FILTERS, TeachState
 from app.state.teach_editor import TeachEditorState

@@ -24,7 +24,8 @@ from app.components.shell import app_shell
 from app.components.ui import not_found, select_field
 from app.pages.teach_lesson import check, field_error, icon_button, labelled, lesson_editor
 from app.services.authoring import media
-from app.services.authoring.courses import LESSON_KINDS, LEVELS
+from app.services.authoring.course_input import LEVELS
+from app.services.authoring.course_lessons import LESSON_KINDS
 from app.services.core.authz import Permission
 from app.state.teach_editor import COVER_UPLOAD_ID, TeachEditorState
 

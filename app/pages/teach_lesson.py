@@ -8,7 +8,7 @@ import reflex as rx
 
 from app.components.ui import safe_markdown
 from app.services.authoring import media
-from app.services.authoring.courses import QUESTION_KINDS
+from app.services.authoring.questions import QUESTION_KINDS
 from app.settings import get_settings
 from app.state.teach_editor import TeachEditorState
 from app.state.teach_lesson import FILE_UPLOAD_ID, VIDEO_UPLOAD_ID

@@ -14,7 +14,7 @@ Members panel: the open channel's people a page at a time (`chat_members.list_me
 searchable; moderators mute, unmute, remove (interest channels, after a confirm) and add
 people. Every handler goes through the services, which re-check that the user moderates the
 channel, so a crafted event is refused with a toast. Mutes, unmutes, removals and additions
-are published on the channel topic as `{"kind": "members"}`: the affected person's tab
+are published on the channel topic with kind `members`: the affected person's tab
 re-reads the channel header (the muted notice and the disabled composer appear or clear) and
 open members panels reload. A mute also ends by itself: while muted, the page runs a timer
 (`mute_tick`) that re-reads the header once the mute is over. A person removed from the
@@ -34,29 +34,22 @@ import reflex as rx
 from sqlmodel import Session
 
 from app.models.base import utcnow
-from app.services.comms import chat
+from app.services.comms import chat_channels, chat_list
 from app.services.comms import chat_members as cm
 from app.services.comms import chat_messages as msgs
-from app.services.core.authz import Permission
+from app.services.core import topics
+from app.services.core.authz import ROLE_LABELS, Permission
 from app.services.core.errors import NotFound, PermissionDenied, ServiceError, Unauthenticated
 from app.services.core.tenancy import OrgContext, parse_id, tenant_session
 from app.state.learn import path_ids
 from app.state.live import hub
+from app.state.live_coalesce import Change
 from app.state.session import SessionState
 
 _T = TypeVar("_T")
 
 MAX_SHOWN = 300  # messages kept in a tab's state; older ones reload with "Load earlier"
 MUTE_MINUTES = ("10", "60", "1440", "10080")
-ROLE_LABELS = {
-    "org_admin": "Admin",
-    "staff": "Staff",
-    "instructor": "Instructor",
-    "manager": "Manager",
-    "employer_partner": "Employer partner",
-    "auditor": "Auditor",
-    "learner": "Learner",
-}
 KIND_ICONS = {
     "org": "building_2",
     "course": "graduation_cap",
@@ -199,8 +192,8 @@ class ChatState(SessionState):
     def _ctx(self) -> OrgContext:
         return self._require(Permission.dashboard_view)
 
-    def _load_list(self, session: Session, ctx: OrgContext) -> list[chat.ChannelRow]:
-        rows = chat.list_channels(session, ctx)
+    def _load_list(self, session: Session, ctx: OrgContext) -> list[chat_list.ChannelRow]:
+        rows = chat_list.list_channels(session, ctx)
         self.channels = [
             {
                 "id": r.id,
@@ -214,18 +207,18 @@ class ChatState(SessionState):
         ]
         self.browse = [
             {"id": r.id, "name": r.name, "description": r.description}
-            for r in chat.browse_interest_channels(session, ctx)
+            for r in chat_list.browse_interest_channels(session, ctx)
             if not r.joined
         ]
         return rows
 
-    def _watch(self, ctx: OrgContext, rows: list[chat.ChannelRow]) -> None:
+    def _watch(self, ctx: OrgContext, rows: list[chat_list.ChannelRow]) -> None:
         """Follow the user's channels (unread counts) and the open one; nothing else."""
         open_channel = self._channel_id if self.found else ""
-        topics = chat.tab_topics(ctx, rows, open_channel=open_channel)
-        hub.watch(self.router.session.client_token, topics, group="page")
+        watched = chat_list.tab_topics(ctx, rows, open_channel=open_channel)
+        hub.watch(self.router.session.client_token, watched, group="page")
 
-    def _apply_info(self, info: chat.ChannelInfo) -> None:
+    def _apply_info(self, info: chat_list.ChannelInfo) -> None:
         self.channel = {
             "id": info.id,
             "name": info.name,
@@ -251,7 +244,7 @@ class ChatState(SessionState):
         loaded again; the URL still says where it was written."""
         if self._channel_id:
             return self._channel_id
-        return self._path_channel() or str(chat.org_channel(session, ctx).id)
+        return self._path_channel() or str(chat_channels.org_channel(session, ctx).id)
 
     def _lose_channel(self) -> None:
         self.found = False
@@ -270,12 +263,12 @@ class ChatState(SessionState):
         try:
             with tenant_session(ctx) as session:
                 if not wanted:
-                    wanted = str(chat.org_channel(session, ctx).id)
+                    wanted = str(chat_channels.org_channel(session, ctx).id)
                 self._channel_id = wanted
                 try:
-                    info = chat.channel_info(session, ctx, wanted)
+                    info = chat_list.channel_info(session, ctx, wanted)
                     page = msgs.history(session, ctx, channel_id=wanted)
-                    chat.mark_read(session, ctx, channel_id=wanted)
+                    chat_list.mark_read(session, ctx, channel_id=wanted)
                 except NotFound:
                     self._lose_channel()
                     self.closed_notice = cm.lost_channel_notice(session, ctx, channel_id=wanted)
@@ -343,8 +336,8 @@ class ChatState(SessionState):
         after = datetime.fromisoformat(self._last_seen) if self._last_seen else None
         self._merge(msgs.since(session, ctx, channel_id=self._channel_id, after=after))
 
-    def _push(self, topic: str, payload: dict[str, Any]) -> None:
-        """A change on one of the watched topics (called by the live hub)."""
+    def _push(self, changes: list[Change]) -> None:
+        """Changes on the watched topics (called by the live hub, a burst at once)."""
         if not self.loaded:
             return
         ctx = self._context()
@@ -352,18 +345,26 @@ class ChatState(SessionState):
             self._lose_channel()
             hub.watch(self.router.session.client_token, set(), group="page")
             return
-        open_topic = chat.channel_topic(ctx.org_id, self._channel_id) if self._channel_id else ""
+        open_topic = (
+            topics.CHANNEL.name(org=ctx.org_id, channel=self._channel_id)
+            if self._channel_id
+            else ""
+        )
         try:
             with tenant_session(ctx) as session:
-                if self.found and topic == open_topic:
+                here = [payload for topic, payload in changes if topic == open_topic]
+                if self.found and here:
                     try:
-                        info = chat.channel_info(session, ctx, self._channel_id)
+                        info = chat_list.channel_info(session, ctx, self._channel_id)
                         self._apply_info(info)
                         self._catch_up(session, ctx)
-                        kind = payload.get("kind")
-                        if kind == "new":
-                            chat.mark_read(session, ctx, channel_id=self._channel_id)
-                        if self.members_open and kind not in ("new", "edit", "delete"):
+                        # None: a resync or a misfit, so anything may have changed.
+                        kinds = {
+                            p.kind if isinstance(p, topics.ChannelChanged) else None for p in here
+                        }
+                        if "new" in kinds:
+                            chat_list.mark_read(session, ctx, channel_id=self._channel_id)
+                        if self.members_open and kinds - {"new", "edit", "delete"}:
                             self._load_members(session, ctx)
                     except NotFound:
                         self._lose_channel()
@@ -499,7 +500,7 @@ class ChatState(SessionState):
         try:
             ctx = self._ctx()
             with tenant_session(ctx) as session:
-                chat.join_channel(session, ctx, channel_id=channel_id)
+                chat_channels.join_channel(session, ctx, channel_id=channel_id)
         except ServiceError as exc:
             return _fail(exc)
         return rx.redirect(f"/chat/{channel_id}")
@@ -510,7 +511,7 @@ class ChatState(SessionState):
         try:
             ctx = self._ctx()
             with tenant_session(ctx) as session:
-                chat.leave_channel(session, ctx, channel_id=self._channel_id)
+                chat_channels.leave_channel(session, ctx, channel_id=self._channel_id)
             return self._after_change("You left the channel.")
         except ServiceError as exc:
             return _fail(exc)
@@ -521,7 +522,7 @@ class ChatState(SessionState):
         try:
             ctx = self._ctx()
             with tenant_session(ctx) as session:
-                chat.archive_channel(session, ctx, channel_id=self._channel_id)
+                chat_channels.archive_channel(session, ctx, channel_id=self._channel_id)
             return self._after_change("Channel archived.")
         except ServiceError as exc:
             return _fail(exc)
@@ -532,7 +533,7 @@ class ChatState(SessionState):
         try:
             ctx = self._ctx()
             with tenant_session(ctx) as session:
-                row = chat.create_interest_channel(
+                row = chat_channels.create_interest_channel(
                     session,
                     ctx,
                     name=str(form.get("name", "")),
@@ -550,7 +551,7 @@ class ChatState(SessionState):
         try:
             ctx = self._ctx()
             with tenant_session(ctx) as session:
-                found = chat.find_people(session, ctx, query=query)
+                found = chat_list.find_people(session, ctx, query=query)
         except ServiceError as exc:
             return _fail(exc)
         self.people = [{"id": p.user_id, "name": p.name, "role": p.role} for p in found]
@@ -562,7 +563,7 @@ class ChatState(SessionState):
         try:
             ctx = self._ctx()
             with tenant_session(ctx) as session:
-                row = chat.open_direct(session, ctx, user_id=user_id)
+                row = chat_channels.open_direct(session, ctx, user_id=user_id)
         except ServiceError as exc:
             return _fail(exc)
         self.people = []
@@ -726,7 +727,7 @@ class ChatState(SessionState):
         try:
             self._on_member(
                 pending_id,
-                lambda session, ctx, target: chat.remove_member(
+                lambda session, ctx, target: chat_channels.remove_member(
                     session, ctx, channel_id=self._channel_id, user_id=target
                 ),
             )
@@ -778,7 +779,7 @@ class ChatState(SessionState):
             return
         try:
             with tenant_session(ctx) as session:
-                self._apply_info(chat.channel_info(session, ctx, self._channel_id))
+                self._apply_info(chat_list.channel_info(session, ctx, self._channel_id))
         except NotFound:
             self._lose_channel()
         except ServiceError:
@@ -825,15 +826,15 @@ def _scroll_to_end() -> rx.event.EventSpec:
     )
 
 
-async def _channel_changed(state: ChatState, topic: str, payload: dict[str, Any]) -> None:
-    """A message or membership of a watched channel changed."""
-    state._push(topic, payload)
+async def _channel_changed(state: ChatState, changes: list[Change]) -> None:
+    """Messages or memberships of watched channels changed."""
+    state._push(changes)
 
 
-async def _list_changed(state: ChatState, topic: str, payload: dict[str, Any]) -> None:
+async def _list_changed(state: ChatState, changes: list[Change]) -> None:
     """The user's channel list changed (a new direct message, a removal)."""
-    state._push(topic, payload)
+    state._push(changes)
 
 
-hub.on("org:*:channel:*", ChatState, _channel_changed)
-hub.on("org:*:user:*:chat", ChatState, _list_changed)
+hub.on(topics.CHANNEL, ChatState, _channel_changed)
+hub.on(topics.CHAT_LIST, ChatState, _list_changed)

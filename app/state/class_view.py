@@ -6,52 +6,42 @@ How a view stays live:
   roster, then `hub.watch(token, topics, group="page")` with the topics
   `class_view.progress_topics` allows this viewer (chosen on the server, never from the
   browser).
-- Progress is published after commit on `org:{org}:course:{course}:progress`; this
-  worker's `dispatcher` hears it, finds the tabs that watch it in the hub's registry and
-  refreshes each (`refresh_tab`: read without the tab's lock, show under it). The refresh
+- Progress is published after commit on `topics.PROGRESS`; the worker's live hub hears
+  it, finds the tabs that watch it and have this view open (`hub.on_tab`) and refreshes
+  each (`refresh_tab`: read without the tab's lock, show under it). The refresh
   re-reads the page from the database with the tab's current filter, sort, page and
   (course view) cohort (so a missed or doubled message costs one refresh), re-checking the
   viewer's permission each time: a tab whose user lost access is emptied and stops
   watching.
-- Bursts coalesce before any lock is taken: at most one refresh is pending per tab, run at
-  once or `COALESCE_SECONDS` after the tab's previous refresh.
+- Bursts coalesce before any lock is taken (`live_coalesce`): at most one refresh is
+  pending per tab, run at once or `COALESCE_SECONDS` after the tab's previous refresh.
 - A reconnecting tab runs `load` again and so reads everything fresh from the database.
 """
 
 from __future__ import annotations
 
 import asyncio
-import fnmatch
 import logging
-import threading
-import time
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import reflex as rx
 from reflex.istate.manager.token import BaseStateToken
-from reflex_base.registry import RegistrationContext
 
 from app.models.base import utcnow
-from app.services.core.authz import Permission, has
+from app.services.core import topics
 from app.services.core.errors import NotFound, PermissionDenied, ServiceError, Unauthenticated
 from app.services.core.tenancy import OrgContext, tenant_session
-from app.services.infra.broker import RESYNC_TOPIC, get_broker
 from app.services.learning import class_view
 from app.services.learning.class_view import RosterPage
-from app.state.handler_threads import event_loop
 from app.state.live import hub
 from app.state.paging import PAGE_SIZE, PagedState
 from app.state.session import SessionState, handle_errors
 
 log = logging.getLogger(__name__)
 
-COALESCE_SECONDS = 0.3
-COST_FACTOR = 2.0  # a slow tab's refreshes start at least this many refresh times apart
-MAX_GAP_SECONDS = 1.5  # ... but never further apart than this
 # With nobody acting, the open view re-reads after this long ("active now" lasts 5 minutes).
 AGE_SECONDS = 60
-PROGRESS_PATTERN = "org:*:course:*:progress"
 FILTER_CHOICES = [
     ("all", "All"),
     ("struggling", "Struggling"),
@@ -221,15 +211,14 @@ class LiveRosterMixin(PagedState, _Session, mixin=True):
         self._clear()
         try:
             self._load_view(ctx)
-            topics = self._topics(ctx)
+            watched = self._topics(ctx)
         except (NotFound, PermissionDenied) as exc:
             self._refused(exc)
             return None
         except ServiceError as exc:
             self._clear()
             return handle_errors(exc)
-        hub.watch(self.router.session.client_token, topics, group="page")
-        dispatcher.open(self.router.session.client_token, type(self))
+        hub.watch(self.router.session.client_token, watched, group="page", owner=type(self))
         return None
 
     async def _live_read(self) -> LiveRead:
@@ -255,10 +244,6 @@ class LiveRosterMixin(PagedState, _Session, mixin=True):
             return
         self._show(*read)
         self.updates += 1
-
-    async def _live_refresh_async(self) -> None:
-        """Read and show, for a caller that holds this tab's lock throughout."""
-        self._live_apply(await self._live_read())
 
     # ------------------------------------------------------------------ controls
 
@@ -408,121 +393,9 @@ class TeamLiveState(LiveRosterMixin, SessionState):
 
 # --------------------------------------------------------------------------- live pushes
 #
-# Not `hub.on(...)`: the hub takes each tab's state lock for every message, and a burst of
-# N commits then queues N lock round trips per tab before a refresh can coalesce them
-# (bench/README.md: at N=1000 the tab locks expired). This dispatcher listens to the same
-# broker, finds the watching tabs in the hub's registry, and keeps at most one refresh
-# pending per tab: it runs at once, or `COALESCE_SECONDS` after the tab's last refresh.
-# A message arriving while a refresh runs schedules one more, so every commit is followed
-# by a refresh that read the database after it.
-
-
-class _Dispatcher:
-    """This worker's coalescing live refresher for the class views."""
-
-    def __init__(self) -> None:
-        self.views: dict[str, type[LiveRosterMixin]] = {}  # token -> the view it opened
-        self.pending: set[str] = set()
-        self.last_run: dict[str, float] = {}
-        self.cost: dict[str, float] = {}  # token -> seconds its last refresh took
-        self.running: set[str] = set()  # tokens whose refresh runs now
-        self.again: set[str] = set()  # ... and had a message meanwhile
-        self.tasks: set[asyncio.Task[None]] = set()
-        self.loop: asyncio.AbstractEventLoop | None = None
-        self.app: Any = None
-        self.listening = False
-        self.lock = threading.Lock()
-
-    def open(self, token: str, view: type[LiveRosterMixin]) -> None:
-        """A tab opened `view` (from its load handler)."""
-        with self.lock:
-            self.views[token] = view
-        if self.listening:
-            return
-        loop = event_loop()
-        try:
-            app = None if loop is None else RegistrationContext.get().app
-        except (LookupError, RuntimeError):  # Reflex's: no app registered
-            app = None
-        if app is None:
-            return  # no running app (unit tests drive `_on_progress` directly)
-        self.loop, self.app = loop, app
-        self.listening = True
-        get_broker().listen(self.on_message)
-
-    def delay(self, token: str, now: float) -> float | None:
-        """Seconds until `token`'s next refresh may run, or None when one is pending (or
-        running: then exactly one more runs after it, so it reads after this message)."""
-        with self.lock:
-            if token in self.pending:
-                return None
-            if token in self.running:
-                self.again.add(token)
-                return None
-            self.pending.add(token)
-            # A tab whose refreshes got slow (a busy database) is refreshed less often, so
-            # the refreshes do not keep the machine busy themselves: the gap from the last
-            # start is at least twice what that refresh took.
-            # Capped: one refresh stuck at the peak of a burst must not hold the next back.
-            gap = min(
-                MAX_GAP_SECONDS, max(COALESCE_SECONDS, COST_FACTOR * self.cost.get(token, 0.0))
-            )
-        return max(0.0, self.last_run.get(token, 0.0) + gap - now)
-
-    def on_message(self, topic: str, _payload: dict[str, Any]) -> None:
-        """The broker's thread: schedule one refresh per watching tab of this worker."""
-        loop = self.loop
-        if loop is None or loop.is_closed():
-            return
-        if topic == RESYNC_TOPIC:  # the broker was away: every open roster reloads
-            with self.lock:
-                for token in [t for t in self.views if not hub.pushes_here(t)]:
-                    self.views.pop(token, None)  # closed, or on another worker now
-                tokens = list(self.views)
-        elif fnmatch.fnmatchcase(topic, PROGRESS_PATTERN):
-            tokens = hub.watchers(topic)
-        else:
-            return
-        for token in tokens:
-            with self.lock:
-                view = self.views.get(token)
-            if view is None:
-                continue
-            wait = self.delay(token, time.monotonic())
-            if wait is not None:
-                asyncio.run_coroutine_threadsafe(self.refresh(token, view, wait), loop)
-
-    async def refresh(self, token: str, view: type[LiveRosterMixin], wait: float) -> None:
-        """One refresh of a tab, after `wait`; never two of one tab at once."""
-        try:
-            if wait:
-                await asyncio.sleep(wait)
-        finally:
-            with self.lock:
-                self.pending.discard(token)
-                self.running.add(token)
-                self.last_run[token] = time.monotonic()
-        started = time.monotonic()
-        try:
-            if hub.pushes_here(token):
-                await refresh_tab(self.app, token, view)
-        except Exception:  # a gone tab must not stop the others
-            log.exception("live class view refresh failed")
-        finally:
-            with self.lock:
-                self.running.discard(token)
-                self.cost[token] = time.monotonic() - started
-                again = token in self.again
-                self.again.discard(token)
-            if again:  # messages came during this refresh: one more, after the gap
-                wait = self.delay(token, time.monotonic())
-                if wait is not None:
-                    task = asyncio.get_running_loop().create_task(self.refresh(token, view, wait))
-                    self.tasks.add(task)
-                    task.add_done_callback(self.tasks.discard)
-
-
-dispatcher = _Dispatcher()
+# The hub coalesces a burst of progress messages into one refresh per tab (live_coalesce),
+# and calls `refresh_tab` without taking the tab's lock: the read runs on a copy of the
+# state, and only showing the result takes the lock.
 
 
 async def refresh_tab(app: Any, token: str, view: type[LiveRosterMixin]) -> bool:
@@ -549,21 +422,11 @@ async def refresh_tab(app: Any, token: str, view: type[LiveRosterMixin]) -> bool
     return read is not None
 
 
-async def _on_progress(state: Any, _topic: str, _payload: dict[str, Any]) -> None:
-    """A learner in a watched course moved: re-read this tab's view (the database read runs
-    off the event loop, so other tabs of the worker keep moving meanwhile)."""
-    if not isinstance(state, LiveRosterMixin) or not state._page_path():
-        return  # the tab shows another page now (its watch is about to be replaced)
-    await state._live_refresh_async()
-
-
-def may_open_team_view(ctx: OrgContext) -> bool:
-    """Whether `/team/live` has anything for the viewer (used by tests and the nav)."""
-    return has(ctx, Permission.enrollments_manage) or has(ctx, Permission.compliance_view)
+for _view in (ClassViewState, TeamLiveState):
+    hub.on_tab(topics.PROGRESS, _view, refresh_tab)
 
 
 __all__ = [
-    "COALESCE_SECONDS",
     "ClassViewState",
     "LiveRosterMixin",
     "TeamLiveState",

@@ -282,21 +282,24 @@ class CohortsState(FormState, SessionState):
         self._start()
         values = {k: str(form.get(k, "")) for k in EMPTY_FORM}
         self.form_values = values
-        try:
-            ctx = self._ctx()
-            with tenant_session(ctx) as session:
-                if self.editing_id:
-                    row = cohorts.update_cohort(
-                        session, ctx, cohort_id=parse_id(self.editing_id), **values
-                    )
-                else:
-                    row = cohorts.create_cohort(session, ctx, course_id=self.cid, **values)
-        except ValidationFailed as exc:
-            self._fail(exc)
-            return None if exc.field else handle_errors(exc)
-        except ServiceError as exc:
-            self._fail(exc)
-            return handle_errors(exc)
+        if self.editing_id:
+            done = self._call(
+                lambda s, ctx: cohorts.update_cohort(
+                    s, ctx, cohort_id=parse_id(self.editing_id), **values
+                ),
+                permission=Permission.courses_author,
+            )
+        else:
+            done = self._call(
+                lambda s, ctx: cohorts.create_cohort(s, ctx, course_id=self.cid, **values),
+                permission=Permission.courses_author,
+            )
+        if not done.ok:
+            self._fail(done.error)
+            if isinstance(done.error, ValidationFailed) and done.error.field:
+                return None  # the message shows beside its field
+            return done.reply
+        row = done.value
         was_editing = bool(self.editing_id)
         self.busy, self.form_open, self.editing_id = False, False, ""
         self.selected_id = row.id
@@ -309,18 +312,17 @@ class CohortsState(FormState, SessionState):
     # ------------------------------------------------------------------ archive
 
     def _archive(self, cohort_id: str, archived: bool) -> rx.event.EventSpec | None:
-        try:
-            ctx = self._ctx()
-            with tenant_session(ctx) as session:
-                fn = cohorts.archive_cohort if archived else cohorts.restore_cohort
-                row = fn(session, ctx, cohort_id=parse_id(cohort_id))
-        except ServiceError as exc:
-            self._reload()
-            return handle_errors(exc)
+        fn = cohorts.archive_cohort if archived else cohorts.restore_cohort
+        done = self._call(
+            lambda s, ctx: fn(s, ctx, cohort_id=parse_id(cohort_id)),
+            permission=Permission.courses_author,
+        )
         self._reload()
+        if not done.ok:
+            return done.reply
         if archived:
-            return rx.toast.success(f"“{row.name}” archived: it takes no new learners.")
-        return rx.toast.success(f"“{row.name}” restored.")
+            return rx.toast.success(f"“{done.value.name}” archived: it takes no new learners.")
+        return rx.toast.success(f"“{done.value.name}” restored.")
 
     @rx.event
     def archive(self, cohort_id: str) -> rx.event.EventSpec | None:
@@ -356,15 +358,14 @@ class CohortsState(FormState, SessionState):
 
     @rx.event
     def remove_member(self, enrollment_id: str) -> rx.event.EventSpec | None:
-        try:
-            ctx = self._ctx()
-            with tenant_session(ctx) as session:
-                moved = cohorts.unassign(session, ctx, enrollment_ids=[parse_id(enrollment_id)])
-        except ServiceError as exc:
-            self._reload()
-            return handle_errors(exc)
+        done = self._call(
+            lambda s, ctx: cohorts.unassign(s, ctx, enrollment_ids=[parse_id(enrollment_id)]),
+            permission=Permission.courses_author,
+        )
         self._reload()
-        if not moved:
+        if not done.ok:
+            return done.reply
+        if not done.value:
             return rx.toast.info("They were not in a cohort any more.")
         return rx.toast.success(f"Removed from “{self.selected_name}”.")
 
@@ -401,20 +402,23 @@ class CohortsState(FormState, SessionState):
         if not self.picked:
             self.assign_error = "Tick the learners to add first."
             return None
-        try:
-            ctx = self._ctx()
-            ids = [parse_id(x) for x in self.picked]
-            with tenant_session(ctx) as session:
-                moved = cohorts.assign(
-                    session, ctx, cohort_id=parse_id(self.selected_id), enrollment_ids=ids
-                )
-        except ValidationFailed as exc:
-            self.assign_error = exc.message
-            return rx.toast.error(exc.message)
-        except ServiceError as exc:
+        done = self._call(
+            lambda s, ctx: cohorts.assign(
+                s,
+                ctx,
+                enrollment_ids=[parse_id(x) for x in self.picked],
+                cohort_id=parse_id(self.selected_id),
+            ),
+            permission=Permission.courses_author,
+        )
+        if isinstance(done.error, ValidationFailed):
+            self.assign_error = done.error.message
+            return done.reply
+        if not done.ok:
             self.picked = []
             self._reload()
-            return handle_errors(exc)
+            return done.reply
+        moved = done.value
         self.picked, self.assign_error = [], ""
         self._reload()
         people = "learner" if moved == 1 else "learners"

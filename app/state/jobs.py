@@ -5,11 +5,9 @@ from __future__ import annotations
 import reflex as rx
 
 from app.services.core.authz import Permission
-from app.services.core.errors import ServiceError
-from app.services.core.tenancy import tenant_session
 from app.services.infra import outbox
 from app.state.paging import PAGE_SIZE, PagedState
-from app.state.session import SessionState, handle_errors
+from app.state.session import SessionState
 
 STATUSES = ("dead", "pending", "running", "done")
 
@@ -21,15 +19,15 @@ class JobsState(PagedState, SessionState):
     status: str = "dead"
 
     def _reload(self) -> rx.event.EventSpec | None:
-        try:
-            ctx = self._require(Permission.config_edit)
-            with tenant_session(ctx) as session:
-                rows, total = outbox.list_jobs(
-                    session, ctx, status=self.status, page=self.page, page_size=PAGE_SIZE
-                )
-        except ServiceError as exc:
-            return handle_errors(exc)
-        self.total = total
+        done = self._call(
+            lambda s, ctx: outbox.list_jobs(
+                s, ctx, status=self.status, page=self.page, page_size=PAGE_SIZE
+            ),
+            permission=Permission.config_edit,
+        )
+        if not done.ok:
+            return done.reply
+        rows, self.total = done.value
         self.jobs = [
             {
                 "id": r.id,
@@ -61,11 +59,10 @@ class JobsState(PagedState, SessionState):
 
     @rx.event
     def retry(self, job_id: str) -> rx.event.EventSpec | None:
-        try:
-            ctx = self._require(Permission.config_edit)
-            with tenant_session(ctx) as session:
-                outbox.retry(session, ctx, job_id)
-        except ServiceError as exc:
-            return handle_errors(exc)
+        done = self._call(
+            lambda s, ctx: outbox.retry(s, ctx, job_id), permission=Permission.config_edit
+        )
+        if not done.ok:
+            return done.reply
         self._reload()
         return rx.toast.success("The job will run again shortly.")

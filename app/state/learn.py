@@ -12,13 +12,14 @@ from typing import Any
 
 import reflex as rx
 
-from app.services.authoring import courses
+from app.services.core import topics
 from app.services.core.authz import Permission
 from app.services.core.errors import NotFound, ServiceError
 from app.services.core.tenancy import OrgContext, tenant_session
-from app.services.learning import catalog, cohorts, enrollments, progress
+from app.services.learning import catalog, cohorts, enrollments, lesson_access, my_learning
 from app.state.account import FormState
 from app.state.live import hub
+from app.state.live_coalesce import Change
 from app.state.paging import PAGE_SIZE, PagedState
 from app.state.session import SessionState, handle_errors
 
@@ -130,7 +131,7 @@ class CatalogState(SessionState):
             orgs = {ctx.org_id, *ctx.ancestor_ids}
             hub.watch(
                 self.router.session.client_token,
-                {courses.catalog_topic(o) for o in orgs},
+                {topics.CATALOG.name(org=o) for o in orgs},
                 group="page",
             )
             return self._reload()
@@ -175,7 +176,7 @@ class CatalogState(SessionState):
         return self._reload()
 
 
-async def _catalog_changed(state: CatalogState, _topic: str, _payload: dict[str, Any]) -> None:
+async def _catalog_changed(state: CatalogState, _changes: list[Change]) -> None:
     """A course of a watched org changed status or details: re-run this tab's search
     (query, filters and page kept) if the catalog is still the open page."""
     if state.router.url.path != CATALOG_ROUTE or not state.loaded:
@@ -183,7 +184,7 @@ async def _catalog_changed(state: CatalogState, _topic: str, _payload: dict[str,
     state._reload()
 
 
-hub.on("org:*:catalog", CatalogState, _catalog_changed)
+hub.on(topics.CATALOG, CatalogState, _catalog_changed)
 
 
 # --------------------------------------------------------------------------- a course
@@ -226,7 +227,9 @@ class CourseState(FormState, SessionState):
 
     @rx.var
     def can_open(self) -> bool:
-        return self.enrollment_status in ("active", "completed") and self.next_lesson_id != ""
+        return lesson_access.can_open_course(
+            enrollment_status=self.enrollment_status, next_lesson_id=self.next_lesson_id
+        )
 
     def _course_id(self) -> str:
         ids = path_ids(self.router.url.path, "/courses")
@@ -353,7 +356,7 @@ class MyLearningState(SessionState):
         try:
             ctx = self._require(Permission.learning_view)
             with tenant_session(ctx) as session:
-                rows = progress.my_learning(session, ctx)
+                rows = my_learning.my_learning(session, ctx)
         except ServiceError as exc:
             self.loaded = True
             return handle_errors(exc) if exc.code != "forbidden" else None

@@ -16,7 +16,7 @@ import reflex as rx
 from app.services.core.authz import Permission
 from app.services.core.errors import Conflict, NotFound, ServiceError
 from app.services.core.tenancy import tenant_session
-from app.services.learning import progress, quizzes
+from app.services.learning import lesson_access, lesson_completion, player, quizzes, video_progress
 from app.state.learn import path_ids
 from app.state.session import SessionState, handle_errors
 
@@ -63,12 +63,12 @@ class PlayerState(SessionState):
 
     @rx.var
     def can_mark(self) -> bool:
-        return (
-            not self.preview
-            and not self.locked
-            and not self.completed
-            and self.lesson.get("kind", "") != "quiz"
-            and self.enrollment_status in ("active", "completed")
+        return lesson_access.can_mark_complete(
+            enrollment_status=self.enrollment_status,
+            lesson_kind=self.lesson.get("kind", ""),
+            locked=self.locked,
+            completed=self.completed,
+            preview=self.preview,
         )
 
     def _ids(self) -> tuple[bool, list[str]]:
@@ -81,7 +81,7 @@ class PlayerState(SessionState):
         try:
             ctx = self._require(Permission.learning_view)
             with tenant_session(ctx) as session:
-                view = progress.player_view(
+                view = player.player_view(
                     session,
                     ctx,
                     course_id=self.cid,
@@ -240,9 +240,7 @@ class PlayerState(SessionState):
         try:
             ctx = self._require(Permission.learning_view)
             with tenant_session(ctx) as session:
-                lesson_id = progress.resume_lesson_id(
-                    session, ctx, course_id=ids[0], preview=preview
-                )
+                lesson_id = player.resume_lesson_id(session, ctx, course_id=ids[0], preview=preview)
         except NotFound:
             self.loaded = True
             return None
@@ -262,7 +260,7 @@ class PlayerState(SessionState):
         try:
             ctx = self._require(Permission.learning_view)
             with tenant_session(ctx) as session:
-                done = progress.complete_lesson(
+                done = lesson_completion.complete_lesson(
                     session, ctx, course_id=self.cid, lesson_id=self.lid
                 )
         except ServiceError as exc:
@@ -287,7 +285,7 @@ class PlayerState(SessionState):
         try:
             ctx = self._require(Permission.learning_view)
             with tenant_session(ctx) as session:
-                saved = progress.save_video_position(
+                saved = video_progress.save_video_position(
                     session,
                     ctx,
                     course_id=self.cid,

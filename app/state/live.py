@@ -15,13 +15,13 @@ so a missed or repeated message costs a refresh, never a wrong screen.
 from __future__ import annotations
 
 import asyncio
-import fnmatch
 import logging
 import os
 import threading
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Hashable
+from dataclasses import dataclass
 from typing import Any
 
 from reflex.istate.manager.token import BaseStateToken
@@ -31,12 +31,19 @@ from reflex_base.event import Event
 from reflex_base.registry import RegistrationContext
 from reflex_base.utils.format import format_event_handler
 
+from app.services.core.topics import Topic
 from app.services.infra.broker import RESYNC_TOPIC, get_broker
 from app.state.handler_threads import event_loop
+from app.state.live_coalesce import Change, Coalescer
 
 log = logging.getLogger(__name__)
 
-Refresh = Callable[[BaseState, str, dict[str, Any]], Awaitable[None]]
+# refresh(state, changes): run under the tab's state lock with every (topic, payload) that
+# came since its last run (a payload parsed by its Topic, or None on a resync or a misfit).
+Refresh = Callable[[BaseState, list[Change]], Awaitable[None]]
+# tab_refresh(app, token, state class): for a refresh that takes the tab's lock itself, only
+# to show what it read without it (the class view's roster reads take seconds when busy).
+TabRefresh = Callable[[Any, str, type[BaseState]], Awaitable[object]]
 WATCH_TTL_SECONDS = 6 * 3600
 # A worker that registers a tab says so on the broker; the worker that had it before (a full
 # page load can land the tab's new socket on another worker) forgets it, so every push
@@ -46,14 +53,25 @@ CLAIM_TOPIC = "hub:claim"
 SWEEP_SECONDS = 60.0
 
 
+@dataclass(frozen=True)
+class _Subscription:
+    family: Topic[Any]
+    state_cls: type[BaseState]
+    refresh: Refresh | None = None
+    tab_refresh: TabRefresh | None = None  # runs only for tabs whose open page is state_cls
+
+
 class LiveHub:
-    """This worker's tabs and the topics they watch."""
+    """This worker's tabs, the topics they watch, and the one way changes reach them: every
+    message is collected per tab and refresher, and bursts coalesce (`live_coalesce`)."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._topics: dict[str, dict[str, float]] = {}  # topic -> token -> expiry
         self._by_token: dict[str, dict[str, set[str]]] = {}  # token -> group -> topics
-        self._refreshers: list[tuple[str, type[BaseState], Refresh]] = []
+        self._subscriptions: list[_Subscription] = []
+        self._page_owner: dict[str, type[BaseState]] = {}  # token -> state that set its page
+        self.coalescer = Coalescer(self._deliver)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._app: Any = None
         self._listening = False
@@ -70,23 +88,42 @@ class LiveHub:
             self._worker = (pid, uuid.uuid4().hex)
         return self._worker[1]
 
-    def on(self, pattern: str, state_cls: type[BaseState], refresh: Refresh) -> None:
-        """Run `refresh(state_cls instance, topic, payload)` for topics matching `pattern`."""
-        self._refreshers.append((pattern, state_cls, refresh))
+    def on(self, family: Topic[Any], state_cls: type[BaseState], refresh: Refresh) -> None:
+        """Run `refresh(state_cls instance, changes)` when topics of `family` that a tab
+        watches change; `changes` lists each (topic, parsed payload) since the last run."""
+        self._subscriptions.append(_Subscription(family, state_cls, refresh=refresh))
 
-    def watch(self, token: str, topics: set[str], *, group: str = "session") -> None:
+    def on_tab(self, family: Topic[Any], state_cls: type[BaseState], refresh: TabRefresh) -> None:
+        """Run `refresh(app, token, state_cls)` (it locks the tab itself) for tabs whose open
+        page is `state_cls` (`watch(..., owner=state_cls)`) when topics of `family` change."""
+        self._subscriptions.append(_Subscription(family, state_cls, tab_refresh=refresh))
+
+    def watch(
+        self,
+        token: str,
+        topics: set[str],
+        *,
+        group: str = "session",
+        owner: type[BaseState] | None = None,
+    ) -> None:
         """Make `topics` the set this tab watches for `group` (replacing that group's last set).
 
         Groups keep independent sets per tab: `session` (config and inbox, set by the
         session on every load) and `page` (what the open page shows; the session clears it
-        on every load, and the page sets it after). Called from an event handler, on the
-        worker's event loop or a handler thread.
+        on every load, and the page sets it after). `owner` names the page's state, for
+        `on_tab` refreshers. Called from an event handler, on the worker's event loop or a
+        handler thread.
         """
         if not token:
             return
         self._bind()
         expiry = time.monotonic() + WATCH_TTL_SECONDS
         with self._lock:
+            if group == "page":
+                if owner is None:
+                    self._page_owner.pop(token, None)
+                else:
+                    self._page_owner[token] = owner
             groups = self._by_token.setdefault(token, {})
             groups[group] = set(topics)
             wanted = set().union(*groups.values())
@@ -104,8 +141,10 @@ class LiveHub:
         """Stop pushing to `token` from this worker (another worker holds it now)."""
         with self._lock:
             self._by_token.pop(token, None)
+            self._page_owner.pop(token, None)
             for tokens in self._topics.values():
                 tokens.pop(token, None)
+        self.coalescer.forget(lambda key: key[0] == token)
 
     def watching(self, token: str) -> set[str]:
         """Every topic the tab watches, over all groups."""
@@ -192,12 +231,40 @@ class LiveHub:
         if topic == RESYNC_TOPIC:
             # The broker was away: every tab reloads each thing it watches, once.
             self.forget_closed()
-            for token, watched in self._all_watches().items():
-                for each in sorted(watched):
-                    asyncio.run_coroutine_threadsafe(self._push(token, each, {}), loop)
-            return
-        for token in self.watchers(topic):
-            asyncio.run_coroutine_threadsafe(self._push(token, topic, payload), loop)
+            due = [
+                job
+                for token, watched in self._all_watches().items()
+                for each in sorted(watched)
+                for job in self._collect(token, each, None)
+            ]
+        else:
+            due = [
+                job
+                for token in self.watchers(topic)
+                for job in self._collect(token, topic, payload)
+            ]
+        for key, wait in due:
+            asyncio.run_coroutine_threadsafe(self.coalescer.refresh(key, wait), loop)
+
+    def _collect(
+        self, token: str, topic: str, message: dict[str, Any] | None
+    ) -> list[tuple[tuple[str, int], float]]:
+        """Hand one message to the tab's refreshers of its family; the (key, wait) of each
+        refresh to start now (none for a key whose refresh is pending already)."""
+        with self._lock:
+            owner = self._page_owner.get(token)
+        due = []
+        now = time.monotonic()
+        for index, sub in enumerate(self._subscriptions):
+            if not sub.family.matches(topic):
+                continue
+            if sub.tab_refresh is not None and owner is not sub.state_cls:
+                continue  # that live page is not the one open in this tab
+            key = (token, index)
+            wait = self.coalescer.add(key, (topic, sub.family.parse(message)), now)
+            if wait is not None:
+                due.append((key, wait))
+        return due
 
     def _all_watches(self) -> dict[str, set[str]]:
         with self._lock:
@@ -205,28 +272,37 @@ class LiveHub:
                 token: set().union(*groups.values()) for token, groups in self._by_token.items()
             }
 
-    async def _push(self, token: str, topic: str, payload: dict[str, Any]) -> None:
-        if not self.pushes_here(token):
-            return
-        for pattern, state_cls, refresh in self._refreshers:
-            if not fnmatch.fnmatchcase(topic, pattern):
-                continue
-            try:
-                async with self._app.modify_state(
-                    BaseStateToken(ident=token, cls=state_cls)
-                ) as state:
-                    if not state._get_root_state().router_data:
-                        lost = True  # see `_rebuild`
-                    else:
-                        lost = False
-                        target = await state.get_state(state_cls)
-                        await refresh(target, topic, payload)
-                if lost:
-                    await self._rebuild(token)
-                    return
-            except Exception:  # a gone tab must not stop the others
-                log.exception("live push to a tab failed for %s", topic)
-                with self._lock:
+    async def _deliver(self, key: Hashable, changes: list[Change]) -> None:
+        """Run one refresher of one tab with the changes collected for it (the coalescer's
+        callback; never two at once for one key)."""
+        assert isinstance(key, tuple)
+        token: str = key[0]
+        sub = self._subscriptions[key[1]]
+        with self._lock:
+            known = token in self._by_token
+        if not changes or not known or not self.pushes_here(token):
+            return  # forgotten meanwhile (closed, moved to another worker, or rebuilt)
+        try:
+            if sub.tab_refresh is not None:
+                await sub.tab_refresh(self._app, token, sub.state_cls)
+                return
+            assert sub.refresh is not None
+            async with self._app.modify_state(
+                BaseStateToken(ident=token, cls=sub.state_cls)
+            ) as state:
+                if not state._get_root_state().router_data:
+                    lost = True  # see `_rebuild`
+                else:
+                    lost = False
+                    target = await state.get_state(sub.state_cls)
+                    await sub.refresh(target, changes)
+            if lost:
+                self.forget(token)  # its reload registers it again
+                await self._rebuild(token)
+        except Exception:  # a gone tab must not stop the others
+            log.exception("live push to a tab failed for %s", changes[-1][0])
+            with self._lock:
+                for topic, _ in changes:
                     self._topics.get(topic, {}).pop(token, None)
 
     async def _rebuild(self, token: str) -> None:

@@ -25,17 +25,21 @@ from reflex.state import BaseState, StateUpdate
 from reflex_base.event import Event, EventSpec
 from reflex_base.registry import RegistrationContext
 
+from app.services.core.topics import InboxChanged
+
 # Kinds of notification that also pop up as a toast in every open tab of the recipient.
 TOAST_KINDS: frozenset[str] = frozenset({"announcement"})
 TOAST_CLASS = "live-toast"
 HEADINGS = {"announcement": "New announcement"}
 
 
-def toast_for(payload: dict[str, Any]) -> EventSpec | None:
-    """The toast for an inbox push, or None when this kind does not toast."""
-    kind = str(payload.get("kind", ""))
-    title = str(payload.get("title", "")).strip()[:200]
-    note_id = str(payload.get("id", ""))[:64]
+def toast_for(payload: InboxChanged | None) -> EventSpec | None:
+    """The toast for an inbox push, or None when this kind does not toast (or on a resync)."""
+    if payload is None:
+        return None
+    kind = payload.kind
+    title = payload.title.strip()[:200]
+    note_id = payload.id[:64]
     if kind not in TOAST_KINDS or not title:
         return None
     return rx.toast.info(
@@ -60,7 +64,7 @@ async def emit(token: str, *specs: EventSpec, app: Any = None) -> None:
     )
 
 
-async def toast_inbox(state: BaseState, payload: dict[str, Any], *, app: Any = None) -> bool:
+async def toast_inbox(state: BaseState, payload: InboxChanged | None, *, app: Any = None) -> bool:
     """From an inbox refresher: toast the tab when the push is of a toasting kind.
 
     Returns whether a toast was sent. Never raises for a gone tab (the hub logs the rest).

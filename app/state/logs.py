@@ -8,12 +8,13 @@ from typing import Any
 from urllib.parse import urlencode
 
 import reflex as rx
+from sqlmodel import Session
 
 from app.services.comms import mail
 from app.services.core import audit
 from app.services.core.authz import Permission
 from app.services.core.errors import ServiceError, ValidationFailed
-from app.services.core.tenancy import tenant_session
+from app.services.core.tenancy import OrgContext, tenant_session
 from app.services.core.validation import day_range
 from app.state.paging import PAGE_SIZE, PagedState
 from app.state.session import SessionState, handle_errors
@@ -49,23 +50,24 @@ class AuditState(PagedState, SessionState):
         query = urlencode(params)
         return f"{EXPORT_PATH}?{query}" if query else EXPORT_PATH
 
+    def _events_page(self, session: Session, ctx: OrgContext) -> audit.Page:
+        since, until = day_range(self.f_since, self.f_until)
+        return audit.list_events(
+            session,
+            ctx,
+            action=self.f_action,
+            actor=self.f_actor,
+            since=since,
+            until=until,
+            page=self.page,
+            page_size=PAGE_SIZE,
+        )
+
     def _reload(self) -> rx.event.EventSpec | None:
-        try:
-            ctx = self._require(Permission.audit_view)
-            since, until = day_range(self.f_since, self.f_until)
-            with tenant_session(ctx) as session:
-                result = audit.list_events(
-                    session,
-                    ctx,
-                    action=self.f_action,
-                    actor=self.f_actor,
-                    since=since,
-                    until=until,
-                    page=self.page,
-                    page_size=PAGE_SIZE,
-                )
-        except ServiceError as exc:
-            return handle_errors(exc)
+        done = self._call(self._events_page, permission=Permission.audit_view)
+        if not done.ok:
+            return done.reply
+        result = done.value
         self.total = result.total
         self.events = [
             {
@@ -110,13 +112,13 @@ class MailState(PagedState, SessionState):
     messages: list[dict[str, str]] = []
 
     def _reload(self) -> rx.event.EventSpec | None:
-        try:
-            ctx = self._require(Permission.mail_view)
-            with tenant_session(ctx) as session:
-                rows, total = mail.list_mail(session, ctx, page=self.page, page_size=PAGE_SIZE)
-        except ServiceError as exc:
-            return handle_errors(exc)
-        self.total = total
+        done = self._call(
+            lambda s, ctx: mail.list_mail(s, ctx, page=self.page, page_size=PAGE_SIZE),
+            permission=Permission.mail_view,
+        )
+        if not done.ok:
+            return done.reply
+        rows, self.total = done.value
         self.messages = []
         for r in rows:
             found = _URL.search(r.body_text)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import math
+import threading
 from typing import Any
 
 import reflex as rx
@@ -13,12 +14,12 @@ from app.services.config import orgs
 from app.services.core.authz import ROLE_LABELS, Permission, has
 from app.services.core.errors import NotFound, ServiceError
 from app.services.core.tenancy import OrgContext, tenant_session
-from app.services.people import invites, member_import, members
+from app.services.people import invites, member_csv, member_import, members
 from app.state.account import FormState
 from app.state.session import SessionState, handle_errors
 
 PAGE_SIZE = 20
-IMPORT_MAX_BYTES = member_import.MAX_BYTES  # also the upload component's client-side limit
+IMPORT_MAX_BYTES = member_csv.MAX_BYTES  # also the upload component's client-side limit
 # Past the limit the upload is only counted, to say how big it is, up to this much.
 _SIZE_PROBE_BYTES = 64 * 1024 * 1024
 _REJECTIONS = {
@@ -306,8 +307,10 @@ class MembersState(FormState, SessionState):
         self._reset_import()
         self.import_error = self._rejected = _rejection(size, str(code)[:40])
 
-    def _show_preview(self, org_name: str, staged_id: str, shown: member_import.Preview) -> None:
-        self.import_step, self.import_org_name, self._staged_id = "preview", org_name, staged_id
+    def _show_preview(self, staged: member_import.Staged) -> None:
+        shown = staged.preview
+        self.import_step, self.import_org_name = "preview", staged.org_name
+        self._staged_id = staged.import_id
         self.import_total, self.import_ok, self.import_bad = shown.total, shown.ok, shown.errors
         self.import_preview = [
             {
@@ -347,7 +350,7 @@ class MembersState(FormState, SessionState):
                     self.import_error = rejected or "Choose a CSV file first."
                     self._rejected = rejected
                 return None
-            problem = member_import.size_problem(size)
+            problem = member_csv.size_problem(size)
             if problem:  # sent past the browser's limit: say how big it is
                 async with self:
                     self.import_step, self.import_error = "", problem
@@ -367,29 +370,24 @@ class MembersState(FormState, SessionState):
     ) -> rx.event.EventSpec | None:
         progress = self._publisher("import_checked")
 
-        def check() -> tuple[str, str, member_import.Preview]:
+        def check() -> member_import.Staged:
             with tenant_session(ctx) as session:
-                org = orgs.require_in_subtree(session, ctx, target)
-                rows, shown = member_import.preview(
-                    session, ctx, org_id=org.id, data=data, progress=progress
+                return member_import.stage_import(
+                    session, ctx, org_id=target, data=data, filename=filename, progress=progress
                 )
-                staged = member_import.stage_import(
-                    session, ctx, org_id=org.id, rows=rows, filename=filename
-                )
-                return org.name, str(staged.id), shown
 
         try:
-            org_name, staged_id, shown = await asyncio.to_thread(check)
+            staged = await asyncio.to_thread(check)
         except ServiceError as exc:
             async with self:
                 self._reset_import()
                 self.import_error = exc.message
             return handle_errors(exc) if not exc.field else None
         async with self:
-            self._show_preview(org_name, staged_id, shown)
+            self._show_preview(staged)
         return None
 
-    def _publisher(self, counter: str, *, recheck: bool = False) -> member_import.Progress:
+    def _publisher(self, counter: str, *, recheck: bool = False) -> member_csv.Progress:
         """A `progress(done, total)` for a worker thread: publishes the count to this tab,
         taking the state lock only for that. With `recheck`, the admin's session and
         permission are checked again each time (raising stops the work)."""
@@ -427,39 +425,36 @@ class MembersState(FormState, SessionState):
             import_id = self._staged_id
             self.import_step, self.import_done, self.import_error = "running", 0, ""
 
-        def claim() -> list[member_import.CsvRow]:
-            with tenant_session(ctx) as session:
-                return member_import.claim_import(session, ctx, import_id)[1]
-
-        try:
-            rows = await asyncio.to_thread(claim)
-        except ServiceError as exc:
-            async with self:
-                self._reset_import()
-                self.import_error = (
-                    "This preview is no longer available: upload the file again."
-                    if isinstance(exc, NotFound)
-                    else exc.message
-                )
-            return handle_errors(exc)
-
         progress = self._publisher("import_done", recheck=True)
+        claimed = threading.Event()  # set once the import is ours to run: no way back
 
         def run() -> member_import.ImportSummary:
             with tenant_session(ctx) as session:
-                return member_import.do_import(
-                    session, ctx, import_id=import_id, rows=rows, progress=progress
+                return member_import.confirm_import(
+                    session, ctx, import_id, on_claimed=claimed.set, on_progress=progress
                 )
 
         try:
             summary = await asyncio.to_thread(run)
         except ServiceError as exc:
             async with self:
-                self._stopped(exc.message)
+                if claimed.is_set():
+                    self._stopped(exc.message)
+                else:
+                    self._reset_import()
+                    self.import_error = (
+                        "This preview is no longer available: upload the file again."
+                        if isinstance(exc, NotFound)
+                        else exc.message
+                    )
             return handle_errors(exc)
         except BaseException:
             async with self:  # never leave the card saying "Inviting…"
-                self._stopped("something went wrong; the rows not done can be imported again")
+                if claimed.is_set():
+                    self._stopped("something went wrong; the rows not done can be imported again")
+                else:
+                    self._reset_import()
+                    self.import_error = "Something went wrong: upload the file again."
             raise
         async with self:
             self.import_step, self.import_id = "done", summary.import_id
@@ -494,5 +489,5 @@ def _rejection(size: Any, code: str) -> str:
     """Why the browser refused a file, from react-dropzone's error code and the file size."""
     if code == "file-too-large":
         with contextlib.suppress(TypeError, ValueError):
-            return member_import.size_problem(int(size)) or _REJECTIONS[code]
+            return member_csv.size_problem(int(size)) or _REJECTIONS[code]
     return _REJECTIONS.get(code, _REJECTIONS[""])

@@ -8,10 +8,10 @@ import reflex as rx
 
 from app.services.config import orgs
 from app.services.core.authz import Permission
-from app.services.core.errors import NotFound, ServiceError
+from app.services.core.errors import NotFound
 from app.services.core.tenancy import tenant_session
 from app.state.account import FormState
-from app.state.session import SessionState, handle_errors
+from app.state.session import Outcome, SessionState
 
 
 class OrgsState(FormState, SessionState):
@@ -20,9 +20,9 @@ class OrgsState(FormState, SessionState):
     tree: list[dict[str, Any]] = []
     move_error: str = ""
 
-    def _load_tree(self) -> None:
-        ctx = self._require(Permission.org_manage)
-        with tenant_session(ctx) as session:
+    def _load_tree(self) -> Outcome[list[orgs.OrgNode]]:
+        done = self._call(orgs.org_tree, permission=Permission.org_manage)
+        if done.ok:
             self.tree = [
                 {
                     "id": n.id,
@@ -33,56 +33,57 @@ class OrgsState(FormState, SessionState):
                     "members": n.member_count,
                     "label": ("— " * n.depth) + n.name,
                 }
-                for n in orgs.org_tree(session, ctx)
+                for n in done.value
             ]
+        return done
 
     @rx.event
     def load(self) -> rx.event.EventSpec | None:
         if self._refresh() is None:
             return rx.redirect("/signin?next=/admin/orgs")
-        try:
-            self._load_tree()
-        except ServiceError:
+        if not self._load_tree().ok:
             self.tree = []
         return None
 
     @rx.event
     def create(self, form: dict[str, Any]) -> rx.event.EventSpec | None:
         self._start()
-        try:
-            ctx = self._require(Permission.org_manage)
-            with tenant_session(ctx) as session:
-                org = orgs.create_child_org(
-                    session,
-                    ctx,
-                    parent_id=str(form.get("parent_id", "")),
-                    name=str(form.get("name", "")),
-                    kind=str(form.get("kind", "")),
-                )
+        created = done = self._call(
+            lambda s, ctx: orgs.create_child_org(
+                s,
+                ctx,
+                parent_id=str(form.get("parent_id", "")),
+                name=str(form.get("name", "")),
+                kind=str(form.get("kind", "")),
+            ),
+            permission=Permission.org_manage,
+        )
+        if created.ok:
             self.busy = False
-            self._load_tree()
-        except ServiceError as exc:
-            self._fail(exc)
-            return handle_errors(exc) if not exc.field else None
-        return rx.toast.success(f"Created {org.name}.")
+            done = self._load_tree()
+        if not done.ok:
+            self._fail(done.error)
+            return done.reply if not done.error.field else None
+        return rx.toast.success(f"Created {created.value.name}.")
 
     @rx.event
     def move(self, form: dict[str, Any]) -> rx.event.EventSpec | None:
         self.move_error = ""
-        try:
-            ctx = self._require(Permission.org_manage)
-            with tenant_session(ctx) as session:
-                org = orgs.move_org(
-                    session,
-                    ctx,
-                    org_id=str(form.get("org_id", "")),
-                    new_parent_id=str(form.get("parent_id", "")),
-                )
-            self._load_tree()
-        except ServiceError as exc:
-            self.move_error = exc.message
-            return handle_errors(exc)
-        return rx.toast.success(f"Moved {org.name}.")
+        moved = done = self._call(
+            lambda s, ctx: orgs.move_org(
+                s,
+                ctx,
+                org_id=str(form.get("org_id", "")),
+                new_parent_id=str(form.get("parent_id", "")),
+            ),
+            permission=Permission.org_manage,
+        )
+        if moved.ok:
+            done = self._load_tree()
+        if not done.ok:
+            self.move_error = done.error.message
+            return done.reply
+        return rx.toast.success(f"Moved {moved.value.name}.")
 
 
 class OrgDetailState(FormState, SessionState):

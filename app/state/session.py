@@ -8,21 +8,28 @@ through the services: a revoked, idle or tampered session is refused at the next
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Generic, TypeVar
 from urllib.parse import quote
 
 import reflex as rx
+from sqlmodel import Session
 from starlette.requests import cookie_parser
 
 from app.services.comms import notifications
-from app.services.config.org_config import effective_config
+from app.services.config.inheritance import effective_config
+from app.services.core import topics
 from app.services.core.authz import ROLE_LABELS, Permission, permissions_for, require
 from app.services.core.errors import PermissionDenied, ServiceError, Unauthenticated
 from app.services.core.tenancy import OrgContext, public_session, tenant_session
-from app.services.infra.broker import config_topic
 from app.services.people import auth
 from app.settings import get_settings
 from app.state import live_toast
 from app.state.live import hub
+from app.state.live_coalesce import Change
+
+T = TypeVar("T")
 
 
 def go(url: str) -> rx.event.EventSpec:
@@ -96,6 +103,24 @@ class SessionState(rx.State):
             require(ctx, permission)
         return ctx
 
+    def _call(
+        self, service: Callable[[Session, OrgContext], T], *, permission: Permission | None = None
+    ) -> Outcome[T]:
+        """One line of intent for a handler: require `permission` (and a signed-in user),
+        open a tenant session, run `service(session, ctx)`; a refusal (`ServiceError`)
+        becomes the outcome's toast or redirect instead of an exception.
+
+            done = self._call(lambda s, ctx: cohorts.archive(s, ctx, cohort_id=cid))
+            if not done.ok:
+                return done.reply
+        """
+        try:
+            ctx = self._require(permission)
+            with tenant_session(ctx) as session:
+                return Outcome(value=service(session, ctx))
+        except ServiceError as exc:
+            return Outcome(error=exc, reply=handle_errors(exc))
+
     def _apply(self, ctx: OrgContext | None, *, new_page: bool = True) -> None:
         self.loaded = True
         if ctx is None:
@@ -133,10 +158,11 @@ class SessionState(rx.State):
                 self.reporting = sorted(k for k, on in config.reporting.model_dump().items() if on)
         # This tab now follows its org's config and its ancestors' (which it inherits): an
         # admin's change re-themes and re-gates it.
-        topics = {config_topic(o) for o in {ctx.org_id, *ctx.ancestor_ids}} if ctx.org_id else set()
+        orgs = {ctx.org_id, *ctx.ancestor_ids} if ctx.org_id else set()
+        watched = {topics.CONFIG.name(org=o) for o in orgs if o}
         # ... and the user's inbox: a new notification lights the bell.
-        topics.add(notifications.inbox_topic(ctx.user_id))
-        hub.watch(self.router.session.client_token, topics)
+        watched.add(topics.INBOX.name(user=ctx.user_id))
+        hub.watch(self.router.session.client_token, watched)
         if new_page:
             # A newly loaded page starts with no page topics; a live page adds its own after.
             hub.watch(self.router.session.client_token, set(), group="page")
@@ -172,6 +198,21 @@ class SessionState(rx.State):
         return go("/dashboard")
 
 
+@dataclass(frozen=True)
+class Outcome(Generic[T]):
+    """What `SessionState._call` got: the service's value, or its refusal and the reply
+    (toast or redirect) that tells the user."""
+
+    value: T | None = None
+    error: ServiceError | None = None
+    reply: rx.event.EventSpec | None = None
+
+    @property
+    def ok(self) -> bool:
+        """Whether the service ran without a refusal."""
+        return self.error is None
+
+
 def handle_errors(exc: ServiceError) -> rx.event.EventSpec:
     """The toast (or redirect) for a refused action."""
     if isinstance(exc, Unauthenticated):
@@ -181,21 +222,22 @@ def handle_errors(exc: ServiceError) -> rx.event.EventSpec:
     return rx.toast.error(exc.message)
 
 
-async def _config_changed(state: SessionState, _topic: str, _payload: dict[str, object]) -> None:
+async def _config_changed(state: SessionState, _changes: list[Change]) -> None:
     """The org's config changed: reload who-may-see-what and the theme for this tab."""
     state._refresh(new_page=False)
 
 
-async def _inbox_changed(state: SessionState, _topic: str, payload: dict[str, object]) -> None:
-    """A notification for this user arrived (or was read elsewhere): recount the badge, and
-    show announcements as a toast at once."""
+async def _inbox_changed(state: SessionState, changes: list[Change]) -> None:
+    """Notifications for this user arrived (or were read elsewhere): recount the badge, and
+    show each announcement as a toast at once."""
     ctx = state._context()
     if ctx is None:
         return
     with tenant_session(ctx) as session:
         state.unread = notifications.unread_count(session, ctx)
-    await live_toast.toast_inbox(state, payload)
+    for _topic, payload in changes:
+        await live_toast.toast_inbox(state, payload)
 
 
-hub.on("org:*:config", SessionState, _config_changed)
-hub.on("user:*:inbox", SessionState, _inbox_changed)
+hub.on(topics.CONFIG, SessionState, _config_changed)
+hub.on(topics.INBOX, SessionState, _inbox_changed)

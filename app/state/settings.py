@@ -1,6 +1,6 @@
 """The settings console: one org's config (of the admin's subtree), section by section.
 
-A thin adapter: it turns the HTML forms into values for `org_config.update_section` and the
+A thin adapter: it turns the HTML forms into values for `writes.update_section` and the
 service's view (effective value and source per field) into rows the page lays out.
 """
 
@@ -10,8 +10,8 @@ from typing import Any
 
 import reflex as rx
 
-from app.services.config import org_config, orgs
-from app.services.config.org_config import (
+from app.services.config import inheritance, logo, orgs, schema, writes
+from app.services.config.schema import (
     ACCENT_COLORS,
     DELIVERY_MODES,
     STANDARD_FUNDING_SOURCES,
@@ -75,7 +75,7 @@ class SettingsState(FormState, SessionState):
     def _reload(self, ctx: OrgContext) -> None:
         with tenant_session(ctx) as session:
             org = orgs.require_in_subtree(session, ctx, self.target_org or str(ctx.org_id))
-            view = org_config.effective_with_sources(session, ctx, org_id=org.id)
+            view = inheritance.effective_with_sources(session, ctx, org_id=org.id)
             used = seats.usage(session, ctx, org_id=org.id)
             if has(ctx, Permission.org_manage):
                 choices = [
@@ -220,7 +220,7 @@ class SettingsState(FormState, SessionState):
         try:
             ctx = self._require(Permission.config_edit)
             with tenant_session(ctx) as session:
-                org_config.update_section(
+                writes.update_section(
                     session, ctx, org_id=self.target_org, section=section, values=values
                 )
             self._reload(ctx)
@@ -235,11 +235,11 @@ class SettingsState(FormState, SessionState):
 
     @rx.event
     def save_features(self, form: dict[str, Any]) -> rx.event.EventSpec | None:
-        return self._save("features", {n: _checked(form, n) for n in org_config.FEATURE_NAMES})
+        return self._save("features", {n: _checked(form, n) for n in schema.FEATURE_NAMES})
 
     @rx.event
     def save_reporting(self, form: dict[str, Any]) -> rx.event.EventSpec | None:
-        names = list(org_config.Reporting.model_fields)
+        names = list(schema.Reporting.model_fields)
         return self._save("reporting", {n: _checked(form, n) for n in names})
 
     @rx.event
@@ -283,7 +283,7 @@ class SettingsState(FormState, SessionState):
 
     @rx.event
     def save_limits(self, form: dict[str, Any]) -> rx.event.EventSpec | None:
-        names = org_config.LIMIT_NAMES
+        names = schema.LIMIT_NAMES
         return self._save("limits", {n: str(form.get(n, "")).strip() for n in names})
 
     @rx.event
@@ -291,13 +291,13 @@ class SettingsState(FormState, SessionState):
         try:
             ctx = self._require(Permission.config_edit)
             with tenant_session(ctx) as session:
-                org_config.reset_override(
+                writes.reset_override(
                     session, ctx, org_id=self.target_org, section=section, field=name
                 )
             self._reload(ctx)
         except ServiceError as exc:
             return handle_errors(exc)
-        label = field_title(section, name) if section in org_config.SECTIONS else name
+        label = field_title(section, name) if section in schema.SECTIONS else name
         return rx.toast.success(f"{label} now follows the inherited value.")
 
     @rx.event
@@ -310,7 +310,7 @@ class SettingsState(FormState, SessionState):
             # Never trust the browser's size check: read at most one byte past the limit.
             data = await files[0].read(MAX_LOGO_BYTES + 1)
             with tenant_session(ctx) as session:
-                org_config.set_logo(session, ctx, org_id=self.target_org, data=data)
+                logo.set_logo(session, ctx, org_id=self.target_org, data=data)
             self._reload(ctx)
         except ServiceError as exc:
             self._fail(exc)

@@ -7,13 +7,11 @@ from typing import Any
 
 import reflex as rx
 
-from app.services.authoring import courses
+from app.services.authoring import course_input, course_programs, course_views, courses
 from app.services.core.authz import Permission
-from app.services.core.errors import ServiceError
-from app.services.core.tenancy import tenant_session
 from app.state.account import FormState
 from app.state.paging import PAGE_SIZE, PagedState
-from app.state.session import SessionState, handle_errors
+from app.state.session import SessionState
 
 STATUS_FILTERS = ("all", "draft", "published", "archived")
 STATUS_COLORS = {"draft": "gray", "published": "green", "archived": "orange"}
@@ -52,22 +50,25 @@ class TeachState(PagedState, FormState, SessionState):
     create_open: bool = False
 
     def _reload(self) -> rx.event.EventSpec | None:
-        try:
-            ctx = self._require(Permission.courses_author)
-            with tenant_session(ctx) as session:
-                result = courses.list_authored(
-                    session,
+        done = self._call(
+            lambda s, ctx: (
+                course_views.list_authored(
+                    s,
                     ctx,
                     page=self.page,
                     page_size=PAGE_SIZE,
                     search=self.search,
                     status="" if self.status_filter == "all" else self.status_filter,
-                )
-                modes = courses.delivery_mode_choices(session, ctx)
-                programs = courses.list_programs(session, ctx)
-        except ServiceError as exc:
+                ),
+                course_views.delivery_mode_choices(s, ctx),
+                course_programs.list_programs(s, ctx),
+            ),
+            permission=Permission.courses_author,
+        )
+        if not done.ok:
             self.rows = []
-            return handle_errors(exc)
+            return done.reply
+        result, modes, programs = done.value
         self.total = result.total
         self.rows = [
             {
@@ -76,7 +77,7 @@ class TeachState(PagedState, FormState, SessionState):
                 "status": r.status,
                 "color": STATUS_COLORS.get(r.status, "gray"),
                 "category": r.category,
-                "level": courses.LEVELS.get(r.level, r.level),
+                "level": course_input.LEVELS.get(r.level, r.level),
                 "modules": str(r.modules),
                 "lessons": str(r.lessons),
                 "updated": r.updated.strftime("%Y-%m-%d %H:%M"),
@@ -123,17 +124,19 @@ class TeachState(PagedState, FormState, SessionState):
     def create(self, form: dict[str, Any]) -> list[rx.event.EventSpec] | rx.event.EventSpec | None:
         self._start()
         self.field_errors = blank_errors()
-        try:
-            ctx = self._require(Permission.courses_author)
-            data = courses.course_input_from_form(form)
-            with tenant_session(ctx) as session:
-                course = courses.create_course(session, ctx, data=data)
-        except ServiceError as exc:
-            self._fail(exc)
-            if exc.field:
-                self.field_errors = {**blank_errors(), exc.field: exc.message}
+        done = self._call(
+            lambda s, ctx: courses.create_course(
+                s, ctx, data=course_input.course_input_from_form(form)
+            ),
+            permission=Permission.courses_author,
+        )
+        if not done.ok:
+            self._fail(done.error)
+            if done.error.field:
+                self.field_errors = {**blank_errors(), done.error.field: done.error.message}
                 return None
-            return handle_errors(exc)
+            return done.reply
+        course = done.value
         self.busy, self.create_open = False, False
         return [
             rx.toast.success(f"Created “{course.title}”. Add modules and lessons next."),
@@ -143,17 +146,17 @@ class TeachState(PagedState, FormState, SessionState):
     @rx.event
     def create_program(self, form: dict[str, Any]) -> rx.event.EventSpec | None:
         self.program_error = ""
-        try:
-            ctx = self._require(Permission.courses_author)
-            with tenant_session(ctx) as session:
-                program = courses.create_program(
-                    session,
-                    ctx,
-                    title=str(form.get("program_title", "")),
-                    description=str(form.get("program_description", "")),
-                )
-        except ServiceError as exc:
-            self.program_error = exc.message
-            return handle_errors(exc)
+        done = self._call(
+            lambda s, ctx: course_programs.create_program(
+                s,
+                ctx,
+                title=str(form.get("program_title", "")),
+                description=str(form.get("program_description", "")),
+            ),
+            permission=Permission.courses_author,
+        )
+        if not done.ok:
+            self.program_error = done.error.message
+            return done.reply
         self._reload()
-        return rx.toast.success(f"Program “{program.title}” created.")
+        return rx.toast.success(f"Program “{done.value.title}” created.")

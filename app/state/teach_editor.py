@@ -12,8 +12,16 @@ from typing import Any
 
 import reflex as rx
 
-from app.services.authoring import courses, media
-from app.services.authoring.courses import CourseEditorView, LessonView
+from app.services.authoring import (
+    course_input,
+    course_lessons,
+    course_outline,
+    course_status,
+    course_views,
+    courses,
+    media,
+)
+from app.services.authoring.course_views import CourseEditorView, LessonView
 from app.services.core.authz import Permission
 from app.services.core.errors import NotFound, ServiceError
 from app.services.core.tenancy import OrgContext, tenant_session
@@ -136,7 +144,7 @@ class TeachEditorState(LessonEditorMixin, FormState, SessionState):
                         "first": yes(li == 0),
                         "last": yes(li == len(module.lessons) - 1),
                         "kind": lsn.kind,
-                        "kind_label": courses.LESSON_KINDS.get(lsn.kind, lsn.kind),
+                        "kind_label": course_lessons.LESSON_KINDS.get(lsn.kind, lsn.kind),
                         "required": yes(lsn.required),
                         "count": str(len(lsn.questions)),
                     }
@@ -153,7 +161,7 @@ class TeachEditorState(LessonEditorMixin, FormState, SessionState):
     def _reload(self, ctx: OrgContext | None = None) -> None:
         ctx = ctx or self._ctx()
         with tenant_session(ctx) as session:
-            view = courses.course_detail_for_editor(session, ctx, course_id=self.cid)
+            view = course_views.course_detail_for_editor(session, ctx, course_id=self.cid)
         self._fill(view)
 
     # ------------------------------------------------------------------ page
@@ -185,7 +193,7 @@ class TeachEditorState(LessonEditorMixin, FormState, SessionState):
         self._clear_errors()
         try:
             ctx = self._ctx()
-            data = courses.course_input_from_form(form)
+            data = course_input.course_input_from_form(form)
             with tenant_session(ctx) as session:
                 courses.update_course(session, ctx, course_id=self.cid, data=data)
             self._reload(ctx)
@@ -213,16 +221,16 @@ class TeachEditorState(LessonEditorMixin, FormState, SessionState):
     def _status(self, action: str) -> Events:
         self.publish_error = ""
         fn = {
-            "publish": courses.publish_course,
-            "archive": courses.archive_course,
-            "draft": courses.unpublish_course,
+            "publish": course_status.publish_course,
+            "archive": course_status.archive_course,
+            "draft": course_status.unpublish_course,
         }[action]
         try:
             ctx = self._ctx()
             with tenant_session(ctx) as session:
                 fn(session, ctx, course_id=self.cid)
             self._reload(ctx)
-        except courses.PublishRefused as exc:
+        except course_status.PublishRefused as exc:
             self.publish_error = exc.message
             self.problems = list(exc.reasons)
             return rx.toast.error(exc.message)
@@ -264,7 +272,7 @@ class TeachEditorState(LessonEditorMixin, FormState, SessionState):
     def add_module(self, form: dict[str, Any]) -> Events:
         self._clear_errors()
         return self._structure(
-            courses.add_module, "Module added.", title=str(form.get("module_title", ""))
+            course_outline.add_module, "Module added.", title=str(form.get("module_title", ""))
         )
 
     @rx.event
@@ -274,13 +282,13 @@ class TeachEditorState(LessonEditorMixin, FormState, SessionState):
         ):
             return None
         return self._structure(
-            courses.rename_module, "Module renamed.", module_id=module_id, title=title
+            course_outline.rename_module, "Module renamed.", module_id=module_id, title=title
         )
 
     @rx.event
     def delete_module(self, module_id: str) -> Events:
-        return self._structure(courses.delete_module, "Module deleted.", module_id=module_id)
+        return self._structure(course_outline.delete_module, "Module deleted.", module_id=module_id)
 
     @rx.event
     def move_module(self, module_id: str, direction: str) -> Events:
-        return self._structure(courses.move_module, module_id=module_id, direction=direction)
+        return self._structure(course_outline.move_module, module_id=module_id, direction=direction)

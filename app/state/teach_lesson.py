@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING, Any
 
 import reflex as rx
 
-from app.services.authoring import courses, media
-from app.services.authoring.courses import LessonView
+from app.services.authoring import course_lessons, course_views, media, questions
+from app.services.authoring.course_views import LessonView
 from app.services.core.errors import ServiceError, ValidationFailed
 from app.services.core.tenancy import OrgContext, tenant_session
 from app.state.session import handle_errors
@@ -47,14 +47,14 @@ def _duration(seconds: float) -> str:
     return f"{total // 60}:{total % 60:02d}"
 
 
-def _question_row(q: courses.QuestionView) -> dict[str, str]:
+def _question_row(q: course_views.QuestionView) -> dict[str, str]:
     short = q.kind == "short"
     return {
         "id": q.id,
         "kind": q.kind,
-        "kind_label": courses.QUESTION_KINDS.get(q.kind, q.kind),
+        "kind_label": questions.QUESTION_KINDS.get(q.kind, q.kind),
         "prompt": q.prompt,
-        "options": "" if short else courses.marked_options(q.options, [int(i) for i in q.answer]),
+        "options": "" if short else questions.marked_options(q.options, [int(i) for i in q.answer]),
         "answers": "\n".join(str(a) for a in q.answer) if short else "",
         "points": str(q.points),
         "explanation": q.explanation,
@@ -92,7 +92,7 @@ class LessonEditorMixin(rx.State, mixin=True):
             "module_id": lsn.module_id,
             "title": lsn.title,
             "kind": lsn.kind,
-            "kind_label": courses.LESSON_KINDS.get(lsn.kind, lsn.kind),
+            "kind_label": course_lessons.LESSON_KINDS.get(lsn.kind, lsn.kind),
             "required": yes(lsn.required),
             "body": lsn.body,
             "media_name": lsn.media_name,
@@ -118,7 +118,7 @@ class LessonEditorMixin(rx.State, mixin=True):
         try:
             ctx = self._ctx()
             with tenant_session(ctx) as session:
-                lesson = courses.add_lesson(
+                lesson = course_lessons.add_lesson(
                     session,
                     ctx,
                     course_id=self.cid,
@@ -152,7 +152,7 @@ class LessonEditorMixin(rx.State, mixin=True):
 
     @rx.event
     def set_preview(self, value: str) -> None:
-        self.preview = value[: courses.MAX_BODY]
+        self.preview = value[: course_lessons.MAX_BODY]
 
     @rx.event
     def save_lesson(self, form: dict[str, Any]) -> Events:
@@ -162,7 +162,7 @@ class LessonEditorMixin(rx.State, mixin=True):
         try:
             ctx = self._ctx()
             with tenant_session(ctx) as session:
-                courses.update_lesson(
+                course_lessons.update_lesson(
                     session,
                     ctx,
                     course_id=self.cid,
@@ -182,7 +182,7 @@ class LessonEditorMixin(rx.State, mixin=True):
     @rx.event
     def set_required(self, lesson_id: str, value: bool) -> Events:
         return self._structure(
-            courses.set_lesson_required,
+            course_lessons.set_lesson_required,
             "Lesson is required." if value else "Lesson is optional.",
             lesson_id=lesson_id,
             required=bool(value),
@@ -192,16 +192,16 @@ class LessonEditorMixin(rx.State, mixin=True):
     def delete_lesson(self, lesson_id: str) -> Events:
         if lesson_id == self.sel:
             self.sel = ""
-        return self._structure(courses.delete_lesson, "Lesson deleted.", lesson_id=lesson_id)
+        return self._structure(course_lessons.delete_lesson, "Lesson deleted.", lesson_id=lesson_id)
 
     @rx.event
     def move_lesson(self, lesson_id: str, direction: str) -> Events:
-        return self._structure(courses.move_lesson, lesson_id=lesson_id, direction=direction)
+        return self._structure(course_lessons.move_lesson, lesson_id=lesson_id, direction=direction)
 
     @rx.event
     def move_lesson_to(self, module_id: str) -> Events:
         return self._structure(
-            courses.move_lesson_to_module,
+            course_lessons.move_lesson_to_module,
             "Lesson moved.",
             lesson_id=self.sel,
             module_id=module_id,
@@ -215,7 +215,7 @@ class LessonEditorMixin(rx.State, mixin=True):
 
     @rx.event
     def set_new_question_kind(self, value: str) -> None:
-        self.new_question_kind = value if value in courses.QUESTION_KINDS else "single"
+        self.new_question_kind = value if value in questions.QUESTION_KINDS else "single"
 
     @staticmethod
     def _question_input(form: dict[str, Any]) -> dict[str, Any]:
@@ -223,14 +223,14 @@ class LessonEditorMixin(rx.State, mixin=True):
         if kind == "short":
             answers = [a for a in str(form.get("answers", "")).splitlines() if a.strip()]
             return {"kind": kind, "options": [], "answer": answers}
-        options, right = courses.parse_marked_options(str(form.get("options", "")))
+        options, right = questions.parse_marked_options(str(form.get("options", "")))
         return {"kind": kind, "options": options, "answer": right}
 
     @rx.event
     def add_question(self, form: dict[str, Any]) -> Events:
         self._clear_errors()
         return self._structure(
-            courses.add_question,
+            questions.add_question,
             "Question added.",
             lesson_id=self.sel,
             prompt=str(form.get("prompt", "")),
@@ -243,7 +243,7 @@ class LessonEditorMixin(rx.State, mixin=True):
     def save_question(self, form: dict[str, Any]) -> Events:
         self._clear_errors()
         return self._structure(
-            courses.update_question,
+            questions.update_question,
             "Question saved.",
             question_id=str(form.get("question_id", "")),
             prompt=str(form.get("prompt", "")),
@@ -255,12 +255,14 @@ class LessonEditorMixin(rx.State, mixin=True):
     @rx.event
     def delete_question(self, question_id: str) -> Events:
         return self._structure(
-            courses.delete_question, "Question deleted.", question_id=question_id
+            questions.delete_question, "Question deleted.", question_id=question_id
         )
 
     @rx.event
     def move_question(self, question_id: str, direction: str) -> Events:
-        return self._structure(courses.move_question, question_id=question_id, direction=direction)
+        return self._structure(
+            questions.move_question, question_id=question_id, direction=direction
+        )
 
     # ------------------------------------------------------------------ media upload
 

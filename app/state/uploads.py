@@ -17,7 +17,7 @@ from reflex_base.utils.format import format_event_handler
 from app.models.course import LessonKind
 from app.services.authoring import media
 from app.services.infra.storage import MAX_LOGO_BYTES
-from app.services.people import member_import
+from app.services.people import member_csv
 from app.state.members import MembersState
 from app.state.settings import SettingsState
 from app.state.teach_editor import TeachEditorState
@@ -30,7 +30,7 @@ def _lesson_media_limit() -> int:
 
 # Functions, not figures: the lesson limits come from the settings, read per request.
 UPLOAD_LIMITS: dict[EventHandler, Callable[[], int]] = {
-    MembersState.upload_members_csv: lambda: member_import.MAX_BYTES,
+    MembersState.upload_members_csv: lambda: member_csv.MAX_BYTES,
     SettingsState.upload_logo: lambda: MAX_LOGO_BYTES,
     TeachEditorState.upload_cover: lambda: media.MAX_COVER_BYTES,
     TeachEditorState.upload_media: _lesson_media_limit,

@@ -26,7 +26,7 @@ from app.models.user import Role
 from app.services.core.tenancy import tenant_session
 from app.services.credentials import certificates
 from app.services.infra import storage
-from app.services.learning import progress
+from app.services.learning import lesson_completion
 from app.settings import get_settings
 from tests import factories as f
 from tests import file_factories as ff
@@ -226,7 +226,7 @@ def test_a_locked_lesson_s_media_waits_like_the_player(client: TestClient) -> No
     _assert_served(client, admin, video)  # authors preview: nothing is locked
     with tenant_session(learner.ctx) as session:
         for lesson_id in course.lesson_ids[:2]:
-            progress.complete_lesson(
+            lesson_completion.complete_lesson(
                 session, learner.ctx, course_id=course.course_id, lesson_id=lesson_id
             )
     _assert_served(client, learner, video)

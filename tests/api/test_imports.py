@@ -36,8 +36,8 @@ def _import_with_errors(ctx: OrgContext) -> str:
         f"{f.unique_email('bad')},Bad Role,pirate\n"
     ).encode()
     with tenant_session(ctx) as session:
-        rows = member_import.parse_csv(data)
-        summary = member_import.run_import(session, ctx, org_id=None, rows=rows)
+        staged = member_import.stage_import(session, ctx, org_id=None, data=data)
+        summary = member_import.confirm_import(session, ctx, staged.import_id)
     assert (summary.invited, summary.failed) == (1, 2)
     return summary.import_id
 
@@ -66,9 +66,8 @@ def test_parent_admin_downloads_a_child_org_import(client: TestClient) -> None:
     admin = f.refresh(admin)
     data = b"email,full_name\nbroken,Broken\n"
     with tenant_session(admin.ctx) as session:
-        summary = member_import.run_import(
-            session, admin.ctx, org_id=child.id, rows=member_import.parse_csv(data)
-        )
+        staged = member_import.stage_import(session, admin.ctx, org_id=child.id, data=data)
+        summary = member_import.confirm_import(session, admin.ctx, staged.import_id)
     assert _get(client, summary.import_id, admin.token).status_code == 200  # type: ignore[attr-defined]
 
 

@@ -13,7 +13,7 @@ from starlette.testclient import TestClient
 
 from app.api.routes import build_api
 from app.models.user import Role
-from app.services.config import org_config
+from app.services.config import gates, writes
 from app.services.core import audit
 from app.services.core.tenancy import tenant_session
 from app.services.reports import exports as reports
@@ -134,7 +134,7 @@ def test_exports_turned_off_in_the_settings_are_refused(
 ) -> None:
     a = f.new_admin()
     with tenant_session(a.ctx) as session:
-        org_config.update_section(
+        writes.update_section(
             session, a.ctx, org_id=a.ctx.org_id, section="reporting", values={"exports": False}
         )
     response = _as(client, a).get(URL)
@@ -144,4 +144,4 @@ def test_exports_turned_off_in_the_settings_are_refused(
     child = f.child_org(a.ctx)
     with tenant_session(f.refresh(a).ctx) as session:
         assert not reports.exports_allowed(session, f.refresh(a).ctx)
-        assert not org_config.reporting_enabled(session, child.id, "exports")
+        assert not gates.reporting_enabled(session, child.id, "exports")

@@ -11,7 +11,7 @@ import pytest
 from playwright.sync_api import BrowserContext, expect
 
 from app.models.user import Role
-from app.services.comms import chat
+from app.services.comms import chat_channels
 from app.services.core.tenancy import tenant_session
 from tests import factories as f
 from tests.e2e.conftest import sign_in, wait_ready
@@ -30,7 +30,7 @@ def test_a_message_reaches_the_other_member_live_and_html_stays_text(
         admin = f.new_admin(kind="provider")
         learner = f.invite_and_accept_member(admin.ctx, Role.learner)
         with tenant_session(admin.ctx) as session:
-            general = str(chat.org_channel(session, admin.ctx).id)
+            general = str(chat_channels.org_channel(session, admin.ctx).id)
 
     reader = new_context().new_page()
     sign_in(reader, learner.email, learner.password)

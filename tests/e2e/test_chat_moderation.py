@@ -12,7 +12,7 @@ import pytest
 from playwright.sync_api import BrowserContext, expect
 
 from app.models.user import Role
-from app.services.comms import chat
+from app.services.comms import chat_channels
 from app.services.core.tenancy import tenant_session
 from tests import factories as f
 from tests.e2e.conftest import sign_in, wait_ready
@@ -29,7 +29,7 @@ def test_a_mute_reaches_the_learner_s_open_page_and_an_unmute_clears_it(
         admin = f.new_admin(kind="provider")
         learner = f.invite_and_accept_member(admin.ctx, Role.learner, full_name="Lee Loud")
         with tenant_session(admin.ctx) as session:
-            general = str(chat.org_channel(session, admin.ctx).id)
+            general = str(chat_channels.org_channel(session, admin.ctx).id)
     uid = str(learner.user_id)
 
     reader = new_context().new_page()

@@ -12,7 +12,7 @@ from playwright.sync_api import BrowserContext, expect
 
 from app.models.user import Role
 from app.services.core.tenancy import tenant_session
-from app.services.learning import progress as progress_service
+from app.services.learning import lesson_completion
 from tests import factories as f
 from tests import learning_factories as lf
 from tests.e2e.conftest import sign_in, wait_ready
@@ -73,7 +73,7 @@ def test_a_completed_lesson_moves_the_instructor_s_roster_live(
     # the instructor's tab through Redis, whichever worker holds it: the update crosses
     # processes by construction, not by the luck of worker assignment.
     with app_services(), tenant_session(learner.ctx) as session:
-        progress_service.complete_lesson(
+        lesson_completion.complete_lesson(
             session, learner.ctx, course_id=course.course_id, lesson_id=course.lesson_ids[2]
         )
     expect(progress).to_have_text("75%", timeout=5_000)

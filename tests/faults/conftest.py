@@ -27,7 +27,7 @@ import pytest
 from playwright.sync_api import BrowserContext, Page, expect
 
 from app.models.user import Role
-from app.services.comms import chat
+from app.services.comms import chat_channels
 from app.services.core.tenancy import tenant_session
 from tests import factories as f
 from tests.e2e.conftest import (  # noqa: F401 (fixtures used by the faults tests)
@@ -337,7 +337,7 @@ def chat_room(new_context: Callable[[], BrowserContext], app_services: Services)
         admin = f.new_admin(kind="provider")
         learner = f.invite_and_accept_member(admin.ctx, Role.learner)
         with tenant_session(admin.ctx) as session:
-            general = str(chat.org_channel(session, admin.ctx).id)
+            general = str(chat_channels.org_channel(session, admin.ctx).id)
     return ChatRoom(admin, learner, general, new_context)
 
 

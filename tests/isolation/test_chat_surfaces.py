@@ -1,4 +1,4 @@
-"""Isolation rows for chat (`app.services.comms.chat`, `app.services.comms.chat_messages`, `/chat`).
+"""Isolation rows for chat (`app.services.comms.chat_*` modules, `/chat`).
 
 Same attackers as `test_surfaces.py` (imported from there): the admin of an unrelated org B
 and the admin of C, a child org of A. A has a General channel, a course channel, a cohort
@@ -22,8 +22,9 @@ from sqlmodel import Session
 
 from app.models.chat import ChatChannel
 from app.models.user import Role
-from app.services.comms import chat
+from app.services.comms import chat_channels, chat_courses, chat_list
 from app.services.comms import chat_messages as msgs
+from app.services.core import topics
 from app.services.core.errors import NotFound
 from app.services.core.tenancy import OrgContext, tenant_session
 from app.state.chat import ChatState
@@ -68,16 +69,16 @@ def _world(admin: f.SignedIn, learner: f.SignedIn) -> ChatWorld:
     enrollment_id = lf.enrollment(learner.ctx, course)
     cohort_id = lf.cohort(admin.ctx, course, f.unique("Cohort"), members=[enrollment_id])
     with tenant_session(admin.ctx) as session:
-        general = str(chat.org_channel(session, admin.ctx).id)
+        general = str(chat_channels.org_channel(session, admin.ctx).id)
         interest = str(
-            chat.create_interest_channel(session, admin.ctx, name=f.unique("Interest")).id
+            chat_channels.create_interest_channel(session, admin.ctx, name=f.unique("Interest")).id
         )
-        direct = str(chat.open_direct(session, admin.ctx, user_id=learner.user_id).id)
+        direct = str(chat_channels.open_direct(session, admin.ctx, user_id=learner.user_id).id)
     with tenant_session(learner.ctx) as session:
         course_channel = str(
-            chat.course_channel(session, learner.ctx, course_id=course.course_id).id
+            chat_courses.course_channel(session, learner.ctx, course_id=course.course_id).id
         )
-        cohort_channel = str(chat.cohort_channel(session, learner.ctx, cohort_id).id)
+        cohort_channel = str(chat_courses.cohort_channel(session, learner.ctx, cohort_id).id)
     secrets = {}
     ids = {}
     for name, cid, who in (
@@ -131,7 +132,7 @@ Attempt = Callable[[Session, OrgContext, ChatWorld, str], object]
 REFUSED: list[tuple[str, Attempt]] = [
     ("history", lambda s, me, w, cid: msgs.history(s, me, channel_id=cid)),
     ("since", lambda s, me, w, cid: msgs.since(s, me, channel_id=cid, after=None)),
-    ("channel_info", lambda s, me, w, cid: chat.channel_info(s, me, cid)),
+    ("channel_info", lambda s, me, w, cid: chat_list.channel_info(s, me, cid)),
     ("post", lambda s, me, w, cid: msgs.post_message(s, me, channel_id=cid, body="intruder")),
     (
         "edit",
@@ -150,13 +151,15 @@ REFUSED: list[tuple[str, Attempt]] = [
         "unmute",
         lambda s, me, w, cid: msgs.unmute_member(s, me, channel_id=cid, user_id=w.learner.user_id),
     ),
-    ("mark_read", lambda s, me, w, cid: chat.mark_read(s, me, channel_id=cid)),
-    ("join", lambda s, me, w, cid: chat.join_channel(s, me, channel_id=cid)),
-    ("leave", lambda s, me, w, cid: chat.leave_channel(s, me, channel_id=cid)),
-    ("archive", lambda s, me, w, cid: chat.archive_channel(s, me, channel_id=cid)),
+    ("mark_read", lambda s, me, w, cid: chat_list.mark_read(s, me, channel_id=cid)),
+    ("join", lambda s, me, w, cid: chat_channels.join_channel(s, me, channel_id=cid)),
+    ("leave", lambda s, me, w, cid: chat_channels.leave_channel(s, me, channel_id=cid)),
+    ("archive", lambda s, me, w, cid: chat_channels.archive_channel(s, me, channel_id=cid)),
     (
         "remove_member",
-        lambda s, me, w, cid: chat.remove_member(s, me, channel_id=cid, user_id=w.learner.user_id),
+        lambda s, me, w, cid: chat_channels.remove_member(
+            s, me, channel_id=cid, user_id=w.learner.user_id
+        ),
     ),
     (
         "search in channel",
@@ -184,22 +187,22 @@ def test_lists_search_and_people_show_attacker_nothing_of_a(scenario: Scenario) 
     world = _victim_world(scenario)
     attacker = scenario.attacker.ctx
     with tenant_session(attacker) as session:
-        listed = {r.id for r in chat.list_channels(session, attacker)}
-        browse = {r.id for r in chat.browse_interest_channels(session, attacker)}
+        listed = {r.id for r in chat_list.list_channels(session, attacker)}
+        browse = {r.id for r in chat_list.browse_interest_channels(session, attacker)}
         found = msgs.search_messages(session, attacker, query="secret")
-        people = chat.find_people(session, attacker, query=world.learner.email[:8])
-        topics = chat.tab_topics(attacker, chat.list_channels(session, attacker))
+        people = chat_list.find_people(session, attacker, query=world.learner.email[:8])
+        watched = chat_list.tab_topics(attacker, chat_list.list_channels(session, attacker))
     assert not listed & set(world.channels) and not browse & set(world.channels)
     assert not any(s in h.message.body for h in found.rows for s in world.secrets)
     assert str(world.learner.user_id) not in [p.user_id for p in people]
-    assert not any(str(world.org_id) in t for t in topics)
-    assert not any(cid in t for t in topics for cid in world.channels)
+    assert not any(str(world.org_id) in t for t in watched)
+    assert not any(cid in t for t in watched for cid in world.channels)
     with tenant_session(attacker) as session, pytest.raises(NotFound):
-        chat.open_direct(session, attacker, user_id=world.learner.user_id)
+        chat_channels.open_direct(session, attacker, user_id=world.learner.user_id)
     with tenant_session(attacker) as session, pytest.raises(NotFound):
-        chat.course_channel(session, attacker, course_id=world.course_id)
+        chat_courses.course_channel(session, attacker, course_id=world.course_id)
     with tenant_session(attacker) as session, pytest.raises(NotFound):
-        chat.cohort_channel(session, attacker, world.cohort_id)
+        chat_courses.cohort_channel(session, attacker, world.cohort_id)
 
 
 def test_handlers_give_attacker_nothing(scenario: Scenario) -> None:  # noqa: F811
@@ -252,14 +255,16 @@ def test_a_learner_not_enrolled_cannot_read_the_course_channel(other_tenant: Sce
             msgs.post_message(session, outsider.ctx, channel_id=world.course, body="hi")
         with pytest.raises(NotFound):
             msgs.history(session, outsider.ctx, channel_id=world.direct)
-        assert world.course not in {r.id for r in chat.list_channels(session, outsider.ctx)}
-        topics = chat.tab_topics(outsider.ctx, chat.list_channels(session, outsider.ctx))
-    assert chat.channel_topic(world.org_id, world.course) not in topics
-    assert chat.channel_topic(world.org_id, world.direct) not in topics
+        assert world.course not in {r.id for r in chat_list.list_channels(session, outsider.ctx)}
+        watched = chat_list.tab_topics(outsider.ctx, chat_list.list_channels(session, outsider.ctx))
+    assert topics.CHANNEL.name(org=world.org_id, channel=world.course) not in watched
+    assert topics.CHANNEL.name(org=world.org_id, channel=world.direct) not in watched
     with StateHarness(cookie=outsider.token, path=f"/chat/{world.course}") as tab:
         tab.dispatch(ChatState.load())
         assert not tab.state(ChatState).found
-        assert chat.channel_topic(world.org_id, world.course) not in hub.watching(tab.token)
+        assert topics.CHANNEL.name(org=world.org_id, channel=world.course) not in hub.watching(
+            tab.token
+        )
 
 
 def test_a_learner_in_no_cohort_cannot_read_the_cohort_channel(other_tenant: Scenario) -> None:  # noqa: F811
@@ -267,22 +272,26 @@ def test_a_learner_in_no_cohort_cannot_read_the_cohort_channel(other_tenant: Sce
     classmate = f.invite_and_accept_member(world.admin.ctx, Role.learner)
     lf.enrollment(classmate.ctx, world.course_world)  # same course, no cohort
     with tenant_session(classmate.ctx) as session:
-        assert world.course in {r.id for r in chat.list_channels(session, classmate.ctx)}
-        assert world.cohort not in {r.id for r in chat.list_channels(session, classmate.ctx)}
+        assert world.course in {r.id for r in chat_list.list_channels(session, classmate.ctx)}
+        assert world.cohort not in {r.id for r in chat_list.list_channels(session, classmate.ctx)}
         with pytest.raises(NotFound):
             msgs.history(session, classmate.ctx, channel_id=world.cohort)
         with pytest.raises(NotFound):
             msgs.post_message(session, classmate.ctx, channel_id=world.cohort, body="hi")
         with pytest.raises(NotFound):
-            chat.cohort_channel(session, classmate.ctx, world.cohort_id)
+            chat_courses.cohort_channel(session, classmate.ctx, world.cohort_id)
         found = msgs.search_messages(session, classmate.ctx, query="secret-cohort")
-        topics = chat.tab_topics(classmate.ctx, chat.list_channels(session, classmate.ctx))
+        watched = chat_list.tab_topics(
+            classmate.ctx, chat_list.list_channels(session, classmate.ctx)
+        )
     assert found.total == 0
-    assert chat.channel_topic(world.org_id, world.cohort) not in topics
+    assert topics.CHANNEL.name(org=world.org_id, channel=world.cohort) not in watched
     with StateHarness(cookie=classmate.token, path=f"/chat/{world.cohort}") as tab:
         tab.dispatch(ChatState.load())
         assert not tab.state(ChatState).found
-        assert chat.channel_topic(world.org_id, world.cohort) not in hub.watching(tab.token)
+        assert topics.CHANNEL.name(org=world.org_id, channel=world.cohort) not in hub.watching(
+            tab.token
+        )
 
 
 def test_another_org_s_cohort_never_yields_a_channel(scenario: Scenario) -> None:  # noqa: F811
@@ -293,7 +302,7 @@ def test_another_org_s_cohort_never_yields_a_channel(scenario: Scenario) -> None
     assert attacker.org_id is not None
     with tenant_session(attacker) as session:
         with pytest.raises(NotFound):
-            chat.cohort_channel(session, attacker, world.cohort_id)
+            chat_courses.cohort_channel(session, attacker, world.cohort_id)
         forged = ChatChannel(
             org_id=attacker.org_id,
             kind="cohort",
@@ -306,7 +315,7 @@ def test_another_org_s_cohort_never_yields_a_channel(scenario: Scenario) -> None
         session.commit()
         forged_id = str(forged.id)
     with tenant_session(attacker) as session:
-        assert forged_id not in {r.id for r in chat.list_channels(session, attacker)}
+        assert forged_id not in {r.id for r in chat_list.list_channels(session, attacker)}
         with pytest.raises(NotFound):
             msgs.history(session, attacker, channel_id=forged_id)
         with pytest.raises(NotFound):
@@ -319,7 +328,7 @@ def test_another_org_s_cohort_never_yields_a_channel(scenario: Scenario) -> None
 def test_a_parent_admin_does_not_read_a_child_org_s_chat(child_admin: Scenario) -> None:  # noqa: F811
     c_admin = child_admin.attacker
     with tenant_session(c_admin.ctx) as session:
-        c_general = str(chat.org_channel(session, c_admin.ctx).id)
+        c_general = str(chat_channels.org_channel(session, c_admin.ctx).id)
         msgs.post_message(session, c_admin.ctx, channel_id=c_general, body="child only")
     a_admin = child_admin.victim.admin
     with tenant_session(a_admin.ctx) as session, pytest.raises(NotFound):
@@ -333,11 +342,15 @@ def test_owner_control(other_tenant: Scenario) -> None:  # noqa: F811
     calls: list[tuple[OrgContext, str, Callable[[Session, OrgContext, str], Any]]] = [
         (admin, world.general, lambda s, me, cid: msgs.history(s, me, channel_id=cid)),
         (learner, world.course, lambda s, me, cid: msgs.since(s, me, channel_id=cid, after=None)),
-        (learner, world.direct, lambda s, me, cid: chat.channel_info(s, me, cid)),
-        (learner, world.cohort, lambda s, me, cid: chat.channel_info(s, me, cid)),
+        (learner, world.direct, lambda s, me, cid: chat_list.channel_info(s, me, cid)),
+        (learner, world.cohort, lambda s, me, cid: chat_list.channel_info(s, me, cid)),
         (admin, world.cohort, lambda s, me, cid: msgs.history(s, me, channel_id=cid)),
-        (admin, world.interest, lambda s, me, cid: chat.mark_read(s, me, channel_id=cid)),
-        (learner, world.interest, lambda s, me, cid: chat.join_channel(s, me, channel_id=cid)),
+        (admin, world.interest, lambda s, me, cid: chat_list.mark_read(s, me, channel_id=cid)),
+        (
+            learner,
+            world.interest,
+            lambda s, me, cid: chat_channels.join_channel(s, me, channel_id=cid),
+        ),
         (
             learner,
             world.general,
@@ -373,9 +386,15 @@ def test_owner_control(other_tenant: Scenario) -> None:  # noqa: F811
         tab.dispatch(ChatState.load())
         s = tab.state(ChatState)
         assert s.found and any(sec in m.body for m in s.messages for sec in world.secrets)
-        assert chat.channel_topic(world.org_id, world.direct) in hub.watching(tab.token)
-        assert chat.channel_topic(world.org_id, world.course) in hub.watching(tab.token)
-        assert chat.channel_topic(world.org_id, world.cohort) in hub.watching(tab.token)
+        assert topics.CHANNEL.name(org=world.org_id, channel=world.direct) in hub.watching(
+            tab.token
+        )
+        assert topics.CHANNEL.name(org=world.org_id, channel=world.course) in hub.watching(
+            tab.token
+        )
+        assert topics.CHANNEL.name(org=world.org_id, channel=world.cohort) in hub.watching(
+            tab.token
+        )
 
 
 # --------------------------------------------------------------------------- members panel
@@ -400,7 +419,7 @@ def _members_world(case: Scenario) -> ChatWorld:
     """A's chat with its learner in the interest channel and muted in General."""
     world = _victim_world(case)
     with tenant_session(world.learner.ctx) as session:
-        chat.join_channel(session, world.learner.ctx, channel_id=world.interest)
+        chat_channels.join_channel(session, world.learner.ctx, channel_id=world.interest)
     with tenant_session(world.admin.ctx) as session:
         msgs.mute_member(
             session,
@@ -427,7 +446,7 @@ def test_members_services_refuse_attacker_on_every_channel(scenario: Scenario) -
         lambda s, cid: cm.add_member(s, attacker, channel_id=cid, user_id=attacker.user_id),
         lambda s, cid: msgs.mute_member(s, attacker, channel_id=cid, user_id=uid, minutes=5),
         lambda s, cid: msgs.unmute_member(s, attacker, channel_id=cid, user_id=uid),
-        lambda s, cid: chat.remove_member(s, attacker, channel_id=cid, user_id=uid),
+        lambda s, cid: chat_channels.remove_member(s, attacker, channel_id=cid, user_id=uid),
     ]
     for cid in world.channels:
         for attempt in attempts:
@@ -448,8 +467,10 @@ def test_members_of_a_never_reach_the_attacker_s_own_channels(scenario: Scenario
     attacker = scenario.attacker.ctx
     uid = world.learner.user_id
     with tenant_session(attacker) as session:
-        own_general = str(chat.org_channel(session, attacker).id)
-        own_club = str(chat.create_interest_channel(session, attacker, name=f.unique("Own")).id)
+        own_general = str(chat_channels.org_channel(session, attacker).id)
+        own_club = str(
+            chat_channels.create_interest_channel(session, attacker, name=f.unique("Own")).id
+        )
     with tenant_session(attacker) as session:
         listed = {
             r.user_id for r in cm.list_members(session, attacker, channel_id=own_general).rows
@@ -461,7 +482,7 @@ def test_members_of_a_never_reach_the_attacker_s_own_channels(scenario: Scenario
         lambda s: cm.add_member(s, attacker, channel_id=own_club, user_id=uid),
         lambda s: msgs.mute_member(s, attacker, channel_id=own_general, user_id=uid, minutes=5),
         lambda s: msgs.unmute_member(s, attacker, channel_id=own_general, user_id=uid),
-        lambda s: chat.remove_member(s, attacker, channel_id=own_club, user_id=uid),
+        lambda s: chat_channels.remove_member(s, attacker, channel_id=own_club, user_id=uid),
     ):
         with tenant_session(attacker) as session, pytest.raises(NotFound):
             attempt(session)
@@ -505,7 +526,7 @@ def test_members_owner_control(other_tenant: Scenario) -> None:  # noqa: F811
     with tenant_session(admin) as session:
         msgs.unmute_member(session, admin, channel_id=world.general, user_id=uid)
     with tenant_session(admin) as session:
-        chat.remove_member(session, admin, channel_id=world.interest, user_id=uid)
+        chat_channels.remove_member(session, admin, channel_id=world.interest, user_id=uid)
     with tenant_session(world.learner.ctx) as session:
         assert cm.lost_channel_notice(session, world.learner.ctx, channel_id=world.interest)
     with tenant_session(admin) as session:

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from reflex.state import State
 
-from app.services.config import org_config
+from app.services.config import gates, inheritance, logo, writes
 from app.services.core.errors import NotFound
 from app.services.core.tenancy import OrgContext, tenant_session
 from app.services.people import seats
@@ -51,7 +51,7 @@ def _give_a_config(v: Victim) -> None:
     """A's own overrides (with a secret site name) and one on its child."""
     ctx = v.admin.ctx
     with tenant_session(ctx) as session:
-        org_config.update_section(
+        writes.update_section(
             session,
             ctx,
             org_id=v.org_id,
@@ -59,7 +59,7 @@ def _give_a_config(v: Victim) -> None:
             values={"site_name": _secret(v), "primary_color": "jade"},
         )
     with tenant_session(ctx) as session:
-        org_config.update_section(
+        writes.update_section(
             session, ctx, org_id=v.child_id, section="features", values={"chat": False}
         )
 
@@ -70,7 +70,7 @@ def _config_view(v: Victim) -> dict[str, Any]:
         return {
             str(org): {
                 section: {name: (fv.value, fv.source, fv.overridden) for name, fv in fields.items()}
-                for section, fields in org_config.effective_with_sources(
+                for section, fields in inheritance.effective_with_sources(
                     session, ctx, org_id=org
                 ).items()
             }
@@ -90,44 +90,44 @@ def _attack(scenario: Scenario, surface: Surface) -> None:
 
 
 def _update(org: uuid.UUID) -> Any:
-    return lambda s, me, a: org_config.update_section(
+    return lambda s, me, a: writes.update_section(
         s, me, org_id=getattr(a, org), section="features", values={"chat": True, "events": False}
     )
 
 
 CONFIG_SURFACES: list[Surface] = [
     Surface(
-        "org_config.effective_with_sources(A)",
-        lambda s, me, a: org_config.effective_with_sources(s, me, org_id=a.org_id),
+        "inheritance.effective_with_sources(A)",
+        lambda s, me, a: inheritance.effective_with_sources(s, me, org_id=a.org_id),
     ),
     Surface(
-        "org_config.effective_with_sources(A's child)",
-        lambda s, me, a: org_config.effective_with_sources(s, me, org_id=a.child_id),
+        "inheritance.effective_with_sources(A's child)",
+        lambda s, me, a: inheritance.effective_with_sources(s, me, org_id=a.child_id),
     ),
-    Surface("org_config.update_section(A)", _update("org_id")),
-    Surface("org_config.update_section(A's child)", _update("child_id")),
+    Surface("writes.update_section(A)", _update("org_id")),
+    Surface("writes.update_section(A's child)", _update("child_id")),
     Surface(
-        "org_config.update_section(A, branding)",
-        lambda s, me, a: org_config.update_section(
+        "writes.update_section(A, branding)",
+        lambda s, me, a: writes.update_section(
             s, me, org_id=a.org_id, section="branding", values={"site_name": "Pwned"}
         ),
     ),
     Surface(
-        "org_config.reset_override(A's site name)",
-        lambda s, me, a: org_config.reset_override(
+        "writes.reset_override(A's site name)",
+        lambda s, me, a: writes.reset_override(
             s, me, org_id=a.org_id, section="branding", field="site_name"
         ),
     ),
     Surface(
-        "org_config.reset_override(A's child's chat)",
-        lambda s, me, a: org_config.reset_override(
+        "writes.reset_override(A's child's chat)",
+        lambda s, me, a: writes.reset_override(
             s, me, org_id=a.child_id, section="features", field="chat"
         ),
     ),
     Surface("seats.usage(A)", lambda s, me, a: seats.usage(s, me, org_id=a.org_id)),
     Surface(
-        "org_config.set_logo(A)",
-        lambda s, me, a: org_config.set_logo(s, me, org_id=a.org_id, data=PNG),
+        "logo.set_logo(A)",
+        lambda s, me, a: logo.set_logo(s, me, org_id=a.org_id, data=PNG),
     ),
 ]
 
@@ -136,17 +136,17 @@ CONFIG_SURFACES: list[Surface] = [
 # A's config is what C inherits, readable by design, so these rows are B's only.)
 CACHED_SURFACES: list[Surface] = [
     Surface(
-        "org_config.feature_enabled(A)",
-        lambda s, me, a: org_config.feature_enabled(s, a.org_id, "chat"),
+        "gates.feature_enabled(A)",
+        lambda s, me, a: gates.feature_enabled(s, a.org_id, "chat"),
     ),
-    Surface("org_config.branding(A)", lambda s, me, a: org_config.branding(s, a.org_id)),
+    Surface("gates.branding(A)", lambda s, me, a: gates.branding(s, a.org_id)),
     Surface(
-        "org_config.within_limit(A's child)",
-        lambda s, me, a: org_config.within_limit(s, a.child_id, "max_staff", 0),
+        "gates.within_limit(A's child)",
+        lambda s, me, a: gates.within_limit(s, a.child_id, "max_staff", 0),
     ),
     Surface(
-        "org_config.license_allows(A)",
-        lambda s, me, a: org_config.license_allows(s, a.org_id, "admin"),
+        "gates.license_allows(A)",
+        lambda s, me, a: gates.license_allows(s, a.org_id, "admin"),
     ),
 ]
 
@@ -282,4 +282,4 @@ def test_attacker_session_never_caches_a_config(other_tenant: Scenario) -> None:
     me: OrgContext = other_tenant.attacker.ctx
     for _ in range(2):
         with tenant_session(me) as session, pytest.raises(NotFound):
-            org_config.branding(session, victim.org_id)
+            gates.branding(session, victim.org_id)

@@ -28,7 +28,7 @@ from app.services.credentials import certificates, compliance
 from app.settings import get_settings
 from app.state.credentials import CertificatesState
 from app.state.credentials_compliance import ComplianceState
-from app.state.credentials_notifications import NotificationsState
+from app.state.notification_centre import NotificationsState
 from tests import factories as f
 from tests import learning_factories as lf
 from tests.isolation.test_surfaces import (  # the fixtures are used by name

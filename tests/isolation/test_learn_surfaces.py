@@ -19,10 +19,18 @@ from typing import Any
 import pytest
 
 from app.models.user import Role
-from app.services.authoring import courses
+from app.services.core import topics
 from app.services.core.errors import NotFound, ServiceError
 from app.services.core.tenancy import OrgContext, tenant_session
-from app.services.learning import catalog, enrollments, progress, quizzes
+from app.services.learning import (
+    catalog,
+    enrollments,
+    lesson_completion,
+    my_learning,
+    player,
+    quizzes,
+    video_progress,
+)
 from app.state.learn import (
     ApplicationsState,
     CatalogState,
@@ -104,9 +112,10 @@ def _a_state(w: World) -> tuple[Any, ...]:
     ctx = w.learner.ctx
     with tenant_session(ctx) as session:
         cards = {
-            c.course_id: (c.status, c.progress_percent) for c in progress.my_learning(session, ctx)
+            c.course_id: (c.status, c.progress_percent)
+            for c in my_learning.my_learning(session, ctx)
         }
-        view = progress.player_view(
+        view = player.player_view(
             session, ctx, course_id=w.private.course_id, lesson_id=w.private.by_kind["video"]
         )
         quiz = quizzes.quiz_for_learner(
@@ -130,15 +139,15 @@ def test_services_give_attackers_nothing(setup: tuple[World, list[f.SignedIn]]) 
                 with pytest.raises(NotFound):
                     catalog.course_page(session, ctx, course.course_id)
                 with pytest.raises(NotFound):
-                    progress.player_view(
+                    player.player_view(
                         session, ctx, course_id=course.course_id, lesson_id=course.lesson_ids[0]
                     )
                 with pytest.raises(NotFound):
-                    progress.complete_lesson(
+                    lesson_completion.complete_lesson(
                         session, ctx, course_id=course.course_id, lesson_id=course.lesson_ids[0]
                     )
                 with pytest.raises(NotFound):
-                    progress.save_video_position(
+                    video_progress.save_video_position(
                         session,
                         ctx,
                         course_id=course.course_id,
@@ -160,7 +169,7 @@ def test_services_give_attackers_nothing(setup: tuple[World, list[f.SignedIn]]) 
                         session, ctx, course_id=course.course_id, funding_source="self_pay"
                     )
                 with pytest.raises(NotFound):
-                    progress.player_view(
+                    player.player_view(
                         session,
                         ctx,
                         course_id=course.course_id,
@@ -183,7 +192,7 @@ def test_services_give_attackers_nothing(setup: tuple[World, list[f.SignedIn]]) 
                 assert w.application_id not in {r.id for r in rows}
             except ServiceError:
                 pass  # learners may not list applications at all
-            mine = progress.my_learning(session, ctx)
+            mine = my_learning.my_learning(session, ctx)
             assert str(w.enrollment_id) not in {c.enrollment_id for c in mine}
     assert _a_state(w) == before
 
@@ -198,10 +207,12 @@ def test_handlers_give_attackers_nothing(setup: tuple[World, list[f.SignedIn]]) 
             assert w.draft.title not in titles and w.private.title not in titles
             # The live catalog: an attacker's tab follows A's catalog only from below (a
             # child org, for what A shares down), and a push from A shows nothing more.
-            follows_a = courses.catalog_topic(w.admin.org_id) in hub.watching(tab.token)
+            follows_a = topics.CATALOG.name(org=w.admin.org_id) in hub.watching(tab.token)
             assert follows_a == (who.ctx.org_id == w.child_id)
             tab._runner.run(
-                _catalog_changed(tab.state(CatalogState), courses.catalog_topic(w.admin.org_id), {})
+                _catalog_changed(
+                    tab.state(CatalogState), [(topics.CATALOG.name(org=w.admin.org_id), None)]
+                )
             )
             titles = {c["title"] for c in tab.state(CatalogState).cards}
             assert w.draft.title not in titles and w.private.title not in titles
@@ -249,7 +260,7 @@ def test_owner_controls_and_child_learner_sees_shared(backend: Backend) -> None:
         }
         found = {c.id for c in catalog.search(session, w.admin.ctx, page_size=48).cards}
         assert str(w.private.course_id) in found
-        progress.player_view(
+        player.player_view(
             session,
             w.admin.ctx,
             course_id=w.draft.course_id,
@@ -258,7 +269,7 @@ def test_owner_controls_and_child_learner_sees_shared(backend: Backend) -> None:
         )
     ctx = w.learner.ctx
     with tenant_session(ctx) as session:
-        done = progress.complete_lesson(
+        done = lesson_completion.complete_lesson(
             session, ctx, course_id=w.private.course_id, lesson_id=w.private.lesson_ids[1]
         )
         assert done.newly_completed
@@ -272,11 +283,11 @@ def test_owner_controls_and_child_learner_sees_shared(backend: Backend) -> None:
         )
         assert got.org_id == str(w.child_id)
     with tenant_session(cctx) as session:
-        view = progress.player_view(
+        view = player.player_view(
             session, cctx, course_id=w.shared.course_id, lesson_id=w.shared.lesson_ids[0]
         )
         assert not view.locked and view.lesson.body
-        assert progress.complete_lesson(
+        assert lesson_completion.complete_lesson(
             session, cctx, course_id=w.shared.course_id, lesson_id=w.shared.lesson_ids[0]
         ).newly_completed
     with tenant_session(cctx) as session:

@@ -18,7 +18,7 @@ from reflex.state import State
 
 from app.models.user import Role
 from app.services.core.tenancy import public_session, tenant_session
-from app.services.people import auth, invites, member_import, members
+from app.services.people import auth, invites, member_csv, member_import, members
 from app.state.members import MembersState
 from tests import factories as f
 from tests.isolation.test_surfaces import (
@@ -63,9 +63,8 @@ def _prepare(v: Victim) -> str:
     ).encode()
     with tenant_session(ctx) as session:
         members.assign_manager(session, ctx, v.learner_membership_id, v.admin.user_id)
-        summary = member_import.run_import(
-            session, ctx, org_id=v.org_id, rows=member_import.parse_csv(data)
-        )
+        staged = member_import.stage_import(session, ctx, org_id=v.org_id, data=data)
+        summary = member_import.confirm_import(session, ctx, staged.import_id)
     assert summary.failed == 1 and summary.invited == 1
     _A_IMPORTS[v.org_id] = summary.import_id
     return summary.import_id
@@ -75,8 +74,12 @@ def _a_import(v: Victim) -> str:
     return _A_IMPORTS[v.org_id]
 
 
-def _csv_rows(email: str) -> list[member_import.CsvRow]:
-    return member_import.parse_csv(f"email,full_name\n{email},Planted\n".encode())
+def _csv(email: str) -> bytes:
+    return f"email,full_name\n{email},Planted\n".encode()
+
+
+def _csv_rows(email: str) -> list[member_csv.CsvRow]:
+    return member_csv.parse_csv(_csv(email))
 
 
 @pytest.fixture
@@ -129,28 +132,40 @@ MEMBER_SURFACES: list[Surface] = [
         lambda s, me, a: members.manager_choices(s, me, a.org_id),
     ),
     Surface(
-        "member_import.preview(org_id=A)",
-        lambda s, me, a: member_import.preview(
+        "member_csv.preview(org_id=A)",
+        lambda s, me, a: member_csv.preview(
             s, me, org_id=a.org_id, data=f"email,full_name\n{f.unique_email()},X\n".encode()
         ),
     ),
     Surface(
-        "member_import.preview(org_id=A's child)",
-        lambda s, me, a: member_import.preview(
+        "member_csv.preview(org_id=A's child)",
+        lambda s, me, a: member_csv.preview(
             s, me, org_id=a.child_id, data=f"email,full_name\n{f.unique_email()},X\n".encode()
         ),
     ),
     Surface(
-        "member_import.run_import(org_id=A)",
-        lambda s, me, a: member_import.run_import(
-            s, me, org_id=a.org_id, rows=_csv_rows(f.unique_email("plant"))
+        "member_import.stage_import(org_id=A)",
+        lambda s, me, a: member_import.stage_import(
+            s, me, org_id=a.org_id, data=_csv(f.unique_email("plant"))
         ),
         owner_may=False,  # A's own import changes A: run in test_member_import instead
     ),
     Surface(
-        "member_import.start_import(org_id=A)",
-        lambda s, me, a: member_import.start_import(s, me, org_id=a.org_id, total=1),
-        owner_may=False,  # same: it writes a row of A's
+        "member_import.stage_import(org_id=A's child)",
+        lambda s, me, a: member_import.stage_import(
+            s, me, org_id=a.child_id, data=_csv(f.unique_email("plant"))
+        ),
+        owner_may=False,  # same: it writes a row of A's child
+    ),
+    Surface(
+        "member_import.confirm_import(A's import)",
+        lambda s, me, a: member_import.confirm_import(s, me, _a_import(a)),
+        owner_may=False,  # same (and A's import is finished: A's admin is refused too)
+    ),
+    Surface(
+        "member_import.claim_import(A's import)",
+        lambda s, me, a: member_import.claim_import(s, me, _a_import(a)),
+        owner_may=False,  # same
     ),
     Surface(
         "member_import.do_import(A's import)",
@@ -166,10 +181,6 @@ MEMBER_SURFACES: list[Surface] = [
     Surface(
         "member_import.error_report_csv(A's import)",
         lambda s, me, a: member_import.error_report_csv(s, me, _a_import(a)),
-    ),
-    Surface(
-        "member_import.recent_imports(A)",
-        lambda s, me, a: member_import.recent_imports(s, me, a.org_id),
     ),
 ]
 

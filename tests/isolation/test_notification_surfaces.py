@@ -20,11 +20,12 @@ from app.db import Scope, open_session
 from app.models.notification import Notification
 from app.models.user import Role
 from app.services.comms import announcements, notifications
+from app.services.core import topics
 from app.services.core.errors import NotFound, PermissionDenied, ValidationFailed
 from app.services.core.tenancy import mark_scoped, tenant_session
 from app.state.announcements import AnnouncementsState
-from app.state.credentials_notifications import NotificationsState
 from app.state.live import hub
+from app.state.notification_centre import NotificationsState
 from tests import factories as f
 from tests import learning_factories as lf
 from tests.isolation.test_surfaces import (  # the fixtures are used by name
@@ -150,7 +151,7 @@ def test_handlers_give_attacker_nothing(scenario: Scenario) -> None:  # noqa: F8
         assert reply.toast("error") and reply.redirects == []
         # The tab follows exactly one inbox: the attacker's own.
         inboxes = {topic for topic in hub.watching(tab.token) if topic.startswith("user:")}
-        assert inboxes == {notifications.inbox_topic(attacker.user_id)}
+        assert inboxes == {topics.INBOX.name(user=attacker.user_id)}
     with StateHarness(cookie=attacker.token, path="/announcements") as tab:
         tab.dispatch(AnnouncementsState.load())
         s = tab.state(AnnouncementsState)
@@ -196,5 +197,5 @@ def test_owner_control(other_tenant: Scenario) -> None:  # noqa: F811
         assert "A's secret note" in repr(tab.state(NotificationsState).items)
         tab.dispatch(NotificationsState.mark_read(str(t.note_id)))
         inboxes = {topic for topic in hub.watching(tab.token) if topic.startswith("user:")}
-        assert inboxes == {notifications.inbox_topic(a.learner.user_id)}
+        assert inboxes == {topics.INBOX.name(user=a.learner.user_id)}
     assert _note_read(other_tenant, t.note_id)

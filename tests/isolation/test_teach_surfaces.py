@@ -1,5 +1,5 @@
-"""Isolation rows for authoring: the course services (`authoring.courses`, `media`), the
-`/teach` and `/teach/courses/<id>` handlers and the media behind `/files/...`.
+"""Isolation rows for authoring: the course services (`authoring.courses` and its siblings,
+`media`), the `/teach` and `/teach/courses/<id>` handlers and the media behind `/files/...`.
 
 Same attackers as `test_surfaces.py`: the admin of an unrelated org B and the admin of C, a
 child org of A (whose scope names A as an ancestor). A has a DRAFT course with a file lesson
@@ -22,7 +22,16 @@ from reflex_base.event import EventSpec
 from starlette.testclient import TestClient
 
 from app.api.routes import build_api
-from app.services.authoring import courses, media
+from app.services.authoring import (
+    course_lessons,
+    course_outline,
+    course_programs,
+    course_status,
+    course_views,
+    courses,
+    media,
+    questions,
+)
 from app.services.core.errors import NotFound, PermissionDenied, ServiceError
 from app.services.core.tenancy import OrgContext, tenant_session
 from app.services.infra import storage
@@ -87,14 +96,14 @@ def _draft(ctx: OrgContext) -> Draft:
 
 def _snapshot(ctx: OrgContext, d: Draft) -> Any:
     with tenant_session(ctx) as session:
-        return courses.course_detail_for_editor(session, ctx, course_id=d.course_id)
+        return course_views.course_detail_for_editor(session, ctx, course_id=d.course_id)
 
 
 def _own_course(ctx: OrgContext) -> tuple[str, str]:
     """A course of the attacker's own (course id, module id) to mix A's ids into."""
     with tenant_session(ctx) as session:
         course = courses.create_course(session, ctx, data={"title": "Attacker course"})
-        module = courses.add_module(session, ctx, course_id=course.id, title="Mine")
+        module = course_outline.add_module(session, ctx, course_id=course.id, title="Mine")
     return str(course.id), str(module.id)
 
 
@@ -105,9 +114,12 @@ Attempt = Callable[[Draft, str, str], tuple[Callable[..., Any], dict[str, Any]]]
 SERVICE_ATTEMPTS: list[tuple[str, Attempt]] = [
     (
         "read for the editor",
-        lambda d, c, m: (courses.course_detail_for_editor, {"course_id": d.course_id}),
+        lambda d, c, m: (course_views.course_detail_for_editor, {"course_id": d.course_id}),
     ),
-    ("publish problems", lambda d, c, m: (courses.publish_problems, {"course_id": d.course_id})),
+    (
+        "publish problems",
+        lambda d, c, m: (course_status.publish_problems, {"course_id": d.course_id}),
+    ),
     (
         "update details",
         lambda d, c, m: (
@@ -115,63 +127,66 @@ SERVICE_ATTEMPTS: list[tuple[str, Attempt]] = [
             {"course_id": d.course_id, "data": {"title": "Owned"}},
         ),
     ),
-    ("publish", lambda d, c, m: (courses.publish_course, {"course_id": d.course_id})),
-    ("archive", lambda d, c, m: (courses.archive_course, {"course_id": d.course_id})),
-    ("back to draft", lambda d, c, m: (courses.unpublish_course, {"course_id": d.course_id})),
-    ("add module", lambda d, c, m: (courses.add_module, {"course_id": d.course_id, "title": "X"})),
+    ("publish", lambda d, c, m: (course_status.publish_course, {"course_id": d.course_id})),
+    ("archive", lambda d, c, m: (course_status.archive_course, {"course_id": d.course_id})),
+    ("back to draft", lambda d, c, m: (course_status.unpublish_course, {"course_id": d.course_id})),
+    (
+        "add module",
+        lambda d, c, m: (course_outline.add_module, {"course_id": d.course_id, "title": "X"}),
+    ),
     (
         "rename module",
         lambda d, c, m: (
-            courses.rename_module,
+            course_outline.rename_module,
             {"course_id": d.course_id, "module_id": d.module_id, "title": "X"},
         ),
     ),
     (
         "move module",
         lambda d, c, m: (
-            courses.move_module,
+            course_outline.move_module,
             {"course_id": d.course_id, "module_id": d.module_id, "direction": "down"},
         ),
     ),
     (
         "delete module",
         lambda d, c, m: (
-            courses.delete_module,
+            course_outline.delete_module,
             {"course_id": d.course_id, "module_id": d.module_id},
         ),
     ),
     (
         "add lesson",
         lambda d, c, m: (
-            courses.add_lesson,
+            course_lessons.add_lesson,
             {"course_id": d.course_id, "module_id": d.module_id, "kind": "text", "title": "X"},
         ),
     ),
     (
         "update lesson",
         lambda d, c, m: (
-            courses.update_lesson,
+            course_lessons.update_lesson,
             {"course_id": d.course_id, "lesson_id": d.text_lesson_id, "body": "pwned"},
         ),
     ),
     (
         "delete lesson",
         lambda d, c, m: (
-            courses.delete_lesson,
+            course_lessons.delete_lesson,
             {"course_id": d.course_id, "lesson_id": d.text_lesson_id},
         ),
     ),
     (
         "move lesson",
         lambda d, c, m: (
-            courses.move_lesson,
+            course_lessons.move_lesson,
             {"course_id": d.course_id, "lesson_id": d.file_lesson_id, "direction": "up"},
         ),
     ),
     (
         "add question",
         lambda d, c, m: (
-            courses.add_question,
+            questions.add_question,
             {
                 "course_id": d.course_id,
                 "lesson_id": d.quiz_lesson_id,
@@ -184,7 +199,7 @@ SERVICE_ATTEMPTS: list[tuple[str, Attempt]] = [
     (
         "update question",
         lambda d, c, m: (
-            courses.update_question,
+            questions.update_question,
             {
                 "course_id": d.course_id,
                 "question_id": d.question_id,
@@ -197,14 +212,14 @@ SERVICE_ATTEMPTS: list[tuple[str, Attempt]] = [
     (
         "delete question",
         lambda d, c, m: (
-            courses.delete_question,
+            questions.delete_question,
             {"course_id": d.course_id, "question_id": d.question_id},
         ),
     ),
     (
         "move question",
         lambda d, c, m: (
-            courses.move_question,
+            questions.move_question,
             {"course_id": d.course_id, "question_id": d.question_id, "direction": "down"},
         ),
     ),
@@ -235,32 +250,32 @@ SERVICE_ATTEMPTS: list[tuple[str, Attempt]] = [
     (
         "own course, A's lesson",
         lambda d, c, m: (
-            courses.update_lesson,
+            course_lessons.update_lesson,
             {"course_id": c, "lesson_id": d.text_lesson_id, "title": "X"},
         ),
     ),
     (
         "own course, A's module",
         lambda d, c, m: (
-            courses.add_lesson,
+            course_lessons.add_lesson,
             {"course_id": c, "module_id": d.module_id, "kind": "text", "title": "X"},
         ),
     ),
     (
         "own course, A's question",
-        lambda d, c, m: (courses.delete_question, {"course_id": c, "question_id": d.question_id}),
+        lambda d, c, m: (questions.delete_question, {"course_id": c, "question_id": d.question_id}),
     ),
     (
         "own course, A's lesson to my module",
         lambda d, c, m: (
-            courses.move_lesson_to_module,
+            course_lessons.move_lesson_to_module,
             {"course_id": c, "lesson_id": d.text_lesson_id, "module_id": m},
         ),
     ),
     (
         "own course, A's quiz",
         lambda d, c, m: (
-            courses.add_question,
+            questions.add_question,
             {
                 "course_id": c,
                 "lesson_id": d.quiz_lesson_id,
@@ -320,10 +335,10 @@ def test_lists_show_attacker_nothing(scenario: Scenario) -> None:  # noqa: F811
     draft = _draft(scenario.victim.admin.ctx)
     attacker = scenario.attacker.ctx
     with tenant_session(attacker) as session:
-        page = courses.list_authored(session, attacker, page_size=100)
-        programs = courses.list_programs(session, attacker)
+        page = course_views.list_authored(session, attacker, page_size=100)
+        programs = course_programs.list_programs(session, attacker)
         own = _own_course(attacker)[0]
-        choices = courses.course_detail_for_editor(session, attacker, course_id=own)
+        choices = course_views.course_detail_for_editor(session, attacker, course_id=own)
     assert draft.course_id not in [r.id for r in page.rows]
     assert draft.title not in str(page) and draft.title not in str(programs)
     assert draft.course_id not in [c.value for c in choices.prerequisite_choices]

@@ -14,9 +14,10 @@ from sqlmodel import col
 from app.models.chat import ChatMessage
 from app.models.user import Role
 from app.pages.chat import chat_page, message_item
-from app.services.comms import chat
+from app.services.comms import chat_channels
 from app.services.comms import chat_messages as msgs
-from app.services.config import org_config
+from app.services.config import writes
+from app.services.core import topics
 from app.services.core.tenancy import OrgContext, count_rows, scoped, tenant_session
 from app.state import chat as chat_state
 from app.state.chat import ChatMsg, ChatState
@@ -36,7 +37,7 @@ def _roomy(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def general(ctx: OrgContext) -> str:
     with tenant_session(ctx) as session:
-        return str(chat.org_channel(session, ctx).id)
+        return str(chat_channels.org_channel(session, ctx).id)
 
 
 def post(ctx: OrgContext, channel_id: str, body: str) -> msgs.MessageRow:
@@ -44,10 +45,13 @@ def post(ctx: OrgContext, channel_id: str, body: str) -> msgs.MessageRow:
         return msgs.post_message(session, ctx, channel_id=channel_id, body=body)
 
 
-def push(tab: StateHarness, topic: str, payload: dict[str, Any]) -> None:
-    """What the live hub does when the broker delivers `topic` to this tab."""
+def push(tab: StateHarness, topic: str, message: dict[str, Any] | None) -> None:
+    """What the live hub does when the broker delivers `message` on `topic` to this tab:
+    parse it by the topic's family (None on a resync) and run the chat refresher."""
+    family = topics.topic_of(topic)
+    assert family is not None, topic
     state = tab.bare_state(ChatState)
-    tab._runner.run(chat_state._channel_changed(state, topic, payload))
+    tab._runner.run(chat_state._channel_changed(state, [(topic, family.parse(message))]))
 
 
 def stored(ctx: OrgContext, channel_id: str) -> list[str]:
@@ -69,8 +73,8 @@ def test_load_opens_general_and_watches_only_the_user_s_channels() -> None:
         assert [m.body for m in s.messages] == ["welcome"]
         assert [c["name"] for c in s.channels] == ["General"]
         watched = hub.watching(tab.token)
-        assert chat.channel_topic(admin.org_id, gid) in watched
-        assert chat.user_chat_topic(admin.org_id, admin.user_id) in watched
+        assert topics.CHANNEL.name(org=admin.org_id, channel=gid) in watched
+        assert topics.CHAT_LIST.name(org=admin.org_id, user=admin.user_id) in watched
         assert not any(str(other.org_id) in t for t in watched)
         assert not any(other_gid in t for t in watched)
 
@@ -126,7 +130,7 @@ def test_a_push_adds_a_message_once_and_applies_edits_and_deletes() -> None:
     admin = f.new_admin()
     learner = f.invite_and_accept_member(admin.ctx, Role.learner)
     gid = general(admin.ctx)
-    topic = chat.channel_topic(admin.org_id, gid)
+    topic = topics.CHANNEL.name(org=admin.org_id, channel=gid)
     with StateHarness(cookie=admin.token, path=f"/chat/{gid}") as tab:
         tab.dispatch(ChatState.load())
         row = post(learner.ctx, gid, "hi from the learner")
@@ -150,12 +154,16 @@ def test_a_push_on_another_channel_updates_its_unread_badge() -> None:
     learner = f.invite_and_accept_member(admin.ctx, Role.learner)
     gid = general(admin.ctx)
     with tenant_session(learner.ctx) as session:
-        dm = str(chat.open_direct(session, learner.ctx, user_id=admin.user_id).id)
+        dm = str(chat_channels.open_direct(session, learner.ctx, user_id=admin.user_id).id)
     with StateHarness(cookie=admin.token, path=f"/chat/{gid}") as tab:
         tab.dispatch(ChatState.load())
-        assert chat.channel_topic(admin.org_id, dm) in hub.watching(tab.token)
+        assert topics.CHANNEL.name(org=admin.org_id, channel=dm) in hub.watching(tab.token)
         row = post(learner.ctx, dm, "psst")
-        push(tab, chat.channel_topic(admin.org_id, dm), {"message_id": row.id, "kind": "new"})
+        push(
+            tab,
+            topics.CHANNEL.name(org=admin.org_id, channel=dm),
+            {"message_id": row.id, "kind": "new"},
+        )
         badges = {c["id"]: c["unread"] for c in tab.state(ChatState).channels}
         assert badges[dm] == "1" and badges[gid] == "0"
         assert tab.state(ChatState).messages == []  # the open channel is still General
@@ -167,24 +175,30 @@ def test_a_new_direct_message_channel_reaches_the_list_live() -> None:
     with StateHarness(cookie=admin.token, path="/chat") as tab:
         tab.dispatch(ChatState.load())
         with tenant_session(learner.ctx) as session:
-            dm = str(chat.open_direct(session, learner.ctx, user_id=admin.user_id).id)
-        push(tab, chat.user_chat_topic(admin.org_id, admin.user_id), {"kind": "channels"})
+            dm = str(chat_channels.open_direct(session, learner.ctx, user_id=admin.user_id).id)
+        push(
+            tab,
+            topics.CHAT_LIST.name(org=admin.org_id, user=admin.user_id),
+            {"kind": "channels"},
+        )
         assert dm in [c["id"] for c in tab.state(ChatState).channels]
-        assert chat.channel_topic(admin.org_id, dm) in hub.watching(tab.token)
+        assert topics.CHANNEL.name(org=admin.org_id, channel=dm) in hub.watching(tab.token)
 
 
 def test_a_removed_member_s_tab_loses_the_channel_on_the_next_push() -> None:
     admin = f.new_admin()
     learner = f.invite_and_accept_member(admin.ctx, Role.learner)
     with tenant_session(learner.ctx) as session:
-        cid = str(chat.create_interest_channel(session, learner.ctx, name=f.unique("Club")).id)
+        cid = str(
+            chat_channels.create_interest_channel(session, learner.ctx, name=f.unique("Club")).id
+        )
     post(learner.ctx, cid, "my club")
-    topic = chat.channel_topic(admin.org_id, cid)
+    topic = topics.CHANNEL.name(org=admin.org_id, channel=cid)
     with StateHarness(cookie=learner.token, path=f"/chat/{cid}") as tab:
         tab.dispatch(ChatState.load())
         assert tab.state(ChatState).found
         with tenant_session(admin.ctx) as session:
-            chat.remove_member(session, admin.ctx, channel_id=cid, user_id=learner.user_id)
+            chat_channels.remove_member(session, admin.ctx, channel_id=cid, user_id=learner.user_id)
         push(tab, topic, {"kind": "members"})
         s = tab.state(ChatState)
         assert not s.found and s.messages == []
@@ -198,7 +212,9 @@ def test_leaving_makes_the_channel_read_only_in_the_tab() -> None:
     admin = f.new_admin()
     learner = f.invite_and_accept_member(admin.ctx, Role.learner)
     with tenant_session(learner.ctx) as session:
-        cid = str(chat.create_interest_channel(session, learner.ctx, name=f.unique("Club")).id)
+        cid = str(
+            chat_channels.create_interest_channel(session, learner.ctx, name=f.unique("Club")).id
+        )
     with StateHarness(cookie=learner.token, path=f"/chat/{cid}") as tab:
         tab.dispatch(ChatState.load())
         assert tab.state(ChatState).can_leave
@@ -267,7 +283,7 @@ def test_chat_switched_off_shows_nothing_and_refuses_handlers() -> None:
     gid = general(admin.ctx)
     post(admin.ctx, gid, "before")
     with tenant_session(admin.ctx) as session:
-        org_config.update_section(
+        writes.update_section(
             session, admin.ctx, org_id=admin.org_id, section="features", values={"chat": False}
         )
     with StateHarness(cookie=admin.token, path=f"/chat/{gid}") as tab:

@@ -16,9 +16,10 @@ from app.models.base import utcnow
 from app.models.chat import ChatMember
 from app.models.user import Role
 from app.pages.chat import member_row, members_panel
-from app.services.comms import chat
+from app.services.comms import chat_channels, chat_courses
 from app.services.comms import chat_members as cm
 from app.services.comms import chat_messages as msgs
+from app.services.core import topics
 from app.services.core.tenancy import OrgContext, scoped, tenant_session
 from app.state import chat as chat_state
 from app.state.chat import ChatState
@@ -36,22 +37,25 @@ def _roomy(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def general(ctx: OrgContext) -> str:
     with tenant_session(ctx) as session:
-        return str(chat.org_channel(session, ctx).id)
+        return str(chat_channels.org_channel(session, ctx).id)
 
 
 def interest(ctx: OrgContext, *joiners: f.SignedIn) -> str:
     with tenant_session(ctx) as session:
-        cid = str(chat.create_interest_channel(session, ctx, name=f.unique("Club")).id)
+        cid = str(chat_channels.create_interest_channel(session, ctx, name=f.unique("Club")).id)
     for who in joiners:
         with tenant_session(who.ctx) as session:
-            chat.join_channel(session, who.ctx, channel_id=cid)
+            chat_channels.join_channel(session, who.ctx, channel_id=cid)
     return cid
 
 
-def push(tab: StateHarness, topic: str, payload: dict[str, Any]) -> None:
-    """What the live hub does when the broker delivers `topic` to this tab."""
+def push(tab: StateHarness, topic: str, message: dict[str, Any] | None) -> None:
+    """What the live hub does when the broker delivers `message` on `topic` to this tab:
+    parse it by the topic's family (None on a resync) and run the chat refresher."""
+    family = topics.topic_of(topic)
+    assert family is not None, topic
     state = tab.bare_state(ChatState)
-    tab._runner.run(chat_state._channel_changed(state, topic, payload))
+    tab._runner.run(chat_state._channel_changed(state, [(topic, family.parse(message))]))
 
 
 def muted_in(ctx: OrgContext, channel_id: str) -> dict[str, bool]:
@@ -88,7 +92,7 @@ def test_the_panel_lists_members_with_role_and_searches() -> None:
         s = open_panel(tab)
         assert s.members_total == 3
         assert {m["name"]: m["role"] for m in s.members} == {
-            admin.ctx.full_name: "Admin",
+            admin.ctx.full_name: "Org admin",  # authz's one label table
             "Ivy Instructor": "Instructor",
             "Lou Learner": "Learner",
         }
@@ -127,7 +131,7 @@ def test_moderator_mutes_and_unmutes_and_the_muted_tab_follows_live() -> None:
     admin = f.new_admin()
     learner = f.invite_and_accept_member(admin.ctx, Role.learner, full_name="Lee Loud")
     gid = general(admin.ctx)
-    topic = chat.channel_topic(admin.org_id, gid)
+    topic = topics.CHANNEL.name(org=admin.org_id, channel=gid)
     with (
         StateHarness(cookie=admin.token, path=f"/chat/{gid}") as mod,
         StateHarness(cookie=learner.token, path=f"/chat/{gid}") as lee,
@@ -210,7 +214,7 @@ def test_removing_needs_a_confirm_and_the_removed_tab_closes_with_a_notice() -> 
     ana = f.invite_and_accept_member(admin.ctx, Role.learner, full_name="Ana Stay")
     cal = f.invite_and_accept_member(admin.ctx, Role.learner, full_name="Cal Go")
     cid = interest(ana.ctx, cal)
-    topic = chat.channel_topic(admin.org_id, cid)
+    topic = topics.CHANNEL.name(org=admin.org_id, channel=cid)
     with (
         StateHarness(cookie=admin.token, path=f"/chat/{cid}") as mod,
         StateHarness(cookie=cal.token, path=f"/chat/{cid}") as cal_tab,
@@ -270,7 +274,11 @@ def test_a_moderator_adds_someone_and_their_list_gets_the_channel_live() -> None
         assert reply.toast("success", "Dan Newcomer was added")
         s = mod.state(ChatState)
         assert s.add_people == [] and "Dan Newcomer" in [m["name"] for m in s.members]
-        push(dan_tab, chat.user_chat_topic(admin.org_id, dan.user_id), {"kind": "channels"})
+        push(
+            dan_tab,
+            topics.CHAT_LIST.name(org=admin.org_id, user=dan.user_id),
+            {"kind": "channels"},
+        )
         assert cid in [c["id"] for c in dan_tab.state(ChatState).channels]
 
 
@@ -324,7 +332,7 @@ def test_an_instructor_moderates_the_course_channel_panel_but_not_general() -> N
     course = lf.published_course(admin.ctx)
     lf.enrollment(learner.ctx, course)
     with tenant_session(learner.ctx) as session:
-        cid = str(chat.course_channel(session, learner.ctx, course_id=course.course_id).id)
+        cid = str(chat_courses.course_channel(session, learner.ctx, course_id=course.course_id).id)
     gid = general(admin.ctx)
     with StateHarness(cookie=instructor.token, path=f"/chat/{cid}") as tab:
         open_panel(tab)

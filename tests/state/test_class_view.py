@@ -4,9 +4,7 @@ handlers, watches only what the viewer may see, and a progress message refreshes
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-import time
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -14,8 +12,8 @@ import pytest
 
 from app.models.base import utcnow
 from app.models.user import Membership, Role
+from app.services.core import topics
 from app.services.core.tenancy import scoped, tenant_session
-from app.services.learning import progress
 from app.services.people import members
 from app.state import class_view as cv
 from app.state.class_view import ClassViewState, TeamLiveState
@@ -34,14 +32,12 @@ def _path(w: ClassWorld) -> str:
 
 
 def _topic(w: ClassWorld) -> str:
-    return progress.progress_topic(w.admin.org_id, w.course.course_id)
+    return topics.PROGRESS.name(org=w.admin.org_id, course=w.course.course_id)
 
 
 def _push(tab: StateHarness, cls: type[Any], w: ClassWorld) -> Any:
-    """Deliver a progress message to the tab's state the way the hub does."""
-    state = tab.state(cls)
-    payload = {"user_id": "x", "enrollment_id": "y", "lesson_id": "z", "kind": "lesson_completed"}
-    tab._runner.run(cv._on_progress(state, _topic(w), payload))
+    """Deliver a progress message to the tab the way the live hub does (`hub.on_tab`)."""
+    tab._runner.run(cv.refresh_tab(_App(tab._state_manager), tab.token, cls))
     return tab.state(cls)
 
 
@@ -116,92 +112,6 @@ def test_a_progress_message_refreshes_the_open_roster_keeping_filter_and_sort() 
         # A doubled message costs a refresh and shows the same thing.
         again = _push(tab, ClassViewState, w)
         assert _progress_of(again, w, "ben") == "50" and again.updates == 2
-
-
-def test_a_burst_is_coalesced_into_one_pending_refresh_per_tab() -> None:
-    d = cv._Dispatcher()
-    assert d.delay("tab", now=100.0) == 0.0  # the first message: refresh at once
-    assert d.delay("tab", now=100.01) is None  # the rest of the burst: already pending
-    assert d.delay("other", now=100.01) == 0.0  # another tab is not held up
-    d.pending.discard("tab")  # the refresh starts ...
-    d.last_run["tab"] = 100.02
-    # ... a message during it schedules exactly one more, after the window.
-    assert d.delay("tab", now=100.05) == pytest.approx(cv.COALESCE_SECONDS - 0.03)
-    assert d.delay("tab", now=100.06) is None
-
-
-def test_a_message_during_a_refresh_makes_exactly_one_more_after_it() -> None:
-    """Two refreshes of one tab never run at once (they would read twice and queue on its
-    lock); a message that arrives while one runs is answered by one more, after it."""
-    d = cv._Dispatcher()
-    ran: list[str] = []
-
-    async def fake_refresh_tab(_app: Any, token: str, _view: Any) -> bool:
-        ran.append(token)
-        if len(ran) == 1:  # learners move while the first refresh reads
-            assert d.delay("tab", now=time.monotonic()) is None
-            assert d.delay("tab", now=time.monotonic()) is None
-        return True
-
-    async def scenario() -> None:
-        d.app = object()
-        await d.refresh("tab", ClassViewState, 0.0)
-        while d.tasks:
-            await asyncio.gather(*list(d.tasks))
-
-    original = cv.refresh_tab
-    cv.refresh_tab = fake_refresh_tab  # type: ignore[assignment]
-    try:
-        asyncio.run(scenario())
-    finally:
-        cv.refresh_tab = original  # type: ignore[assignment]
-    assert ran == ["tab", "tab"]
-    assert not d.running and not d.pending and not d.again
-
-
-def test_a_tab_whose_refreshes_got_slow_is_refreshed_less_often() -> None:
-    """Under load a roster refresh can take a second or more; refreshing every 300 ms would
-    then keep the database busy with refreshes alone, so the gap grows with the cost."""
-    d = cv._Dispatcher()
-    d.last_run["slow"] = d.last_run["quick"] = 100.0
-    d.cost["slow"], d.cost["quick"] = 0.6, 0.05
-    assert d.delay("slow", now=100.1) == pytest.approx(cv.COST_FACTOR * 0.6 - 0.1)
-    assert d.delay("quick", now=100.1) == pytest.approx(cv.COALESCE_SECONDS - 0.1)
-    # ... but one refresh stuck at the peak of a burst does not hold the next one back long.
-    d.last_run["stuck"], d.cost["stuck"] = 100.0, 30.0
-    assert d.delay("stuck", now=100.1) == pytest.approx(cv.MAX_GAP_SECONDS - 0.1)
-
-
-def test_the_dispatcher_refreshes_only_watching_tabs_of_the_view_they_opened() -> None:
-    d = cv._Dispatcher()
-    ran: list[tuple[str, str]] = []
-
-    class Loop:
-        def is_closed(self) -> bool:
-            return False
-
-    d.loop = Loop()  # type: ignore[assignment]
-    d.views = {"t1": ClassViewState, "t2": TeamLiveState}
-    hub.watch("t1", {"org:a:course:c:progress"}, group="page")
-    hub.watch("t2", {"org:a:course:c:progress"}, group="page")
-    hub.watch("t3", {"org:a:course:c:progress"}, group="page")  # opened no live view here
-
-    def fake_run(coro: Any, _loop: Any) -> None:
-        frame = coro.cr_frame.f_locals
-        ran.append((frame["token"], frame["view"].__name__))
-        coro.close()
-
-    original = cv.asyncio.run_coroutine_threadsafe
-    cv.asyncio.run_coroutine_threadsafe = fake_run  # type: ignore[assignment]
-    try:
-        d.on_message("org:a:course:c:progress", {})
-        d.on_message("org:a:course:c:progress", {})  # coalesced
-        d.on_message("org:a:config", {})  # not a progress topic
-    finally:
-        cv.asyncio.run_coroutine_threadsafe = original  # type: ignore[assignment]
-        for token in ("t1", "t2", "t3"):
-            hub.watch(token, set(), group="page")
-    assert sorted(ran) == [("t1", "ClassViewState"), ("t2", "TeamLiveState")]
 
 
 def test_the_refresher_leaves_a_tab_that_moved_to_another_page_alone() -> None:

@@ -17,7 +17,7 @@ from app.services.core.tenancy import tenant_session
 from app.services.credentials import certificates, compliance
 from app.state.credentials import CertificatesState, VerifyState
 from app.state.credentials_compliance import ComplianceState
-from app.state.credentials_notifications import NotificationsState
+from app.state.notification_centre import NotificationsState
 from tests import factories as f
 from tests import learning_factories as lf
 from tests.services.credentials.test_certificates import issued

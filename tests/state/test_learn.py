@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 
 from app.models.user import Role
-from app.services.authoring import courses
+from app.services.authoring import course_status
+from app.services.core import topics
 from app.services.core.tenancy import tenant_session
 from app.state.learn import (
     ApplicationsState,
@@ -68,21 +69,21 @@ def test_an_open_catalog_follows_publishing_here_and_above_and_keeps_its_search(
         tab.dispatch(CatalogState.load())
         tab.dispatch(CatalogState.search({"q": tag}))
         assert tab.state(CatalogState).total == 1
-        topic = courses.catalog_topic(admin.org_id)
+        topic = topics.CATALOG.name(org=admin.org_id)
         assert topic in hub.watching(tab.token)
-        assert courses.catalog_topic(other.org_id) not in hub.watching(tab.token)
+        assert topics.CATALOG.name(org=other.org_id) not in hub.watching(tab.token)
 
         with tenant_session(admin.ctx) as session:
-            courses.publish_course(session, admin.ctx, course_id=draft.course_id)
+            course_status.publish_course(session, admin.ctx, course_id=draft.course_id)
         state = tab.state(CatalogState)
-        tab._runner.run(_catalog_changed(state, topic, {}))
+        tab._runner.run(_catalog_changed(state, [(topic, None)]))
         state = tab.state(CatalogState)
         assert sorted(c["title"] for c in state.cards) == [f"Welding {tag}", f"Welding two {tag}"]
         assert state.query == tag
 
         with tenant_session(admin.ctx) as session:
-            courses.archive_course(session, admin.ctx, course_id=draft.course_id)
-        tab._runner.run(_catalog_changed(tab.state(CatalogState), topic, {}))
+            course_status.archive_course(session, admin.ctx, course_id=draft.course_id)
+        tab._runner.run(_catalog_changed(tab.state(CatalogState), [(topic, None)]))
         assert [c["title"] for c in tab.state(CatalogState).cards] == [f"Welding {tag}"]
 
 

@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
+from app.services.core import topics
 from app.state import live
 
 
@@ -181,8 +182,9 @@ def test_a_tab_whose_state_was_lost_is_asked_to_hydrate_instead_of_refreshed() -
     hub = live.LiveHub()
     app = _LostApp()
     hub._app = app
-    hub.on("user:*:inbox", live.BaseState, _never_called)
-    asyncio.run(hub._push("tab", "user:u:inbox", {}))
+    hub.on(topics.INBOX, live.BaseState, _never_called)
+    hub.watch("tab", {"user:u:inbox"})
+    _deliver_now(hub, "tab", "user:u:inbox", None)
     [(token, update)] = app.event_namespace.sent
     assert token == "tab"
     assert [e.name for e in update.events] == ["reflex___state____state.hydrate_and_load"]
@@ -190,3 +192,97 @@ def test_a_tab_whose_state_was_lost_is_asked_to_hydrate_instead_of_refreshed() -
 
 async def _never_called(*_args: object) -> None:
     raise AssertionError("refresh ran on a lost state")
+
+
+class _LiveRoot:
+    """A loaded tab's state (its route is known)."""
+
+    router_data = {"pathname": "/notifications"}
+
+    def _get_root_state(self) -> _LiveRoot:
+        return self
+
+    async def get_state(self, _cls: type) -> _LiveRoot:
+        return self
+
+
+class _LiveApp(_App):
+    def __init__(self) -> None:
+        super().__init__(_TokenManager(tab="me", t1="me", t2="me", t3="me"))
+
+    def modify_state(self, _token: object) -> contextlib.AbstractAsyncContextManager[_LiveRoot]:
+        @contextlib.asynccontextmanager
+        async def live_root() -> AsyncIterator[_LiveRoot]:
+            yield _LiveRoot()
+
+        return live_root()
+
+
+def _deliver_now(
+    hub: live.LiveHub, token: str, topic: str, message: dict[str, object] | None
+) -> None:
+    """What the broker thread and the event loop do for one message, without the wait."""
+    for key, _wait in hub._collect(token, topic, message):
+        asyncio.run(hub.coalescer.refresh(key, 0.0))
+
+
+def test_a_refresher_hears_its_own_family_with_the_payloads_parsed_and_batched() -> None:
+    """Each refresher runs for its topic family only, and gets every change since its last
+    run, each payload as its typed class; a resync (no payload) or a misfit is None."""
+    hub = live.LiveHub()
+    hub._app = _LiveApp()
+    heard: list[list[tuple[str, object]]] = []
+
+    async def record(_state: object, changes: list[tuple[str, object]]) -> None:
+        heard.append(list(changes))
+
+    hub.on(topics.INBOX, live.BaseState, record)
+    inbox = topics.INBOX.name(user="u")
+    hub.watch("tab", {inbox})
+    burst = [
+        (inbox, {"kind": "announcement", "title": "Hi", "id": "n1"}),
+        (topics.CONFIG.name(org="o"), {"org_id": "o", "section": "*"}),  # not its family
+        (inbox, None),
+        (inbox, {"kind": 7}),
+    ]
+    due = [job for topic, message in burst for job in hub._collect("tab", topic, message)]
+    assert len(due) == 1  # one refresh for the burst
+    asyncio.run(hub.coalescer.refresh(due[0][0], 0.0))
+    assert heard == [
+        [
+            (inbox, topics.InboxChanged(kind="announcement", title="Hi", id="n1")),
+            (inbox, None),
+            (inbox, None),
+        ]
+    ]
+
+
+def test_a_tab_refresher_runs_only_for_tabs_whose_open_page_is_its_state() -> None:
+    class ViewA(live.BaseState):
+        pass
+
+    class ViewB(live.BaseState):
+        pass
+
+    hub = live.LiveHub()
+    hub._app = _LiveApp()
+    ran: list[tuple[str, str]] = []
+
+    async def refresh_tab(_app: object, token: str, view: type) -> bool:
+        ran.append((token, view.__name__))
+        return True
+
+    hub.on_tab(topics.PROGRESS, ViewA, refresh_tab)
+    hub.on_tab(topics.PROGRESS, ViewB, refresh_tab)
+    topic = topics.PROGRESS.name(org="a", course="c")
+    hub.watch("t1", {topic}, group="page", owner=ViewA)
+    hub.watch("t2", {topic}, group="page", owner=ViewB)
+    hub.watch("t3", {topic}, group="page")  # opened no live view
+    message = {"kind": "video", "user_ids": ["u"]}
+    for token in ("t1", "t2", "t3"):
+        _deliver_now(hub, token, topic, message)
+    assert sorted(ran) == [("t1", "ViewA"), ("t2", "ViewB")]
+    hub.watch("t1", set(), group="page")  # t1 went to another page
+    ran.clear()
+    _deliver_now(hub, "t1", topic, message)
+    assert ran == []

@@ -17,7 +17,7 @@ from reflex_base.event import Event
 
 from app.models.user import Role
 from app.services.core.tenancy import OrgContext, tenant_session
-from app.services.people import invites, member_import, members
+from app.services.people import invites, member_csv, member_import, members
 from app.state.members import MembersState
 from tests import factories as f
 from tests.state.harness import Reply, StateHarness
@@ -96,7 +96,7 @@ def _series(reply: Reply, key: str) -> list[Any]:
 
 
 def test_check_preview_confirm_progress_and_summary(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(member_import, "BATCH_ROWS", 2)  # several progress updates
+    monkeypatch.setattr(member_csv, "BATCH_ROWS", 2)  # several progress updates
     admin = f.new_admin()
     good = [f.unique_email("ok") for _ in range(3)]
     data = _csv(
@@ -213,7 +213,7 @@ def test_admin_demoted_between_preview_and_confirm_imports_nothing() -> None:
 def test_admin_demoted_during_the_import_stops_it(monkeypatch: pytest.MonkeyPatch) -> None:
     """The session and role are checked again after each batch: a demotion mid-import stops
     it after the batch in flight."""
-    monkeypatch.setattr(member_import, "BATCH_ROWS", 1)
+    monkeypatch.setattr(member_csv, "BATCH_ROWS", 1)
     admin = f.new_admin()
     second = f.invite_and_accept_member(admin.ctx, Role.org_admin)
     emails = [f.unique_email("mid") for _ in range(3)]
@@ -297,7 +297,7 @@ def test_five_thousand_rows_with_managers_through_the_handlers(backend: Any) -> 
     data = _csv(
         *[
             (f"{tag}-{i}@example.com", f"Person {i}", "learner", boss.email)
-            for i in range(member_import.MAX_ROWS)
+            for i in range(member_csv.MAX_ROWS)
         ]
     )
     with StateHarness(cookie=admin.token, path="/admin/members") as tab:
@@ -307,14 +307,14 @@ def test_five_thousand_rows_with_managers_through_the_handlers(backend: Any) -> 
         previewed = time.perf_counter()
         state = tab.state(MembersState)
         assert (state.import_step, state.import_ok, state.import_bad) == ("preview", 5000, 0)
-        assert len(state.import_preview) == member_import.PREVIEW_ROWS
+        assert len(state.import_preview) == member_csv.PREVIEW_ROWS
         assert _series(checked, "import_checked_rx_state_")[-1] == 5000
         reply = tab.dispatch(MembersState.confirm_import())
         done = time.perf_counter()
         state = tab.state(MembersState)
         assert reply.toast("success", "Import finished: 5000 invited, 0 failed.")
         assert (state.import_step, state.import_invited, state.import_failed) == ("done", 5000, 0)
-        assert len(_series(reply, "import_done_rx_state_")) >= 5000 // member_import.BATCH_ROWS
+        assert len(_series(reply, "import_done_rx_state_")) >= 5000 // member_csv.BATCH_ROWS
     print(
         f"\n5000 rows through MembersState on {backend.name}: check {previewed - started:.2f} s,"
         f" import {done - previewed:.2f} s"
@@ -397,11 +397,11 @@ def test_the_check_and_the_import_run_off_the_event_loop(monkeypatch: pytest.Mon
 
         monkeypatch.setattr(member_import, name, wrapped)
 
-    spy("preview")
-    spy("do_import")
+    spy("stage_import")
+    spy("confirm_import")
     admin = f.new_admin()
     with StateHarness(cookie=admin.token, path="/admin/members") as tab:
         tab.dispatch(MembersState.load())
         upload(tab, _csv((f.unique_email("thread"), "Thread", "", "")))
         assert tab.dispatch(MembersState.confirm_import()).toast("success", "1 invited")
-    assert threads == {"preview": False, "do_import": False}
+    assert threads == {"stage_import": False, "confirm_import": False}

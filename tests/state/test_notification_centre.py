@@ -12,10 +12,11 @@ import reflex as rx
 
 from app.models.user import Role
 from app.services.comms import notifications
+from app.services.core import topics
 from app.services.core.tenancy import OrgContext, tenant_session
 from app.state import live_toast
 from app.state.announcements import AnnouncementsState
-from app.state.credentials_notifications import NotificationsState, _inbox_pushed
+from app.state.notification_centre import NotificationsState, _inbox_pushed
 from app.state.session import SessionState
 from tests import factories as f
 from tests import learning_factories as lf
@@ -86,13 +87,17 @@ def test_a_new_notification_reloads_the_open_page_only() -> None:
         assert tab.state(NotificationsState).items == []
         note(admin.ctx, admin.user_id, "announcement", "Arrived live")
         state = tab.state(NotificationsState)
-        tab._runner.run(_inbox_pushed(state, "user:x:inbox", {"kind": "announcement"}))
+        tab._runner.run(
+            _inbox_pushed(state, [("user:x:inbox", topics.InboxChanged(kind="announcement"))])
+        )
         assert [n["title"] for n in state.items] == ["Arrived live"] and state.unread == 1
         # The tab moves to another page: pushes no longer touch this state.
         tab.navigate("/dashboard").dispatch(SessionState.load_private())
         note(admin.ctx, admin.user_id, "announcement", "While away")
         state = tab.state(NotificationsState)
-        tab._runner.run(_inbox_pushed(state, "user:x:inbox", {"kind": "announcement"}))
+        tab._runner.run(
+            _inbox_pushed(state, [("user:x:inbox", topics.InboxChanged(kind="announcement"))])
+        )
         assert [n["title"] for n in state.items] == ["Arrived live"]
 
 
@@ -102,7 +107,9 @@ def test_a_tab_never_opened_on_the_page_costs_no_query(monkeypatch: pytest.Monke
         tab.dispatch(SessionState.load_private())  # on /notifications, but the page's load
         state = tab.state(NotificationsState)  # never ran: live_open is False
         monkeypatch.setattr(NotificationsState, "_context", lambda self: pytest.fail("queried"))
-        tab._runner.run(_inbox_pushed(state, "user:x:inbox", {"kind": "announcement"}))
+        tab._runner.run(
+            _inbox_pushed(state, [("user:x:inbox", topics.InboxChanged(kind="announcement"))])
+        )
         assert state.items == []
 
 
@@ -126,7 +133,7 @@ def test_an_announcement_push_toasts_the_tab_and_others_do_not() -> None:
         tab.dispatch(SessionState.load_private())
         state = tab.state(SessionState)
         payload = {"kind": "announcement", "title": 'Drill at noon "); alert(1); ("'}
-        sent = asyncio.run(live_toast.toast_inbox(state, payload, app=app))
+        sent = asyncio.run(live_toast.toast_inbox(state, topics.INBOX.parse(payload), app=app))
         assert sent
         ((token, update),) = app.event_namespace.sent
         assert token == tab.token
@@ -136,14 +143,16 @@ def test_an_announcement_push_toasts_the_tab_and_others_do_not() -> None:
         assert '\\"); alert(1); (\\"' in code  # the title stays inside a string literal
         assert not update.delta
         for other in ({"kind": "read"}, {"kind": "chat.mention", "title": "x"}, {}):
-            assert not asyncio.run(live_toast.toast_inbox(state, other, app=app))
+            assert not asyncio.run(
+                live_toast.toast_inbox(state, topics.INBOX.parse(other), app=app)
+            )
         assert len(app.event_namespace.sent) == 1
 
 
 def test_toast_for_is_an_info_toast_with_a_class_for_tests() -> None:
-    spec = live_toast.toast_for({"kind": "announcement", "title": "Hello"})
+    spec = live_toast.toast_for(topics.INBOX.parse({"kind": "announcement", "title": "Hello"}))
     assert isinstance(spec, rx.event.EventSpec)
-    assert live_toast.toast_for({"kind": "announcement", "title": "  "}) is None
+    assert live_toast.toast_for(topics.INBOX.parse({"kind": "announcement", "title": "  "})) is None
 
 
 def test_the_same_notification_pushed_twice_makes_one_toast_id() -> None:
@@ -151,7 +160,7 @@ def test_the_same_notification_pushed_twice_makes_one_toast_id() -> None:
     twice (a replay after a reconnect) still shows one toast; two notifications show two."""
 
     def code(payload: dict[str, str]) -> str:
-        spec = live_toast.toast_for(payload)
+        spec = live_toast.toast_for(topics.INBOX.parse(payload))
         assert spec is not None
         (event,) = rx.event.Event.from_event_type([spec])
         return str(event.payload.get("function", ""))

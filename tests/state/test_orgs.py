@@ -75,6 +75,32 @@ def test_learner_gets_an_empty_tree_and_cannot_create() -> None:
     assert name not in {n for _id, _parent, n in _tree(admin.ctx)}
 
 
+def test_admin_moves_a_child_org_under_another() -> None:
+    admin = f.new_admin()
+    region = f.child_org(admin.ctx, kind="regional")
+    local = f.child_org(f.refresh(admin).ctx, kind="local")
+    with StateHarness(cookie=admin.token, path="/admin/orgs") as tab:
+        reply = tab.dispatch(OrgsState.move({"org_id": str(local.id), "parent_id": str(region.id)}))
+        assert reply.toast("success", f"Moved {local.name}.")
+        state = tab.state(OrgsState)
+        assert state.move_error == ""
+        assert {n["name"]: n["depth"] for n in state.tree}[local.name] == 2
+    assert (str(local.id), str(region.id), local.name) in _tree(f.refresh(admin).ctx)
+
+
+def test_a_refused_move_says_why_and_keeps_the_tree() -> None:
+    admin = f.new_admin()
+    region = f.child_org(admin.ctx, kind="regional")
+    local = f.child_org(f.refresh(admin).ctx, kind="local")
+    with StateHarness(cookie=admin.token, path="/admin/orgs") as tab:
+        tab.dispatch(OrgsState.load())
+        before = tab.state(OrgsState).tree
+        reply = tab.dispatch(OrgsState.move({"org_id": str(region.id), "parent_id": str(local.id)}))
+        state = tab.state(OrgsState)
+        assert reply.toast("error", "cannot sit under a local one")
+        assert "cannot sit under" in state.move_error and state.tree == before
+
+
 def test_move_with_another_tenants_org_is_refused() -> None:
     t = f.two_tenants()
     a_child = f.child_org(t.a.ctx)

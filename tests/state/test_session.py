@@ -169,7 +169,7 @@ def test_a_config_change_keeps_the_open_page_s_live_topics() -> None:
         tab.dispatch(SessionState.load_private())
         hub.watch(tab.token, {"org:x:channel:y"}, group="page")
         state = tab.bare_state(SessionState)
-        asyncio.run(_config_changed(state, f"org:{admin.org_id}:config", {}))
+        asyncio.run(_config_changed(state, [(f"org:{admin.org_id}:config", None)]))
         assert "org:x:channel:y" in hub.watching(tab.token)
         tab.dispatch(SessionState.load_private())  # a page load starts a new page
         assert "org:x:channel:y" not in hub.watching(tab.token)

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from app.models.user import Role
-from app.services.config import org_config
+from app.services.config import inheritance, schema, writes
 from app.services.core.tenancy import OrgContext, tenant_session
 from app.state.settings import SettingsState
 from tests import factories as f
@@ -17,12 +17,12 @@ from tests.state.harness import StateHarness
 
 pytestmark = pytest.mark.usefixtures("backend")
 
-FEATURES_ALL_ON = {name: "on" for name in org_config.FEATURE_NAMES}
+FEATURES_ALL_ON = {name: "on" for name in schema.FEATURE_NAMES}
 
 
-def _config(ctx: OrgContext, org_id: uuid.UUID) -> org_config.OrgConfig:
+def _config(ctx: OrgContext, org_id: uuid.UUID) -> schema.OrgConfig:
     with tenant_session(ctx) as session:
-        return org_config.effective_config(session, org_id)
+        return inheritance.effective_config(session, org_id)
 
 
 def _row(rows: list[dict[str, Any]], name: str) -> dict[str, Any]:
@@ -35,7 +35,7 @@ def test_admin_sees_values_and_where_they_come_from() -> None:
     child = f.child_org(parent.ctx)
     parent = f.refresh(parent)
     with tenant_session(parent.ctx) as session:
-        org_config.update_section(
+        writes.update_section(
             session, parent.ctx, org_id=parent.org_id, section="features", values={"chat": False}
         )
     with StateHarness(cookie=parent.token, path=f"/admin/settings?org={child.id}") as tab:

@@ -13,7 +13,7 @@ import reflex as rx
 from reflex_base.event import Event
 
 from app.models.user import Role
-from app.services.authoring import courses
+from app.services.authoring import course_views, courses
 from app.services.core.tenancy import OrgContext, tenant_session
 from app.services.infra import storage
 from app.state.teach import TeachState
@@ -30,9 +30,9 @@ def _files(settings_env: Callable[..., None], tmp_path: Path) -> None:
     settings_env(storage_dir=tmp_path / "files")
 
 
-def view(ctx: OrgContext, course_id: str) -> courses.CourseEditorView:
+def view(ctx: OrgContext, course_id: str) -> course_views.CourseEditorView:
     with tenant_session(ctx) as session:
-        return courses.course_detail_for_editor(session, ctx, course_id=course_id)
+        return course_views.course_detail_for_editor(session, ctx, course_id=course_id)
 
 
 def new_course(ctx: OrgContext, title: str = "Ladder safety") -> str:
@@ -109,6 +109,10 @@ def test_the_list_creates_with_errors_beside_fields_and_opens_the_editor() -> No
         assert tab.dispatch(TeachState.create_program({"program_title": "Warehouse"})).toast(
             "success"
         )
+        assert [p["label"] for p in tab.state(TeachState).programs] == ["Warehouse"]
+        reply = tab.dispatch(TeachState.create_program({"program_title": " "}))
+        assert reply.toast("error") and not reply.toasts("success")
+        assert tab.state(TeachState).program_error
         assert [p["label"] for p in tab.state(TeachState).programs] == ["Warehouse"]
 
 

@@ -50,7 +50,7 @@ from app.models.base import utcnow
 from app.models.course import Course, Lesson, LessonKind
 from app.services.authoring import course_read
 from app.services.authoring.video_check import Probe, check_video, ffmpeg_exe, probe, probe_duration
-from app.services.config import org_config
+from app.services.config import gates
 from app.services.core.authz import Permission, require
 from app.services.core.errors import NotFound, ValidationFailed
 from app.services.core.tenancy import OrgContext
@@ -363,7 +363,7 @@ def _course(session: Session, ctx: OrgContext, course_id: uuid.UUID | str) -> Co
     require(ctx, Permission.courses_author)
     if ctx.org_id is None:
         raise NotFound()
-    org_config.require_feature(session, ctx.org_id, "lms")
+    gates.require_feature(session, ctx.org_id, "lms")
     return course_read.access_course(session, ctx, course_id, author=True)
 
 

@@ -33,7 +33,7 @@ from app.models.outbox import OutboxJob
 from app.models.user import Membership, Role, User
 from app.services.authoring import course_read
 from app.services.comms import notifications
-from app.services.config import org_config
+from app.services.config import gates, inheritance
 from app.services.core import audit
 from app.services.core.authz import ROLE_LABELS, Permission, has, require
 from app.services.core.errors import NotFound, PermissionDenied, ValidationFailed
@@ -96,7 +96,7 @@ def audience_options(session: Session, ctx: OrgContext) -> AudienceOptions:
 
 def _lms_on(session: Session, ctx: OrgContext) -> bool:
     assert ctx.org_id is not None
-    return bool(org_config.effective_config(session, ctx.org_id).features.lms)
+    return bool(inheritance.effective_config(session, ctx.org_id).features.lms)
 
 
 # --------------------------------------------------------------------------- check
@@ -148,7 +148,7 @@ def check_announcement(
         return Draft(audience=audience, title=clean_title, body=clean_body)
     require(ctx, Permission.courses_author)
     assert ctx.org_id is not None
-    org_config.require_feature(session, ctx.org_id, "lms")
+    gates.require_feature(session, ctx.org_id, "lms")
     if not course_id:
         raise ValidationFailed("Choose a course.", field="course_id")
     try:

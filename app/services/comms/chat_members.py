@@ -1,7 +1,7 @@
 """Chat channel members: who is in a channel (a page at a time, searchable), adding people
 to interest channels, and what a person who lost a channel is told.
 
-Who is "in" a channel follows the read rules of `app.services.comms.chat` (`may_see`):
+Who is "in" a channel follows the read rules of `app.services.comms.chat_access` (`may_see`):
 
 * `org` (General): every active member of the org.
 * `course`: the org's course staff (instructors, staff, admins) and its learners with an
@@ -9,14 +9,14 @@ Who is "in" a channel follows the read rules of `app.services.comms.chat` (`may_
 * `interest`, `event`, `direct`: people with a joined member row (left and removed people
   are not in it).
 * any other kind (cohort channels): active members who have a member row, an enrollment
-  in the subject, or a staff role, each confirmed with `chat.may_see`.
+  in the subject, or a staff role, each confirmed with `chat_access.may_see`.
 
-Every caller must be able to read the channel (`chat.access_channel`, `NotFound` otherwise);
+Every caller must be able to read the channel (`chat_access.access_channel`, `NotFound` otherwise);
 mute details are shown to moderators (and to each person about themselves) only. Adding
 someone is for moderators of interest channels; it is audited and published on the channel
-topic (`{"kind": "members"}`) and on the added person's chat-list topic, like a removal.
+topic (kind `members`) and on the added person's chat-list topic, like a removal.
 Muting, unmuting and removing are `chat_messages.mute_member` / `unmute_member` and
-`chat.remove_member` (audited there).
+`chat_channels.remove_member` (audited there).
 """
 
 from __future__ import annotations
@@ -32,9 +32,10 @@ from sqlmodel import Session, col
 from app.models.base import as_utc, utcnow
 from app.models.chat import ChannelKind, ChatChannel, ChatMember
 from app.models.enrollment import Enrollment
-from app.models.user import Membership, Role, User
-from app.services.comms import chat
-from app.services.core import audit
+from app.models.user import Membership, User
+from app.services.comms import chat_access, chat_channels, chat_list
+from app.services.core import audit, topics
+from app.services.core.authz import COURSE_STAFF_ROLES, moderates
 from app.services.core.errors import NotFound, PermissionDenied, ValidationFailed
 from app.services.core.tenancy import OrgContext, count_rows, parse_id, scoped
 from app.services.infra.broker import publish_after_commit
@@ -72,21 +73,6 @@ class MemberPage:
     can_add: bool  # whether the context may add people (moderators of interest channels)
 
 
-def _staff_roles() -> list[str]:
-    return [r.value for r in Role if chat.is_course_staff(r.value)]
-
-
-STAFF_MODERATED_KINDS = (ChannelKind.course, ChannelKind.cohort)
-
-
-def moderates(channel: ChatChannel, role: str) -> bool:
-    """Whether someone holding `role` in the channel's org moderates it (the rule of
-    `chat.is_moderator`, for another person): such people cannot be muted there."""
-    if role in chat.MODERATOR_ROLES:
-        return True
-    return channel.kind in STAFF_MODERATED_KINDS and chat.is_course_staff(role)
-
-
 def _like(text: str) -> str:
     escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return f"%{escaped}%"
@@ -119,7 +105,7 @@ def _base(ctx: OrgContext, channel: ChatChannel) -> Any:
 
 def _enrolled_ids(ctx: OrgContext, channel: ChatChannel, *, cohort: bool) -> Any:
     stmt = scoped(ctx, Enrollment, org_ids=[channel.org_id]).where(
-        col(Enrollment.status).in_(chat.OPEN_ENROLLMENTS)
+        col(Enrollment.status).in_(chat_access.OPEN_ENROLLMENTS)
     )
     if cohort:
         stmt = stmt.where(Enrollment.cohort_id == channel.subject_id)
@@ -140,9 +126,9 @@ def list_members(
 ) -> MemberPage:
     """The people in a channel the context may read, by name, a page at a time; `query`
     matches names and emails; `muted_only` (moderators) keeps people muted now."""
-    acc = chat.access_channel(session, ctx, channel_id)
+    acc = chat_access.access_channel(session, ctx, channel_id)
     channel = acc.channel
-    moderator = chat.is_moderator(ctx, channel)
+    moderator = chat_access.is_moderator(ctx, channel)
     text = _check_query(query)
     page = max(1, page)
     page_size = max(1, min(page_size, MAX_PAGE_SIZE))
@@ -152,7 +138,7 @@ def list_members(
     if channel.kind == ChannelKind.course:
         stmt = stmt.where(
             or_(
-                col(Membership.role).in_(_staff_roles()),
+                col(Membership.role).in_(sorted(COURSE_STAFF_ROLES)),
                 col(Membership.user_id).in_(_enrolled_ids(ctx, channel, cohort=False)),
             )
         )
@@ -163,7 +149,7 @@ def list_members(
         stmt = stmt.where(
             or_(
                 col(ChatMember.id).is_not(None),
-                col(Membership.role) != Role.learner,
+                col(Membership.role).in_(sorted(COURSE_STAFF_ROLES)),
                 col(Membership.user_id).in_(_enrolled_ids(ctx, channel, cohort=True)),
             )
         )
@@ -191,7 +177,7 @@ def list_members(
         every = [
             (membership, user, member)
             for membership, user, member in session.execute(ordered.limit(GENERIC_LIMIT)).all()
-            if chat.may_see(
+            if chat_access.may_see(
                 session,
                 ctx,
                 channel,
@@ -216,7 +202,7 @@ def list_members(
                 role=membership.role,
                 muted_until=muted_until if moderator or me else None,
                 is_me=me,
-                can_mute=moderator and not me and not moderates(channel, membership.role),
+                can_mute=moderator and not me and not moderates(membership.role, channel.kind),
                 can_remove=moderator and not me and channel.kind == ChannelKind.interest,
             )
         )
@@ -231,9 +217,9 @@ def list_members(
 
 
 def _require_adder(session: Session, ctx: OrgContext, channel_id: uuid.UUID | str) -> ChatChannel:
-    acc = chat.access_channel(session, ctx, channel_id)
+    acc = chat_access.access_channel(session, ctx, channel_id)
     channel = acc.channel
-    if not chat.is_moderator(ctx, channel):
+    if not chat_access.is_moderator(ctx, channel):
         raise PermissionDenied("Only moderators add members.")
     if channel.kind != ChannelKind.interest:
         raise ValidationFailed("People can be added to interest channels only.")
@@ -244,11 +230,11 @@ def _require_adder(session: Session, ctx: OrgContext, channel_id: uuid.UUID | st
 
 def people_to_add(
     session: Session, ctx: OrgContext, *, channel_id: uuid.UUID | str, query: str
-) -> list[chat.PersonChoice]:
+) -> list[chat_list.PersonChoice]:
     """Active members of the org matching `query` who are not in the interest channel now
     (removed people included: adding them back lifts the removal). Moderators only."""
     channel = _require_adder(session, ctx, channel_id)
-    found = chat.find_people(session, ctx, query=query, limit=25)
+    found = chat_list.find_people(session, ctx, query=query, limit=25)
     if not found:
         return []
     joined = {
@@ -271,13 +257,13 @@ def add_member(
     earlier removal); returns their name. Adding someone already in it changes nothing."""
     channel = _require_adder(session, ctx, channel_id)
     target = parse_id(user_id)
-    if not chat.active_role(session, ctx, channel.org_id, target):
+    if not chat_access.active_role(session, ctx, channel.org_id, target):
         raise NotFound()
-    name = chat.user_names(session, [target]).get(target, "Someone")
-    existing = chat.member_row(session, ctx, channel, target)
+    name = chat_list.user_names(session, [target]).get(target, "Someone")
+    existing = chat_access.member_row(session, ctx, channel, target)
     if existing is not None and existing.left_at is None and existing.removed_by is None:
         return name
-    member = existing or chat.ensure_member(session, ctx, channel, target)
+    member = existing or chat_channels.ensure_member(session, ctx, channel, target)
     member.left_at = None
     member.removed_by = None
     member.modified = utcnow()
@@ -291,10 +277,12 @@ def add_member(
         detail={"channel_id": str(channel.id), "user_id": str(target)},
     )
     publish_after_commit(
-        session, chat.channel_topic(channel.org_id, channel.id), {"kind": "members"}
+        session,
+        topics.CHANNEL.name(org=channel.org_id, channel=channel.id),
+        topics.ChannelChanged(kind="members"),
     )
     publish_after_commit(
-        session, chat.user_chat_topic(channel.org_id, target), {"kind": "channels"}
+        session, topics.CHAT_LIST.name(org=channel.org_id, user=target), topics.ChatListChanged()
     )
     session.commit()
     return name

@@ -1,6 +1,6 @@
 """Chat messages: post, edit, delete, moderate, read by page, catch up, search.
 
-Rules (access itself is `app.services.comms.chat.access_channel`, checked on every call):
+Rules (access itself is `app.services.comms.chat_access.access_channel`, checked on every call):
 
 * A message is plain text, 1 to 4,000 characters after trimming; it is stored verbatim and
   shown escaped (the page renders it as text and turns only http(s) URLs into links).
@@ -9,7 +9,7 @@ Rules (access itself is `app.services.comms.chat.access_channel`, checked on eve
 * Posting needs write access: not archived, joined (interest, event and direct channels),
   not muted by a moderator, and within the flood limit (`RATE_COUNT` messages per
   `RATE_SECONDS` per person, shared by every worker through `app.services.infra.ratelimit`).
-* Authors edit and delete their own messages; moderators (`chat.is_moderator`) delete
+* Authors edit and delete their own messages; moderators (`chat_access.is_moderator`) delete
   anyone's and mute members of a channel for a number of minutes. Deleting keeps the row
   (who, when) and drops the text. Moderation is audited.
 * `@name` or `@emaillocalpart` mentions people who may read the channel; each is notified
@@ -38,8 +38,9 @@ from sqlmodel import Session, col
 from app.models.base import as_utc, utcnow
 from app.models.chat import ChannelKind, ChatChannel, ChatMember, ChatMessage
 from app.models.user import Membership, User
-from app.services.comms import chat, chat_members, notifications
-from app.services.core import audit
+from app.services.comms import chat_access, chat_channels, chat_list, notifications
+from app.services.core import audit, topics
+from app.services.core.authz import moderates
 from app.services.core.errors import (
     NotFound,
     PermissionDenied,
@@ -87,7 +88,7 @@ class MessageRow:
 
 
 def _rows(session: Session, ctx: OrgContext, messages: list[ChatMessage]) -> list[MessageRow]:
-    names = chat.user_names(session, {m.user_id for m in messages})
+    names = chat_list.user_names(session, {m.user_id for m in messages})
     me = str(ctx.user_id)
     out = []
     for m in messages:
@@ -195,7 +196,7 @@ def _check_direct_partner(session: Session, ctx: OrgContext, channel: ChatChanne
         )
     ).all()
     if not others or not all(
-        chat.active_role(session, ctx, channel.org_id, m.user_id) for m in others
+        chat_access.active_role(session, ctx, channel.org_id, m.user_id) for m in others
     ):
         raise PermissionDenied("This person is no longer a member of the organization.")
 
@@ -256,7 +257,7 @@ def resolve_mentions(
         uid = str(user.id)
         if user.id == ctx.user_id or uid in found:
             continue
-        if chat.may_see(session, ctx, channel, user_id=user.id, role=membership.role):
+        if chat_access.may_see(session, ctx, channel, user_id=user.id, role=membership.role):
             found.append(uid)
     return found
 
@@ -270,7 +271,7 @@ def _notify_mentions(
 ) -> None:
     if not user_ids:
         return
-    where = chat.display_name(session, ctx, channel)
+    where = chat_list.display_name(session, ctx, channel)
     if channel.kind == ChannelKind.direct:
         where = "a direct message"
     for uid in user_ids:
@@ -289,11 +290,11 @@ def _notify_mentions(
 # --------------------------------------------------------------------------- writing
 
 
-def _publish(session: Session, message: ChatMessage, kind: str) -> None:
+def _publish(session: Session, message: ChatMessage, kind: topics.ChannelChange) -> None:
     publish_after_commit(
         session,
-        chat.channel_topic(message.org_id, message.channel_id),
-        {"message_id": str(message.id), "kind": kind},
+        topics.CHANNEL.name(org=message.org_id, channel=message.channel_id),
+        topics.ChannelChanged(kind=kind, message_id=str(message.id)),
     )
 
 
@@ -307,7 +308,7 @@ def post_message(
 ) -> MessageRow:
     """Post `body` to a channel the context may write to. With `client_key`, a repeat of
     the same send returns the first message."""
-    acc = chat.access_channel(session, ctx, channel_id)
+    acc = chat_access.access_channel(session, ctx, channel_id)
     channel = acc.channel
     key = _client_key(ctx, channel, client_key)
     if key is not None:
@@ -317,7 +318,7 @@ def post_message(
         if first is not None:
             return _row(session, ctx, first)
     text = check_body(body)
-    chat.check_can_post(ctx, acc)
+    chat_access.check_can_post(ctx, acc)
     _check_not_muted(acc.member)
     _check_direct_partner(session, ctx, channel)
     _check_rate(ctx)
@@ -343,7 +344,7 @@ def post_message(
         if key is None or first is None:
             raise
         return _row(session, ctx, first)
-    member = acc.member or chat.ensure_member(session, ctx, channel, ctx.user_id)
+    member = acc.member or chat_channels.ensure_member(session, ctx, channel, ctx.user_id)
     member.last_read_at = now  # your own message: you have read up to here
     session.add(member)
     channel.last_message_at = now
@@ -358,15 +359,15 @@ def edit_message(
     session: Session, ctx: OrgContext, *, message_id: uuid.UUID | str, body: str
 ) -> MessageRow:
     """Change the text of one's own message (same limits as posting); marks it edited."""
-    chat.require_chat(session, ctx)
+    chat_access.require_chat(session, ctx)
     message = _message(session, ctx, message_id)
-    acc = chat.access_channel(session, ctx, message.channel_id, check_feature=False)
+    acc = chat_access.access_channel(session, ctx, message.channel_id, check_feature=False)
     if message.user_id != ctx.user_id:
         raise PermissionDenied("You can only edit your own messages.")
     if message.deleted_at is not None:
         raise ValidationFailed("This message was deleted.")
     text = check_body(body)
-    chat.check_can_post(ctx, acc)
+    chat_access.check_can_post(ctx, acc)
     _check_not_muted(acc.member)
     if text != message.body:
         before = set(message.mentions or [])
@@ -383,11 +384,11 @@ def edit_message(
 
 def delete_message(session: Session, ctx: OrgContext, *, message_id: uuid.UUID | str) -> None:
     """Delete one's own message, or (moderators) anyone's: the row stays, the text goes."""
-    chat.require_chat(session, ctx)
+    chat_access.require_chat(session, ctx)
     message = _message(session, ctx, message_id)
-    acc = chat.access_channel(session, ctx, message.channel_id, check_feature=False)
+    acc = chat_access.access_channel(session, ctx, message.channel_id, check_feature=False)
     own = message.user_id == ctx.user_id
-    if not own and not chat.is_moderator(ctx, acc.channel):
+    if not own and not chat_access.is_moderator(ctx, acc.channel):
         raise PermissionDenied("You can only delete your own messages.")
     if message.deleted_at is not None:
         return
@@ -422,9 +423,9 @@ def mute_member(
     minutes: int,
 ) -> datetime:
     """A moderator stops someone posting in the channel for `minutes`; returns until when."""
-    acc = chat.access_channel(session, ctx, channel_id)
+    acc = chat_access.access_channel(session, ctx, channel_id)
     channel = acc.channel
-    if not chat.is_moderator(ctx, channel):
+    if not chat_access.is_moderator(ctx, channel):
         raise PermissionDenied("Only moderators mute members.")
     if not isinstance(minutes, int) or not 1 <= minutes <= MAX_MUTE_MINUTES:
         raise ValidationFailed(
@@ -433,14 +434,14 @@ def mute_member(
     target = parse_id(user_id)
     if target == ctx.user_id:
         raise ValidationFailed("You cannot mute yourself.")
-    role = chat.active_role(session, ctx, channel.org_id, target)
-    if not chat.may_see(session, ctx, channel, user_id=target, role=role):
+    role = chat_access.active_role(session, ctx, channel.org_id, target)
+    if not chat_access.may_see(session, ctx, channel, user_id=target, role=role):
         raise NotFound()
-    if chat_members.moderates(channel, role):
+    if moderates(role, channel.kind):
         raise PermissionDenied("Moderators cannot be muted.")
-    member = chat.member_row(session, ctx, channel, target)
+    member = chat_access.member_row(session, ctx, channel, target)
     if member is None:
-        member = chat.ensure_member(session, ctx, channel, target)
+        member = chat_channels.ensure_member(session, ctx, channel, target)
         if channel.kind in (ChannelKind.interest, ChannelKind.event):
             member.left_at = utcnow()  # a reader muted, not a member joined by the mute
     until = utcnow() + timedelta(minutes=minutes)
@@ -457,7 +458,9 @@ def mute_member(
         detail={"channel_id": str(channel.id), "user_id": str(target), "minutes": minutes},
     )
     publish_after_commit(
-        session, chat.channel_topic(channel.org_id, channel.id), {"kind": "members"}
+        session,
+        topics.CHANNEL.name(org=channel.org_id, channel=channel.id),
+        topics.ChannelChanged(kind="members"),
     )
     session.commit()
     return until
@@ -467,14 +470,14 @@ def unmute_member(
     session: Session, ctx: OrgContext, *, channel_id: uuid.UUID | str, user_id: uuid.UUID | str
 ) -> None:
     """A moderator lifts a mute early."""
-    acc = chat.access_channel(session, ctx, channel_id)
+    acc = chat_access.access_channel(session, ctx, channel_id)
     channel = acc.channel
-    if not chat.is_moderator(ctx, channel):
+    if not chat_access.is_moderator(ctx, channel):
         raise PermissionDenied("Only moderators unmute members.")
     target = parse_id(user_id)
-    if not chat.active_role(session, ctx, channel.org_id, target):
+    if not chat_access.active_role(session, ctx, channel.org_id, target):
         raise NotFound()
-    member = chat.member_row(session, ctx, channel, target)
+    member = chat_access.member_row(session, ctx, channel, target)
     if member is None or member.muted_until is None:
         return
     member.muted_until = None
@@ -490,7 +493,9 @@ def unmute_member(
         detail={"channel_id": str(channel.id), "user_id": str(member.user_id)},
     )
     publish_after_commit(
-        session, chat.channel_topic(channel.org_id, channel.id), {"kind": "members"}
+        session,
+        topics.CHANNEL.name(org=channel.org_id, channel=channel.id),
+        topics.ChannelChanged(kind="members"),
     )
     session.commit()
 
@@ -531,7 +536,7 @@ def history(
 ) -> MessagePage:
     """The newest `limit` messages before the cursor (the newest of all without one),
     returned oldest first, for scrolling up."""
-    acc = chat.access_channel(session, ctx, channel_id)
+    acc = chat_access.access_channel(session, ctx, channel_id)
     channel = acc.channel
     limit = max(1, min(limit, 100))
     stmt = scoped(ctx, ChatMessage, org_ids=[channel.org_id]).where(
@@ -568,7 +573,7 @@ def since(
     """Messages of the channel posted, edited or deleted since `after` (with a small
     overlap), oldest first: what a tab that was told of a change, or that reconnected,
     merges into what it shows (by id, so nothing appears twice)."""
-    acc = chat.access_channel(session, ctx, channel_id)
+    acc = chat_access.access_channel(session, ctx, channel_id)
     channel = acc.channel
     stmt = scoped(ctx, ChatMessage, org_ids=[channel.org_id]).where(
         ChatMessage.channel_id == channel.id
@@ -625,21 +630,23 @@ def search_messages(
 ) -> SearchPage:
     """Messages containing `query` (case-insensitive) in the channels the context may read
     (or in one of them), newest first, a page at a time."""
-    chat.require_chat(session, ctx)
+    chat_access.require_chat(session, ctx)
     text = query.strip().lower()
     if len(text) < 2:
         raise ValidationFailed("Search for at least 2 characters.", field="query")
     if len(text) > 200:
         raise ValidationFailed("Search for at most 200 characters.", field="query")
     if channel_id:
-        channels = [chat.access_channel(session, ctx, channel_id, check_feature=False).channel]
+        channels = [
+            chat_access.access_channel(session, ctx, channel_id, check_feature=False).channel
+        ]
     else:
-        channels = chat.visible_channels(session, ctx)
+        channels = chat_list.visible_channels(session, ctx)
         seen = {c.id for c in channels}
-        for row in chat.browse_interest_channels(session, ctx):
+        for row in chat_list.browse_interest_channels(session, ctx):
             if uuid.UUID(row.id) not in seen:
                 channels.append(
-                    chat.access_channel(session, ctx, row.id, check_feature=False).channel
+                    chat_access.access_channel(session, ctx, row.id, check_feature=False).channel
                 )
     by_id = {c.id: c for c in channels}
     assert ctx.org_id is not None
@@ -656,7 +663,7 @@ def search_messages(
         .offset((page - 1) * page_size)
         .limit(page_size)
     ).all()
-    names = {cid: chat.display_name(session, ctx, c) for cid, c in by_id.items()}
+    names = {cid: chat_list.display_name(session, ctx, c) for cid, c in by_id.items()}
     rows = _rows(session, ctx, list(found))
     return SearchPage(
         rows=[

@@ -49,7 +49,7 @@ from app.models.base import as_utc, utcnow
 from app.models.mail import OutboundEmail
 from app.models.org import Organization
 from app.models.outbox import OutboxJob
-from app.services.config import org_config
+from app.services.config import gates
 from app.services.core import audit
 from app.services.core.authz import Permission, require
 from app.services.core.errors import ServiceError
@@ -155,7 +155,7 @@ def _branding(session: Session, org_id: uuid.UUID | None) -> tuple[str, str]:
     if org_id is None:
         return PLATFORM, PLATFORM
     try:
-        branding = org_config.branding(session, org_id)
+        branding = gates.branding(session, org_id)
         org = session.exec(
             mark_scoped(select(Organization).where(Organization.id == org_id))
         ).first()

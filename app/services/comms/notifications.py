@@ -25,6 +25,7 @@ from app.models.invite import Invite
 from app.models.notification import Notification, NotificationPreference
 from app.models.user import User
 from app.services.comms import mail
+from app.services.core import topics
 from app.services.core.authz import ROLE_LABELS
 from app.services.core.errors import NotFound, ValidationFailed
 from app.services.core.tenancy import OrgContext, count_rows, mark_scoped, parse_id
@@ -100,11 +101,6 @@ def kind_label(kind: str) -> str:
     """The words for `kind` (unknown kinds, e.g. from tests, show their key)."""
     found = KINDS.get(kind)
     return found.label if found else kind
-
-
-def inbox_topic(user_id: uuid.UUID | str) -> str:
-    """The broker topic a user's open tabs follow for new notifications."""
-    return f"user:{user_id}:inbox"
 
 
 # --------------------------------------------------------------------------- preferences
@@ -215,7 +211,9 @@ def _add(
             kind=kind,
         )
     publish_after_commit(
-        session, inbox_topic(user_id), {"kind": kind, "title": row.title, "id": str(row.id)}
+        session,
+        topics.INBOX.name(user=user_id),
+        topics.InboxChanged(kind=kind, title=row.title, id=str(row.id)),
     )
     return row
 
@@ -454,7 +452,9 @@ def mark_read(session: Session, ctx: OrgContext, notification_id: uuid.UUID | st
     if row.read_at is None:
         row.read_at = utcnow()
         session.add(row)
-        publish_after_commit(session, inbox_topic(ctx.user_id), {"kind": "read"})
+        publish_after_commit(
+            session, topics.INBOX.name(user=ctx.user_id), topics.InboxChanged(kind="read")
+        )
         session.commit()
 
 
@@ -464,7 +464,9 @@ def mark_unread(session: Session, ctx: OrgContext, notification_id: uuid.UUID | 
     if row.read_at is not None:
         row.read_at = None
         session.add(row)
-        publish_after_commit(session, inbox_topic(ctx.user_id), {"kind": "read"})
+        publish_after_commit(
+            session, topics.INBOX.name(user=ctx.user_id), topics.InboxChanged(kind="read")
+        )
         session.commit()
 
 
@@ -475,7 +477,9 @@ def mark_all_read(session: Session, ctx: OrgContext) -> int:
         .where(col(Notification.user_id) == ctx.user_id, col(Notification.read_at).is_(None))
         .values(read_at=utcnow())
     )
-    publish_after_commit(session, inbox_topic(ctx.user_id), {"kind": "read"})
+    publish_after_commit(
+        session, topics.INBOX.name(user=ctx.user_id), topics.InboxChanged(kind="read")
+    )
     session.commit()
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
@@ -516,7 +520,6 @@ __all__ = [
     "check_email_kinds",
     "email_kinds_for",
     "get_preferences",
-    "inbox_topic",
     "invite_accepted",
     "kind_label",
     "list_for_user",

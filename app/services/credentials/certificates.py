@@ -1,7 +1,7 @@
 """Certificates of completion: issued by a job when an enrollment completes, rendered to a
 branded PDF, verifiable by anyone at `/verify/<serial>`, revocable by admins.
 
-Flow: `progress` completes an enrollment and enqueues `enrollment.completed`; its handler
+Flow: `lesson_completion` completes an enrollment and enqueues `enrollment.completed`; its handler
 here (`issue_for_enrollment`) writes the certificate row once per enrollment, with what it
 shows copied in (learner, course, issuer), and enqueues `certificate.issued`, whose handler
 renders and stores the PDF and mails the learner once.
@@ -34,8 +34,8 @@ from app.models.org import Organization
 from app.models.outbox import OutboxJob
 from app.models.user import User
 from app.services.comms import notifications
-from app.services.config import org_config, orgs
-from app.services.config.org_config import Branding
+from app.services.config import gates, orgs
+from app.services.config.schema import Branding
 from app.services.core import audit
 from app.services.core.authz import Permission, has, require
 from app.services.core.errors import NotFound, ServiceError, ValidationFailed
@@ -157,7 +157,7 @@ def _job_context(session: Session, org_id: uuid.UUID, user_id: uuid.UUID) -> Org
 
 def _issuer_name(session: Session, org_id: uuid.UUID) -> str:
     """The name a certificate of `org_id` is issued under: its site name, else its name."""
-    name = org_config.branding(session, org_id).site_name
+    name = gates.branding(session, org_id).site_name
     if name:
         return name
     org = session.exec(mark_scoped(select(Organization).where(Organization.id == org_id))).first()
@@ -265,8 +265,8 @@ def _branding_for(session: Session, cert: Certificate) -> Branding:
     ctx = _job_context(session, cert.org_id, cert.user_id)
     issuer = _issuer_org_id(session, cert)
     if issuer in ctx.org_ids or issuer in ctx.ancestor_ids:
-        return org_config.branding(session, issuer)
-    return org_config.branding(session, cert.org_id)
+        return gates.branding(session, issuer)
+    return gates.branding(session, cert.org_id)
 
 
 def deliver(session: Session, *, certificate_id: uuid.UUID | str) -> Certificate | None:
@@ -546,7 +546,7 @@ def _row(cert: Certificate, ctx: OrgContext) -> CertificateRow:
 def _require_lms(session: Session, ctx: OrgContext, permission: Permission) -> None:
     require(ctx, permission)
     assert ctx.org_id is not None  # `require` refuses contexts without an active org
-    org_config.require_feature(session, ctx.org_id, "lms")
+    gates.require_feature(session, ctx.org_id, "lms")
 
 
 def list_mine(session: Session, ctx: OrgContext) -> list[CertificateRow]:
@@ -692,7 +692,7 @@ def access_pdf(session: Session, ctx: OrgContext, certificate_id: uuid.UUID | st
     require(ctx, Permission.learning_view)
     cert = _owned_or_managed(session, ctx, certificate_id)
     assert ctx.org_id is not None
-    org_config.require_feature(session, ctx.org_id, "lms")
+    gates.require_feature(session, ctx.org_id, "lms")
     return cert
 
 
@@ -723,4 +723,4 @@ def pdf_for(session: Session, ctx: OrgContext, certificate_id: uuid.UUID | str) 
 def _branding_for_reader(session: Session, ctx: OrgContext, cert: Certificate) -> Branding:
     issuer = _issuer_org_id(session, cert)
     readable = ctx.org_ids | ctx.ancestor_ids
-    return org_config.branding(session, issuer if issuer in readable else cert.org_id)
+    return gates.branding(session, issuer if issuer in readable else cert.org_id)

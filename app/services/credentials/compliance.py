@@ -50,11 +50,11 @@ from app.models.course import Course, CourseStatus
 from app.models.enrollment import Enrollment, EnrollmentStatus, MandatoryRule
 from app.models.org import Organization
 from app.models.outbox import OutboxJob
-from app.models.user import Membership, Role, User
+from app.models.user import Membership, User
 from app.services.authoring import course_read
-from app.services.config import org_config, orgs
+from app.services.config import gates, orgs
 from app.services.core import audit, events
-from app.services.core.authz import ROLE_LABELS, Permission, has, require
+from app.services.core.authz import ROLE_LABELS, Permission, has, require, sees_team_only
 from app.services.core.errors import NotFound, ValidationFailed
 from app.services.core.tenancy import (
     OrgContext,
@@ -90,7 +90,7 @@ STATUS_LABELS = {
 def _require_lms(session: Session, ctx: OrgContext, permission: Permission) -> uuid.UUID:
     require(ctx, permission)
     assert ctx.org_id is not None  # `require` refuses contexts without an active org
-    org_config.require_feature(session, ctx.org_id, "lms")
+    gates.require_feature(session, ctx.org_id, "lms")
     return ctx.org_id
 
 
@@ -613,7 +613,7 @@ def _in_view(session: Session, ctx: OrgContext) -> tuple[SelectOfScalar[Enrollme
             [EnrollmentStatus.active, EnrollmentStatus.completed, EnrollmentStatus.withdrawn]
         ),
     )
-    if ctx.role == Role.manager and not ctx.is_super_admin:
+    if sees_team_only(ctx):
         from app.services.people import members
 
         team = {uuid.UUID(m.user_id) for m in members.team_of(session, ctx, ctx.user_id)}
@@ -733,7 +733,7 @@ def compliance_csv(
     """The compliance report (the viewer's scope and filter) as CSV; refused when the org
     turned report exports off. The export is audited."""
     org_id = _require_lms(session, ctx, Permission.compliance_view)
-    org_config.require_reporting(session, org_id, "exports")
+    gates.require_reporting(session, org_id, "exports")
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(EXPORT_COLUMNS)

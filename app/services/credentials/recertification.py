@@ -19,7 +19,7 @@ For each, once (see "Once per certificate" below):
   not touched: it stays valid until it expires and remains the record (PDF, public
   verification page) of the previous completion. The learner gets `recertification.due`
   (emailed by default) and the change is audited as `recertification.opened`. Completing the
-  reopened enrollment issues a new certificate the usual way (`progress` enqueues
+  reopened enrollment issues a new certificate the usual way (`lesson_completion` enqueues
   `enrollment.completed` with a key per completion cycle). A certificate that has already
   expired when first seen (the rule came later, the scan was down) reopens too, due on that
   past date, so the learner shows overdue at once: they are not certified.
@@ -38,7 +38,7 @@ A course that becomes mandatory after the `certificate.expiring` notice still re
 the two kinds have their own keys.
 
 How the compliance view and "My learning" show it (`app.services.credentials.compliance`,
-`app.services.learning.progress`): an active enrollment that holds an unrevoked, still valid
+`app.services.learning.my_learning`): an active enrollment that holds an unrevoked, still valid
 certificate is "Recertification due by <date>" (compliant: the certificate is valid); once
 that certificate has expired without a new one it is "Certificate expired" (not compliant),
 and so is a completed enrollment whose certificates have all expired.
@@ -68,11 +68,10 @@ from app.models.notification import Notification
 from app.models.user import Membership
 from app.services.authoring import course_read
 from app.services.comms import notifications
-from app.services.core import audit
+from app.services.core import audit, topics
 from app.services.core.tenancy import mark_scoped
 from app.services.credentials import compliance
 from app.services.infra import broker
-from app.services.learning import progress
 
 RECERT_WINDOW_DAYS = 30
 RECERTIFICATION_DUE = notifications.RECERTIFICATION_DUE
@@ -197,8 +196,8 @@ def reopen(session: Session, enrollment: Enrollment, *, due_at: datetime) -> Non
     # Open class views show the learner back at 0 % without a reload.
     broker.publish_after_commit(
         session,
-        progress.progress_topic(enrollment.org_id, enrollment.course_id),
-        {"user_id": str(enrollment.user_id), "kind": "recertification", "percent": 0},
+        topics.PROGRESS.name(org=enrollment.org_id, course=enrollment.course_id),
+        topics.ProgressMoved(kind="recertification", user_ids=[str(enrollment.user_id)], percent=0),
     )
 
 

@@ -9,7 +9,7 @@ is read under the rule of the thing it belongs to, through that thing's own serv
   (never for a revoked certificate: `pdf_for` renders those stamped REVOKED).
 - `org/{org}/courses/{course}/...`, a lesson's media (`media.attach_media`; the key must be
   the lesson's current `media_key`): whoever may open that lesson in the player
-  (`progress.locate`: an open enrollment, prerequisites met, not locked by sequential
+  (`gating.locate`: an open enrollment, prerequisites met, not locked by sequential
   gating; a course an ancestor shares down keeps its media in the ancestor's space) or
   preview it (authors of the course's org, as the editor and `/preview` allow).
 - Any other private key: nobody (nothing writes one).
@@ -29,7 +29,7 @@ from app.services.core.errors import ServiceError
 from app.services.core.tenancy import OrgContext, scoped, scoped_with_ancestors
 from app.services.credentials import certificates
 from app.services.infra import storage
-from app.services.learning import progress
+from app.services.learning import gating
 
 CERTIFICATES = "certificates"
 COURSES = "courses"
@@ -74,7 +74,7 @@ def _lesson_media(session: Session, ctx: OrgContext, *, org_id: uuid.UUID, key: 
         course_id = uuid.UUID(key.split("/")[3])
     except ValueError:
         return False
-    # Only to find which lesson the file is; `progress.locate` then decides who sees it.
+    # Only to find which lesson the file is; `gating.locate` then decides who sees it.
     lesson = session.exec(
         scoped_with_ancestors(ctx, Lesson).where(
             Lesson.org_id == org_id, Lesson.course_id == course_id, Lesson.media_key == key
@@ -90,14 +90,14 @@ def may_open_lesson(
 ) -> bool:
     """Whether the player would show the lesson's content to the context: in preview (an
     author of the course's org: drafts too, nothing locked), or as a learner for whom it is
-    not locked (`progress.locate` and the same lock `player_view` applies)."""
+    not locked (`gating.locate` and the same lock `player_view` applies)."""
     try:
-        progress.locate(session, ctx, course_id=course_id, lesson_id=lesson_id, preview=True)
+        gating.locate(session, ctx, course_id=course_id, lesson_id=lesson_id, preview=True)
         return True
     except ServiceError:
         pass
     try:
-        place = progress.locate(session, ctx, course_id=course_id, lesson_id=lesson_id)
+        place = gating.locate(session, ctx, course_id=course_id, lesson_id=lesson_id)
     except ServiceError:
         return False
     return not place.lock()

@@ -1,7 +1,6 @@
 """Live fan-out: publish a change to a topic after its transaction commits.
 
-Topics (DESIGN.md): `org:{org}:config`, `org:{org}:course:{course}:progress`,
-`org:{org}:channel:{channel}`, `user:{user}:inbox`. Publishing is fire-and-forget: the
+Topics and their payloads are declared once, in `core/topics.py`. Publishing is fire-and-forget: the
 database stays the source of truth, and a view that missed a message reloads from it.
 
 Two implementations behind one interface, chosen by settings: an in-process broker (the
@@ -21,6 +20,8 @@ from sqlalchemy import event
 from sqlmodel import Session
 
 from app import redis_clients
+from app.services.core import topics
+from app.services.core.topics import Payload
 from app.settings import get_settings
 
 log = logging.getLogger(__name__)
@@ -163,15 +164,17 @@ def reset_broker() -> None:
 _PENDING_KEY = "broker_pending"
 
 
-def publish_after_commit(session: Session, topic: str, payload: dict[str, Any]) -> None:
-    """Publish once `session`'s transaction commits; dropped if it rolls back."""
+def publish_after_commit(session: Session, topic: str, payload: Payload) -> None:
+    """Publish `payload` on `topic` once `session`'s transaction commits; dropped if it
+    rolls back. ValueError at once when the payload is not the topic's (core/topics.py)."""
+    message = topics.check(topic, payload)
     session.connection()  # tie the message to this transaction, so a rollback drops it
     pending: list[tuple[str, dict[str, Any]]] | None = session.info.get(_PENDING_KEY)
     if pending is None:
         pending = session.info[_PENDING_KEY] = []
         event.listen(session, "after_commit", _flush)
         event.listen(session, "after_rollback", _drop)
-    pending.append((topic, payload))
+    pending.append((topic, message))
 
 
 def _flush(session: Session) -> None:
@@ -185,8 +188,3 @@ def _flush(session: Session) -> None:
 
 def _drop(session: Session) -> None:
     session.info.get(_PENDING_KEY, []).clear()
-
-
-def config_topic(org_id: object) -> str:
-    """The topic an org's config changes go to."""
-    return f"org:{org_id}:config"

@@ -15,12 +15,12 @@ from sqlmodel import Session, col
 
 from app.models.course import Course, CourseStatus
 from app.services.authoring import course_read
-from app.services.config import org_config
+from app.services.config import gates, schema
 from app.services.core.authz import Permission, require
 from app.services.core.errors import NotFound
 from app.services.core.tenancy import OrgContext, count_rows
 from app.services.infra import storage
-from app.services.learning import enrollments, progress
+from app.services.learning import enrollments, gating
 from app.services.learning.enrollments import EnrollmentView, Prerequisite
 
 LEVELS: dict[str, str] = {
@@ -55,7 +55,7 @@ def level_label(level: str) -> str:
 
 def mode_label(mode: str) -> str:
     """A delivery mode as shown."""
-    return org_config.DELIVERY_MODES.get(mode, mode.replace("_", " ").capitalize())
+    return schema.DELIVERY_MODES.get(mode, mode.replace("_", " ").capitalize())
 
 
 def cover_url(course: Course) -> str:
@@ -114,7 +114,7 @@ def _checks(session: Session, ctx: OrgContext) -> uuid.UUID:
     require(ctx, Permission.learning_view)
     if ctx.org_id is None:
         raise NotFound()
-    org_config.require_feature(session, ctx.org_id, "lms")
+    gates.require_feature(session, ctx.org_id, "lms")
     return ctx.org_id
 
 
@@ -273,7 +273,7 @@ def course_page(session: Session, ctx: OrgContext, course_id: uuid.UUID | str) -
     parts = course_read.outline(session, ctx, course)
     prereqs = enrollments.prerequisites(session, ctx, course)
     mine = enrollments.own_enrollment(session, ctx, course.id)
-    next_id = progress.next_lesson_id(session, ctx, course, enrollment=mine, outline=parts)
+    next_id = gating.next_lesson_id(session, ctx, course, enrollment=mine, outline=parts)
     return CoursePage(
         id=str(course.id),
         title=course.title,

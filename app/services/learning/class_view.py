@@ -21,8 +21,8 @@ past the due date, or when nothing happened for `inactive_days` while not comple
 Filtering, sorting, counting and paging happen in the database (correlated subqueries on the
 indexed `enrollment_id` columns), so a large org never loads into memory.
 
-Live updates: `progress.py` and `quizzes.py` publish on
-`org:{enrollment org}:course:{course}:progress` after commit. `progress_topics` names the
+Live updates: lesson completions, quiz attempts and watched video are published through
+`progress_live.publish_progress` on `topics.PROGRESS` after commit. `progress_topics` names the
 topics a viewer may follow, chosen from what they may see, never from the browser.
 """
 
@@ -48,8 +48,9 @@ from app.models.enrollment import (
 )
 from app.models.user import User
 from app.services.authoring import course_read
-from app.services.config import org_config
-from app.services.core.authz import Permission, has, require
+from app.services.config import gates
+from app.services.core import topics
+from app.services.core.authz import Permission, effective_role, has, is_course_staff, require
 from app.services.core.errors import NotFound, PermissionDenied, ValidationFailed
 from app.services.core.tenancy import (
     OrgContext,
@@ -58,7 +59,6 @@ from app.services.core.tenancy import (
     scoped,
     scoped_with_ancestors,
 )
-from app.services.learning.progress import progress_topic
 
 ACTIVE_WINDOW = timedelta(minutes=5)
 FILTERS = ("all", "struggling", "inactive", "completed")
@@ -152,13 +152,8 @@ def check_inactive_days(value: int | str) -> int:
 def _lms(session: Session, ctx: OrgContext) -> uuid.UUID:
     if ctx.org_id is None:
         raise PermissionDenied()
-    org_config.require_feature(session, ctx.org_id, "lms")
+    gates.require_feature(session, ctx.org_id, "lms")
     return ctx.org_id
-
-
-def is_course_staff(ctx: OrgContext) -> bool:
-    """Whether the context's role makes it staff of its org's courses."""
-    return has(ctx, Permission.courses_author) or has(ctx, Permission.enrollments_manage)
 
 
 def _team_ids(session: Session, ctx: OrgContext) -> set[uuid.UUID]:
@@ -177,7 +172,7 @@ def _course_base(
     """The course, the enrollments the viewer may see in it, and whether that is a team."""
     _lms(session, ctx)
     key = parse_id(course_id)
-    if is_course_staff(ctx):
+    if is_course_staff(effective_role(ctx)):
         course = session.exec(course_read.authored_courses(ctx).where(Course.id == key)).first()
         if course is None:  # another org's course (also a parent's shared one): not theirs
             raise NotFound()
@@ -599,14 +594,18 @@ def progress_topics(
     enrollments it shows (at most `MAX_TOPICS`)."""
     if course_id is not None:
         course, _base, _team = _course_base(session, ctx, course_id)
-        return {progress_topic(org_id, course.id) for org_id in ctx.org_ids}
+        return {topics.PROGRESS.name(org=org_id, course=course.id) for org_id in ctx.org_ids}
     _title, base, _team = _scope_base(session, ctx, scope)
     pairs = session.execute(
         base.with_only_columns(col(Enrollment.org_id), col(Enrollment.course_id))
         .distinct()
         .limit(MAX_TOPICS)
     ).all()
-    return {progress_topic(org_id, cid) for org_id, cid in pairs if org_id in ctx.org_ids}
+    return {
+        topics.PROGRESS.name(org=org_id, course=cid)
+        for org_id, cid in pairs
+        if org_id in ctx.org_ids
+    }
 
 
 __all__ = [
@@ -622,7 +621,6 @@ __all__ = [
     "cohort_choices",
     "course_roster",
     "default_scope",
-    "is_course_staff",
     "org_view",
     "progress_topics",
     "team_view",

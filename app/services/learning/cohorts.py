@@ -6,7 +6,7 @@ down from a parent org gets its own cohorts in each org that runs it; an enrollm
 at most one cohort of its course (`Enrollment.cohort_id`), always of its own org.
 
 Who manages a course's cohorts in the active org (`may_manage`): the course's staff as the
-live class view defines them (`class_view.is_course_staff`: holders of `courses.author` or
+live class view defines them (`authz.is_course_staff`: holders of `courses.author` or
 `enrollments.manage`, for the courses of their active org). One addition, because cohorts
 live in the learners' org: for a course an ancestor org shares down, the holders of
 `enrollments.manage` of the org that runs it (its staff and admins) manage that org's
@@ -21,7 +21,7 @@ that is not archived and has room.
 
 Live: after a commit that moves enrollments in or out of a cohort, the course's progress
 topic of that org is published (open class views refresh) and each moved learner's chat
-list topic (`chat.user_chat_topic`), so the cohort's channel appears or goes without reload.
+list topic (`topics.CHAT_LIST`), so the cohort's channel appears or goes without reload.
 """
 
 from __future__ import annotations
@@ -43,15 +43,12 @@ from app.models.course import Course
 from app.models.enrollment import Cohort, Enrollment, EnrollmentStatus
 from app.models.user import User
 from app.services.authoring import course_read
-from app.services.comms import chat
-from app.services.config import org_config
-from app.services.core import audit
-from app.services.core.authz import Permission, has, require
+from app.services.config import gates
+from app.services.core import audit, topics
+from app.services.core.authz import Permission, effective_role, has, is_course_staff, require
 from app.services.core.errors import NotFound, PermissionDenied, ValidationFailed
 from app.services.core.tenancy import OrgContext, count_rows, parse_id, scoped
 from app.services.infra import broker
-from app.services.learning import class_view
-from app.services.learning.progress import progress_topic
 
 NAME_MAX = 80
 CAPACITY_MAX = 10000
@@ -133,7 +130,7 @@ def _row(cohort: Cohort, members: int, today: date | None = None) -> CohortRow:
 def _org(session: Session, ctx: OrgContext) -> uuid.UUID:
     if ctx.org_id is None:
         raise PermissionDenied()
-    org_config.require_feature(session, ctx.org_id, "lms")
+    gates.require_feature(session, ctx.org_id, "lms")
     return ctx.org_id
 
 
@@ -200,7 +197,7 @@ def may_manage(session: Session, ctx: OrgContext, course_id: uuid.UUID | str) ->
     theirs (another org's, a parent's course not shared down) `NotFound`. Needs `lms`."""
     _org(session, ctx)
     key = parse_id(course_id)
-    if not class_view.is_course_staff(ctx):
+    if not is_course_staff(effective_role(ctx)):
         raise PermissionDenied()
     course = session.exec(course_read.authored_courses(ctx).where(Course.id == key)).first()
     if course is not None:
@@ -226,7 +223,7 @@ def _managed_cohort(
 ) -> tuple[Cohort, Course]:
     """A cohort of the active org whose course the context manages (else refused)."""
     _org(session, ctx)
-    if not class_view.is_course_staff(ctx):
+    if not is_course_staff(effective_role(ctx)):
         raise PermissionDenied()
     stmt = _cohorts(ctx).where(Cohort.id == parse_id(cohort_id))
     cohort = session.exec(stmt.with_for_update() if lock else stmt).first()
@@ -303,11 +300,13 @@ def _publish_moves(
         return
     broker.publish_after_commit(
         session,
-        progress_topic(org_id, course_id),
-        {"kind": "cohort", "user_ids": people[:50]},
+        topics.PROGRESS.name(org=org_id, course=course_id),
+        topics.ProgressMoved(kind="cohort", user_ids=people[: topics.MAX_PUSHED_USERS]),
     )
     for user_id in people:
-        broker.publish_after_commit(session, chat.user_chat_topic(org_id, user_id), {})
+        broker.publish_after_commit(
+            session, topics.CHAT_LIST.name(org=org_id, user=user_id), topics.ChatListChanged()
+        )
 
 
 def publish_enrollment_moves(session: Session, enrollments: Iterable[Enrollment]) -> None:
@@ -486,7 +485,11 @@ def _set_archived(
             .limit(MAX_NOTIFIED)
         ).all()
         for user_id in people:
-            broker.publish_after_commit(session, chat.user_chat_topic(cohort.org_id, user_id), {})
+            broker.publish_after_commit(
+                session,
+                topics.CHAT_LIST.name(org=cohort.org_id, user=user_id),
+                topics.ChatListChanged(),
+            )
         session.commit()
     return _view(session, ctx, cohort)
 
@@ -661,7 +664,7 @@ def unassign(
     enrollment's course must be one the context manages; ids of another org are `NotFound`.
     Returns how many left a cohort. Audited. Commits."""
     _org(session, ctx)
-    if not class_view.is_course_staff(ctx):
+    if not is_course_staff(effective_role(ctx)):
         raise PermissionDenied()
     rows = _enrollments(session, ctx, enrollment_ids)
     titles = {cid: may_manage(session, ctx, cid).title for cid in {r.course_id for r in rows}}

@@ -38,9 +38,9 @@ from app.models.notification import Notification
 from app.models.outbox import OutboxJob
 from app.models.user import User
 from app.services.authoring import course_read
-from app.services.comms import chat, mail, notifications
-from app.services.config import org_config
-from app.services.core import audit
+from app.services.comms import mail, notifications
+from app.services.config import gates, inheritance
+from app.services.core import audit, topics
 from app.services.core.authz import Permission, require
 from app.services.core.errors import Conflict, NotFound, ValidationFailed
 from app.services.core.tenancy import (
@@ -146,7 +146,7 @@ def _org(ctx: OrgContext) -> uuid.UUID:
 def _learner_checks(session: Session, ctx: OrgContext) -> uuid.UUID:
     require(ctx, Permission.learning_view)
     org_id = _org(ctx)
-    org_config.require_feature(session, org_id, "lms")
+    gates.require_feature(session, org_id, "lms")
     return org_id
 
 
@@ -208,7 +208,7 @@ def require_prerequisites(session: Session, ctx: OrgContext, course: Course) -> 
 
 def funding_choices(session: Session, org_id: uuid.UUID) -> list[tuple[str, str]]:
     """The org's funding sources as (slug, label), in the org's order."""
-    funding = org_config.effective_config(session, org_id).funding
+    funding = inheritance.effective_config(session, org_id).funding
     labels = funding.labels()
     return [(slug, labels.get(slug, slug)) for slug in funding.sources]
 
@@ -328,7 +328,9 @@ def withdraw(session: Session, ctx: OrgContext, enrollment_id: uuid.UUID | str) 
 def _tell_chat_list(session: Session, row: Enrollment) -> None:
     """After commit: the learner's open chat page refreshes its channel list (the course's
     channel appears once they are active)."""
-    publish_after_commit(session, chat.user_chat_topic(row.org_id, row.user_id), {})
+    publish_after_commit(
+        session, topics.CHAT_LIST.name(org=row.org_id, user=row.user_id), topics.ChatListChanged()
+    )
 
 
 def ensure_enrollment(
@@ -431,7 +433,7 @@ def ensure_enrollment(
 def _manager_checks(session: Session, ctx: OrgContext) -> uuid.UUID:
     require(ctx, Permission.enrollments_manage)
     org_id = _org(ctx)
-    org_config.require_feature(session, org_id, "lms")
+    gates.require_feature(session, org_id, "lms")
     return org_id
 
 

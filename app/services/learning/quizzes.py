@@ -5,7 +5,7 @@ shuffled deterministically per enrollment and attempt number (a reload shows the
 answers always name *original* option indexes, so grading never depends on the order shown.
 An attempt is numbered previous + 1 under the unique (enrollment, lesson, number) key: a
 double submit fails cleanly ("already submitted"). Passing completes the lesson through the
-same path as "Mark complete" (`progress.record_completion`).
+same path as "Mark complete" (`lesson_completion.record_completion`).
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from app.models.course import Lesson, LessonKind, QuestionKind, QuizQuestion
 from app.models.enrollment import Enrollment, QuizAttempt
 from app.services.core.errors import Conflict, ValidationFailed
 from app.services.core.tenancy import OrgContext, scoped, scoped_with_ancestors
-from app.services.learning import progress
+from app.services.learning import gating, lesson_completion, progress_live
 
 MAX_SHORT_ANSWER = 500
 ANOTHER_QUIZ = "These answers are for another quiz."
@@ -279,7 +279,7 @@ def quiz_for_learner(
 ) -> QuizView:
     """A quiz lesson's questions without answers, the attempts used and left, the best score
     and the last attempt's feedback. A locked quiz comes without questions."""
-    place = progress.locate(session, ctx, course_id=course_id, lesson_id=lesson_id, preview=preview)
+    place = gating.locate(session, ctx, course_id=course_id, lesson_id=lesson_id, preview=preview)
     lesson = place.lesson
     if lesson.kind != LessonKind.quiz:
         raise ValidationFailed("This lesson is not a quiz.")
@@ -326,8 +326,8 @@ def submit_attempt(
     the learner's page was showing (`attempts_used + 1`): when given, a submit arriving after
     that attempt was already stored (a double click, a second tab) is refused as a duplicate
     instead of silently using up another attempt. Passing completes the lesson. Commits."""
-    place = progress.locate(session, ctx, course_id=course_id, lesson_id=lesson_id)
-    enrollment = progress.open_enrollment(place)
+    place = gating.locate(session, ctx, course_id=course_id, lesson_id=lesson_id)
+    enrollment = gating.open_enrollment(place)
     lesson = place.lesson
     if lesson.kind != LessonKind.quiz:
         raise ValidationFailed("This lesson is not a quiz.")
@@ -375,8 +375,8 @@ def submit_attempt(
         session.flush()
         completion = None
         if passed:
-            completion = progress.record_completion(session, ctx, place, enrollment)
-        progress.publish_progress(
+            completion = lesson_completion.record_completion(session, ctx, place, enrollment)
+        progress_live.publish_progress(
             session, enrollment, lesson_id=lesson.id, kind="quiz_attempt", score=percent
         )
         session.commit()

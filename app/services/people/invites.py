@@ -21,7 +21,7 @@ from app.db import widen_scope
 from app.models.base import as_utc, utcnow
 from app.models.invite import Invite
 from app.models.org import Organization
-from app.models.user import Membership, Role, User
+from app.models.user import Membership, User
 from app.services.comms import mail, notifications
 from app.services.config import orgs
 from app.services.core import audit
@@ -29,6 +29,8 @@ from app.services.core.authz import (
     ROLE_LABELS,
     ROLES_ONLY_ADMINS_GRANT,
     Permission,
+    is_org_admin,
+    may_have_manager,
     require,
 )
 from app.services.core.errors import Conflict, NotFound, ValidationFailed
@@ -36,21 +38,15 @@ from app.services.core.security import new_token, token_hash
 from app.services.core.tenancy import OrgContext, access, mark_scoped, public_session, scoped
 from app.services.core.validation import normalize_email
 from app.services.people import auth, joined
+from app.services.people.roles import check_manager, check_role
 from app.services.people.seats import check_seat, pending
 from app.settings import get_settings
-
-
-def check_role(role: str) -> str:
-    """A role that exists, or `ValidationFailed`."""
-    if role not in ROLE_LABELS:
-        raise ValidationFailed("Choose a role.", field="role")
-    return role
 
 
 def check_role_grant(ctx: OrgContext, role: str) -> str:
     """A role that exists and that the context may give, or `ValidationFailed`."""
     role = check_role(role)
-    if role in ROLES_ONLY_ADMINS_GRANT and ctx.role != Role.org_admin and not ctx.is_super_admin:
+    if role in ROLES_ONLY_ADMINS_GRANT and not is_org_admin(ctx):
         raise ValidationFailed("Only an org admin can invite that role.", field="role")
     return role
 
@@ -323,10 +319,12 @@ def preview(token: str) -> InvitePreview:
 def _manager_still_valid(session: Session, invite: Invite, user: User) -> uuid.UUID | None:
     """The invite's manager if they still manage learners in the org; else no manager (the
     person joins anyway: a stale manager is no reason to refuse them)."""
-    if invite.manager_id is None or invite.manager_id == user.id or invite.role != Role.learner:
+    if (
+        invite.manager_id is None
+        or invite.manager_id == user.id
+        or not may_have_manager(invite.role)
+    ):
         return None
-    from app.services.people.members import check_manager  # members imports this module
-
     ctx = OrgContext(
         user_id=user.id,
         email=user.email,

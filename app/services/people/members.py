@@ -11,14 +11,23 @@ from sqlalchemy.orm import aliased
 from sqlmodel import Session, col
 
 from app.models.base import as_utc, utcnow
-from app.models.user import Membership, Role, User
+from app.models.user import Membership, User
 from app.services.config import orgs
 from app.services.core import audit
-from app.services.core.authz import Permission, require
+from app.services.core.authz import (
+    MANAGED_ROLES,
+    MANAGER_ROLES,
+    ORG_ADMIN_ROLES,
+    STUDENT_ROLES,
+    Permission,
+    is_org_admin_role,
+    may_have_manager,
+    require,
+)
 from app.services.core.errors import Conflict, NotFound, ValidationFailed
 from app.services.core.tenancy import OrgContext, access, count_rows, scoped
 from app.services.people import auth, joined
-from app.services.people.invites import check_role
+from app.services.people.roles import check_manager, check_role
 from app.services.people.seats import check_seat
 
 
@@ -111,7 +120,7 @@ def _email_of(session: Session, membership: Membership) -> str:
 
 def _admins_left(session: Session, ctx: OrgContext, org_id: uuid.UUID) -> int:
     stmt = scoped(ctx, Membership, org_ids=[org_id]).where(
-        Membership.role == Role.org_admin,
+        col(Membership.role).in_(ORG_ADMIN_ROLES),
         Membership.is_active == True,  # noqa: E712
     )
     return count_rows(session, stmt)
@@ -126,9 +135,9 @@ def change_role(
     membership = access(session, ctx, Membership, membership_id)
     if membership.role == role:
         return membership
-    if membership.role == Role.org_admin and _admins_left(session, ctx, membership.org_id) <= 1:
+    if is_org_admin_role(membership.role) and _admins_left(session, ctx, membership.org_id) <= 1:
         raise Conflict("An organization needs at least one org admin.", field="role")
-    if (membership.role in ("learner",)) != (role in ("learner",)):
+    if (membership.role in STUDENT_ROLES) != (role in STUDENT_ROLES):
         check_seat(session, membership.org_id, role)
     before = membership.role
     membership.role, membership.modified = role, utcnow()
@@ -157,7 +166,10 @@ def set_active(
     if not active:
         if membership.user_id == ctx.user_id:
             raise ValidationFailed("You cannot deactivate yourself.")
-        if membership.role == Role.org_admin and _admins_left(session, ctx, membership.org_id) <= 1:
+        if (
+            is_org_admin_role(membership.role)
+            and _admins_left(session, ctx, membership.org_id) <= 1
+        ):
             raise Conflict("An organization needs at least one org admin.")
     else:
         check_seat(session, membership.org_id, membership.role)
@@ -179,45 +191,6 @@ def set_active(
     return membership
 
 
-# Who may be a learner's manager (team views follow `Membership.manager_id`).
-MANAGER_ROLES: frozenset[str] = frozenset({Role.manager, Role.org_admin, Role.staff})
-
-
-def check_manager(
-    session: Session, ctx: OrgContext, org_id: uuid.UUID, manager_user_id: uuid.UUID | str
-) -> User:
-    """The user, if they are an active member of `org_id` with a manager role; else refuse."""
-    try:
-        key = (
-            manager_user_id
-            if isinstance(manager_user_id, uuid.UUID)
-            else uuid.UUID(str(manager_user_id))
-        )
-    except ValueError as exc:
-        raise ValidationFailed("Choose a manager from this organization.", field="manager") from exc
-    found = session.execute(
-        scoped(ctx, Membership, org_ids=[org_id])
-        .where(Membership.user_id == key)
-        .add_columns(User)
-        .join(User, col(User.id) == col(Membership.user_id))
-    ).first()
-    if found is None:
-        raise ValidationFailed(
-            "The manager must be a member of this organization.", field="manager"
-        )
-    membership, user = found[0], found[1]
-    assert isinstance(user, User)
-    if not membership.is_active:
-        raise ValidationFailed(f"{user.full_name} is not an active member.", field="manager")
-    if membership.role not in MANAGER_ROLES:
-        raise ValidationFailed(
-            f"{user.full_name} cannot manage learners: give them the manager, staff or "
-            "org admin role first.",
-            field="manager",
-        )
-    return user
-
-
 def assign_manager(
     session: Session,
     ctx: OrgContext,
@@ -228,7 +201,7 @@ def assign_manager(
     org admin of the same org, never the learner themselves. Audited with before and after."""
     require(ctx, Permission.members_manage)
     membership = access(session, ctx, Membership, membership_id)
-    if membership.role != Role.learner:
+    if not may_have_manager(membership.role):
         raise ValidationFailed("Only learners have a manager.", field="manager")
     manager: User | None = None
     if manager_user_id not in (None, ""):
@@ -296,7 +269,7 @@ def team_of(session: Session, ctx: OrgContext, manager_user_id: uuid.UUID | str)
         scoped(ctx, Membership)
         .where(
             Membership.manager_id == key,
-            Membership.role == Role.learner,
+            col(Membership.role).in_(MANAGED_ROLES),
             Membership.is_active == True,  # noqa: E712
         )
         .add_columns(User)

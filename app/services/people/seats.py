@@ -13,7 +13,7 @@ from sqlmodel import Session, col, select
 from app.models.base import utcnow
 from app.models.invite import Invite
 from app.models.user import Membership
-from app.services.config import org_config, orgs
+from app.services.config import gates, inheritance, orgs
 from app.services.core.authz import STUDENT_ROLES, Permission, require
 from app.services.core.errors import LimitReached
 from app.services.core.tenancy import OrgContext, mark_scoped
@@ -62,7 +62,7 @@ def check_seat(session: Session, org_id: uuid.UUID, role: str, *, planned: int =
     `planned`: seats of the same class that earlier rows of a batch (a CSV preview) would
     take but that are not in the database yet.
     """
-    limits = org_config.effective_config(session, org_id).limits
+    limits = inheritance.effective_config(session, org_id).limits
     students = role in STUDENT_ROLES
     cap = limits.max_students if students else limits.max_staff
     if cap is None:
@@ -80,7 +80,7 @@ def check_seat(session: Session, org_id: uuid.UUID, role: str, *, planned: int =
 
 def free_seats(session: Session, org_id: uuid.UUID) -> dict[bool, int | None]:
     """Seats still free now, keyed by seat class (`True`: students); None: no limit."""
-    limits = org_config.effective_config(session, org_id).limits
+    limits = inheritance.effective_config(session, org_id).limits
     caps = {True: limits.max_students, False: limits.max_staff}
     return {
         students: None if cap is None else cap - seats_used(session, org_id, students=students)
@@ -98,9 +98,9 @@ def usage(
     """
     require(ctx, Permission.config_edit)
     org = orgs.require_in_subtree(session, ctx, org_id)
-    limits = org_config.effective_config(session, org.id).limits
+    limits = inheritance.effective_config(session, org.id).limits
     return {
         "max_students": (seats_used(session, org.id, students=True), limits.max_students),
         "max_staff": (seats_used(session, org.id, students=False), limits.max_staff),
-        "max_programs": (org_config.programs_used(session, org.id), limits.max_programs),
+        "max_programs": (gates.programs_used(session, org.id), limits.max_programs),
     }

@@ -6,7 +6,7 @@ from datetime import datetime
 
 from sqlmodel import Session
 
-from app.services.config import org_config
+from app.services.config import gates
 from app.services.core import audit
 from app.services.core.authz import Permission, require
 from app.services.core.errors import PermissionDenied
@@ -15,7 +15,7 @@ from app.services.core.tenancy import OrgContext
 
 def exports_allowed(session: Session, ctx: OrgContext) -> bool:
     """Whether the active org lets its people download reports."""
-    return ctx.org_id is not None and org_config.reporting_enabled(session, ctx.org_id, "exports")
+    return ctx.org_id is not None and gates.reporting_enabled(session, ctx.org_id, "exports")
 
 
 def audit_csv(
@@ -31,5 +31,5 @@ def audit_csv(
     require(ctx, Permission.audit_view)
     if ctx.org_id is None:
         raise PermissionDenied()
-    org_config.require_reporting(session, ctx.org_id, "exports")
+    gates.require_reporting(session, ctx.org_id, "exports")
     return audit.build_export(session, ctx, action=action, actor=actor, since=since, until=until)

@@ -15,7 +15,15 @@ from typing import Any
 import pytest
 
 from app.models.course import LessonKind
-from app.services.authoring import courses, media, video_check
+from app.services.authoring import (
+    course_lessons,
+    course_outline,
+    course_status,
+    course_views,
+    courses,
+    media,
+    video_check,
+)
 from app.services.core.errors import ValidationFailed
 from app.services.core.tenancy import OrgContext, tenant_session
 from app.services.infra import storage
@@ -42,10 +50,15 @@ def run(ctx: OrgContext, fn: Callable[..., Any], **kwargs: Any) -> Any:
 def lessons(ctx: OrgContext) -> tuple[uuid.UUID, dict[str, uuid.UUID]]:
     """A draft course with one lesson of each kind."""
     course = run(ctx, courses.create_course, data={"title": "Media course"})
-    module = run(ctx, courses.add_module, course_id=course.id, title="M")
+    module = run(ctx, course_outline.add_module, course_id=course.id, title="M")
     ids = {
         kind: run(
-            ctx, courses.add_lesson, course_id=course.id, module_id=module.id, kind=kind, title=kind
+            ctx,
+            course_lessons.add_lesson,
+            course_id=course.id,
+            module_id=module.id,
+            kind=kind,
+            title=kind,
         ).id
         for kind in ("text", "file", "video", "quiz")
     }
@@ -144,7 +157,7 @@ def test_file_lessons_take_documents_by_content(
     prefix = f"org/{admin.org_id}/courses/{course_id}/lessons/{ids['file']}/"
     assert lesson.media_key.startswith(prefix) and storage.is_valid_key(lesson.media_key)
     assert storage.get_storage().get(lesson.media_key) == (data, content_type)
-    view = run(admin.ctx, courses.course_detail_for_editor, course_id=course_id)
+    view = run(admin.ctx, course_views.course_detail_for_editor, course_id=course_id)
     (file_view,) = [lsn for lsn in view.modules[0].lessons if lsn.kind == LessonKind.file]
     assert file_view.media_url == f"/files/{lesson.media_key}"
 
@@ -167,7 +180,7 @@ def test_file_lessons_refuse_other_content_whatever_the_name(data: bytes, name: 
     with pytest.raises(ValidationFailed) as err:
         attach(admin.ctx, course_id, ids["file"], data, name)
     assert err.value.field == "file" and "not a type this lesson takes" in err.value.message
-    view = run(admin.ctx, courses.course_detail_for_editor, course_id=course_id)
+    view = run(admin.ctx, course_views.course_detail_for_editor, course_id=course_id)
     assert all(not lsn.media_url for lsn in view.modules[0].lessons)
 
 
@@ -205,7 +218,7 @@ def test_video_lessons_refuse_documents_and_videos_of_no_readable_length() -> No
         attach(admin.ctx, course_id, ids["video"], samples.webm_header(), "broken.webm")
     assert err.value.field == "file"
     assert err.value.message.startswith(DAMAGED) and err.value.message.endswith(AGAIN)
-    view = run(admin.ctx, courses.course_detail_for_editor, course_id=course_id)
+    view = run(admin.ctx, course_views.course_detail_for_editor, course_id=course_id)
     assert all(not lsn.media_url for lsn in view.modules[0].lessons)
 
 
@@ -432,7 +445,7 @@ def test_remove_media_deletes_the_object() -> None:
     key = attach(admin.ctx, course_id, ids["file"], samples.pdf(), "a.pdf").media_key
     lesson = run(admin.ctx, media.remove_media, course_id=course_id, lesson_id=ids["file"])
     assert lesson.media_key == "" and not storage.get_storage().exists(key)
-    problems = run(admin.ctx, courses.publish_problems, course_id=course_id)
+    problems = run(admin.ctx, course_status.publish_problems, course_id=course_id)
     assert any("“file”" in p and "has no file" in p for p in problems)
 
 
@@ -456,7 +469,7 @@ def test_cover_images_by_content_and_replaced() -> None:
         )
     course = run(admin.ctx, media.set_cover, course_id=course_id, data=samples.png())
     assert course.cover_key != first and not storage.get_storage().exists(first)
-    view = run(admin.ctx, courses.course_detail_for_editor, course_id=course_id)
+    view = run(admin.ctx, course_views.course_detail_for_editor, course_id=course_id)
     assert view.cover_url == f"/files/{course.cover_key}"
 
 

@@ -1,4 +1,4 @@
-"""Chat (`app.services.comms.chat`, `app.services.comms.chat_messages`): who sees which channel, the
+"""Chat (`app.services.comms.chat_*` modules): who sees which channel, the
 message rules and the bad inputs the issue lists, moderation, mentions, unread counts,
 history paging, catch-up after a reconnect, search, and the chat feature switch."""
 
@@ -17,9 +17,10 @@ from sqlalchemy import event
 from app.models.audit import AuditEvent
 from app.models.chat import ChannelKind
 from app.models.user import Role
-from app.services.comms import chat, notifications
+from app.services.comms import chat_access, chat_channels, chat_courses, chat_list, notifications
 from app.services.comms import chat_messages as msgs
-from app.services.config import org_config
+from app.services.config import writes
+from app.services.core import topics
 from app.services.core.errors import (
     Conflict,
     NotFound,
@@ -44,7 +45,7 @@ def run(ctx: OrgContext, fn: Callable[..., T], **kw: Any) -> T:
 
 
 def general(ctx: OrgContext) -> str:
-    return str(run(ctx, chat.org_channel).id)
+    return str(run(ctx, chat_channels.org_channel).id)
 
 
 def post(ctx: OrgContext, channel_id: str, body: str, **kw: Any) -> msgs.MessageRow:
@@ -55,8 +56,8 @@ def bodies(ctx: OrgContext, channel_id: str) -> list[str]:
     return [r.body for r in run(ctx, msgs.history, channel_id=channel_id, limit=100).rows]
 
 
-def listed(ctx: OrgContext) -> dict[str, chat.ChannelRow]:
-    return {r.id: r for r in run(ctx, chat.list_channels)}
+def listed(ctx: OrgContext) -> dict[str, chat_list.ChannelRow]:
+    return {r.id: r for r in run(ctx, chat_list.list_channels)}
 
 
 @pytest.fixture
@@ -101,7 +102,7 @@ def test_listing_channels_commits_only_when_it_made_one() -> None:
     def listed() -> list[str]:
         with tenant_session(learner.ctx) as session:
             event.listen(session, "after_commit", lambda _s: commits.append(1))
-            return [r.name for r in chat.list_channels(session, learner.ctx)]
+            return [r.name for r in chat_list.list_channels(session, learner.ctx)]
 
     first = listed()  # makes General and the course's channel
     assert len(first) == 2 and commits
@@ -118,19 +119,19 @@ def test_course_channel_is_for_enrolled_learners_and_course_staff_only() -> None
     course = lf.published_course(admin.ctx, title="Forklift basics")
     lf.enrollment(enrolled.ctx, course)
 
-    channel_id = str(run(enrolled.ctx, chat.course_channel, course_id=course.course_id).id)
-    assert run(instructor.ctx, chat.course_channel, course_id=course.course_id).id == uuid.UUID(
-        channel_id
-    )
+    channel_id = str(run(enrolled.ctx, chat_courses.course_channel, course_id=course.course_id).id)
+    assert run(
+        instructor.ctx, chat_courses.course_channel, course_id=course.course_id
+    ).id == uuid.UUID(channel_id)
     assert listed(enrolled.ctx)[channel_id].name == "Forklift basics"
     assert channel_id in listed(instructor.ctx)
     post(enrolled.ctx, channel_id, "Where do I find the quiz?")
-    assert run(instructor.ctx, chat.channel_info, channel_id=channel_id).is_moderator
+    assert run(instructor.ctx, chat_list.channel_info, channel_id=channel_id).is_moderator
 
     for stranger in (outsider, manager):
         assert channel_id not in listed(stranger.ctx)
         with pytest.raises(NotFound):
-            run(stranger.ctx, chat.course_channel, course_id=course.course_id)
+            run(stranger.ctx, chat_courses.course_channel, course_id=course.course_id)
         with pytest.raises(NotFound):
             run(stranger.ctx, msgs.history, channel_id=channel_id)
         with pytest.raises(NotFound):
@@ -142,7 +143,7 @@ def test_a_withdrawn_learner_is_out_of_the_course_channel() -> None:
     learner = f.invite_and_accept_member(admin.ctx, Role.learner)
     course = lf.published_course(admin.ctx)
     enrollment_id = lf.enrollment(learner.ctx, course)
-    channel_id = str(run(learner.ctx, chat.course_channel, course_id=course.course_id).id)
+    channel_id = str(run(learner.ctx, chat_courses.course_channel, course_id=course.course_id).id)
     post(learner.ctx, channel_id, "hello")
     from app.models.enrollment import Enrollment
 
@@ -163,61 +164,61 @@ def test_interest_channels_join_leave_archive(roomy: None) -> None:
     ana = f.invite_and_accept_member(admin.ctx, Role.learner)
     ben = f.invite_and_accept_member(admin.ctx, Role.learner)
     channel = run(
-        ana.ctx, chat.create_interest_channel, name="  Night   shift ", description="Owls"
+        ana.ctx, chat_channels.create_interest_channel, name="  Night   shift ", description="Owls"
     )
     cid = str(channel.id)
     assert channel.name == "Night shift"
     assert listed(ana.ctx)[cid].kind == ChannelKind.interest
     with pytest.raises(Conflict) as dup:
-        run(ben.ctx, chat.create_interest_channel, name="night shift")
+        run(ben.ctx, chat_channels.create_interest_channel, name="night shift")
     assert dup.value.field == "name"
     with pytest.raises(ValidationFailed):
-        run(ben.ctx, chat.create_interest_channel, name="   ")
+        run(ben.ctx, chat_channels.create_interest_channel, name="   ")
 
     # Ben can find and read it, but posts only once he joined
-    assert cid in {r.id for r in run(ben.ctx, chat.browse_interest_channels)}
+    assert cid in {r.id for r in run(ben.ctx, chat_list.browse_interest_channels)}
     assert cid not in listed(ben.ctx)
     post(ana.ctx, cid, "Coffee at 2am?")
     assert bodies(ben.ctx, cid) == ["Coffee at 2am?"]
-    run(ben.ctx, chat.mark_read, channel_id=cid)  # reading it does not join him
+    run(ben.ctx, chat_list.mark_read, channel_id=cid)  # reading it does not join him
     assert cid not in listed(ben.ctx)
     with tenant_session(ana.ctx) as session:
-        room = chat.access_channel(session, ana.ctx, cid).channel
-        assert chat.member_count(session, ana.ctx, room) == 1  # Ana only
+        room = chat_access.access_channel(session, ana.ctx, cid).channel
+        assert chat_access.member_count(session, ana.ctx, room) == 1  # Ana only
     with pytest.raises(PermissionDenied, match="Join it again"):
         post(ben.ctx, cid, "me too")
-    run(ben.ctx, chat.join_channel, channel_id=cid)
+    run(ben.ctx, chat_channels.join_channel, channel_id=cid)
     post(ben.ctx, cid, "me too")
     assert cid in listed(ben.ctx)
 
     # ... and after leaving, posting is refused again
-    run(ben.ctx, chat.leave_channel, channel_id=cid)
+    run(ben.ctx, chat_channels.leave_channel, channel_id=cid)
     with pytest.raises(PermissionDenied, match="You left this channel"):
         post(ben.ctx, cid, "one more")
     assert cid not in listed(ben.ctx)
 
     with pytest.raises(PermissionDenied):
-        run(ana.ctx, chat.archive_channel, channel_id=cid)
-    run(admin.ctx, chat.archive_channel, channel_id=cid)
+        run(ana.ctx, chat_channels.archive_channel, channel_id=cid)
+    run(admin.ctx, chat_channels.archive_channel, channel_id=cid)
     with pytest.raises(PermissionDenied, match="archived"):
         post(ana.ctx, cid, "hello?")
     assert cid not in listed(ana.ctx)
-    assert cid not in {r.id for r in run(ana.ctx, chat.browse_interest_channels)}
+    assert cid not in {r.id for r in run(ana.ctx, chat_list.browse_interest_channels)}
 
 
 def test_a_removed_member_can_neither_read_nor_rejoin(roomy: None) -> None:
     admin = f.new_admin()
     ana = f.invite_and_accept_member(admin.ctx, Role.learner)
     ben = f.invite_and_accept_member(admin.ctx, Role.learner)
-    cid = str(run(ana.ctx, chat.create_interest_channel, name="Gardening").id)
-    run(ben.ctx, chat.join_channel, channel_id=cid)
+    cid = str(run(ana.ctx, chat_channels.create_interest_channel, name="Gardening").id)
+    run(ben.ctx, chat_channels.join_channel, channel_id=cid)
     with pytest.raises(PermissionDenied):
-        run(ana.ctx, chat.remove_member, channel_id=cid, user_id=ben.user_id)
-    run(admin.ctx, chat.remove_member, channel_id=cid, user_id=ben.user_id)
+        run(ana.ctx, chat_channels.remove_member, channel_id=cid, user_id=ben.user_id)
+    run(admin.ctx, chat_channels.remove_member, channel_id=cid, user_id=ben.user_id)
     for attempt in (
         lambda: post(ben.ctx, cid, "hi"),
         lambda: run(ben.ctx, msgs.history, channel_id=cid),
-        lambda: run(ben.ctx, chat.join_channel, channel_id=cid),
+        lambda: run(ben.ctx, chat_channels.join_channel, channel_id=cid),
     ):
         with pytest.raises(NotFound):
             attempt()
@@ -236,8 +237,8 @@ def test_direct_messages_between_two_members_of_one_org_only() -> None:
     ana = f.invite_and_accept_member(admin.ctx, Role.learner, full_name="Ana Alvarez")
     ben = f.invite_and_accept_member(admin.ctx, Role.learner, full_name="Ben Brook")
     cy = f.invite_and_accept_member(admin.ctx, Role.learner)
-    dm = run(ana.ctx, chat.open_direct, user_id=ben.user_id)
-    assert run(ben.ctx, chat.open_direct, user_id=ana.user_id).id == dm.id  # one per pair
+    dm = run(ana.ctx, chat_channels.open_direct, user_id=ben.user_id)
+    assert run(ben.ctx, chat_channels.open_direct, user_id=ana.user_id).id == dm.id  # one per pair
     cid = str(dm.id)
     post(ana.ctx, cid, "psst")
     assert bodies(ben.ctx, cid) == ["psst"]
@@ -249,15 +250,15 @@ def test_direct_messages_between_two_members_of_one_org_only() -> None:
         with pytest.raises(NotFound):
             run(third.ctx, msgs.history, channel_id=cid)
     with pytest.raises(ValidationFailed):
-        run(ana.ctx, chat.open_direct, user_id=ana.user_id)
+        run(ana.ctx, chat_channels.open_direct, user_id=ana.user_id)
     # someone of another org (or a made-up id) cannot be messaged
     other = f.new_admin()
     with pytest.raises(NotFound):
-        run(other.ctx, chat.open_direct, user_id=ana.user_id)
+        run(other.ctx, chat_channels.open_direct, user_id=ana.user_id)
     with pytest.raises(NotFound):
-        run(ana.ctx, chat.open_direct, user_id=other.user_id)
+        run(ana.ctx, chat_channels.open_direct, user_id=other.user_id)
     with pytest.raises(NotFound):
-        run(ana.ctx, chat.open_direct, user_id="not-an-id")
+        run(ana.ctx, chat_channels.open_direct, user_id="not-an-id")
 
 
 def test_find_people_lists_active_members_of_the_org_only() -> None:
@@ -265,9 +266,9 @@ def test_find_people_lists_active_members_of_the_org_only() -> None:
     f.invite_and_accept_member(admin.ctx, Role.learner, full_name="Zelda Zimmer")
     other = f.new_admin()
     f.invite_and_accept_member(other.ctx, Role.learner, full_name="Zelda Zorro")
-    names = [p.name for p in run(admin.ctx, chat.find_people, query="zelda")]
+    names = [p.name for p in run(admin.ctx, chat_list.find_people, query="zelda")]
     assert names == ["Zelda Zimmer"]
-    assert run(admin.ctx, chat.find_people, query="z") == []
+    assert run(admin.ctx, chat_list.find_people, query="z") == []
 
 
 # --------------------------------------------------------------------------- messages
@@ -400,7 +401,7 @@ def test_a_muted_member_is_refused_until_the_mute_ends(roomy: None) -> None:
     until = run(staff.ctx, msgs.mute_member, channel_id=gid, user_id=learner.user_id, minutes=5)
     with pytest.raises(PermissionDenied, match=f"until {until:%Y-%m-%d %H:%M} UTC"):
         post(learner.ctx, gid, "let me speak")
-    assert run(learner.ctx, chat.channel_info, channel_id=gid).muted_until is not None
+    assert run(learner.ctx, chat_list.channel_info, channel_id=gid).muted_until is not None
     post(other.ctx, gid, "others still can")
     run(staff.ctx, msgs.unmute_member, channel_id=gid, user_id=learner.user_id)
     post(learner.ctx, gid, "thanks")
@@ -413,7 +414,7 @@ def test_instructors_moderate_course_channels_but_not_general(roomy: None) -> No
     learner = f.invite_and_accept_member(admin.ctx, Role.learner)
     course = lf.published_course(admin.ctx)
     lf.enrollment(learner.ctx, course)
-    cid = str(run(learner.ctx, chat.course_channel, course_id=course.course_id).id)
+    cid = str(run(learner.ctx, chat_courses.course_channel, course_id=course.course_id).id)
     gid = general(admin.ctx)
     in_course = post(learner.ctx, cid, "spam")
     in_general = post(learner.ctx, gid, "spam")
@@ -470,7 +471,7 @@ def test_unread_counts_skip_own_and_deleted_and_reset_on_read(roomy: None) -> No
     run(learner.ctx, msgs.delete_message, message_id=gone.id)
     assert listed(admin.ctx)[gid].unread == 3
     assert listed(learner.ctx)[gid].unread == 0  # posting marks read
-    run(admin.ctx, chat.mark_read, channel_id=gid)
+    run(admin.ctx, chat_list.mark_read, channel_id=gid)
     assert listed(admin.ctx)[gid].unread == 0
     post(learner.ctx, gid, "one more")
     assert listed(admin.ctx)[gid].unread == 1
@@ -496,7 +497,7 @@ def test_mentions_notify_people_who_can_read_the_channel_once(roomy: None) -> No
     # someone who cannot read the channel is not mentioned
     course = lf.published_course(admin.ctx)
     lf.enrollment(quinn.ctx, course)
-    cid = str(run(quinn.ctx, chat.course_channel, course_id=course.course_id).id)
+    cid = str(run(quinn.ctx, chat_courses.course_channel, course_id=course.course_id).id)
     row = post(quinn.ctx, cid, f"@{local} are you in this course?")
     assert not row.mentions_me
     assert len(run(rae.ctx, notifications.list_for_user).rows) == 1
@@ -508,7 +509,7 @@ def test_search_covers_the_channels_one_may_read_only(roomy: None) -> None:
     ben = f.invite_and_accept_member(admin.ctx, Role.learner)
     gid = general(admin.ctx)
     post(ana.ctx, gid, "The Fire DRILL is at noon")
-    dm = str(run(admin.ctx, chat.open_direct, user_id=ben.user_id).id)
+    dm = str(run(admin.ctx, chat_channels.open_direct, user_id=ben.user_id).id)
     post(admin.ctx, dm, "secret fire drill plans")
     post(ana.ctx, gid, "100% sure")
     hits = run(ana.ctx, msgs.search_messages, query="fire drill")
@@ -535,7 +536,7 @@ def test_changes_are_published_on_the_channel_topic_after_commit(
     row = post(admin.ctx, gid, "hi")
     run(admin.ctx, msgs.edit_message, message_id=row.id, body="hi there")
     run(admin.ctx, msgs.delete_message, message_id=row.id)
-    topic = chat.channel_topic(admin.org_id, gid)
+    topic = topics.CHANNEL.name(org=admin.org_id, channel=gid)
     assert [(p["message_id"], p["kind"]) for t, p in heard if t == topic] == [
         (row.id, "new"),
         (row.id, "edit"),
@@ -554,7 +555,7 @@ def test_event_channels_are_generic_over_their_subject(roomy: None) -> None:
     event_id = uuid.uuid4()
     channel = run(
         admin.ctx,
-        chat.subject_channel,
+        chat_channels.subject_channel,
         kind=ChannelKind.event,
         subject_type="event",
         subject_id=event_id,
@@ -562,14 +563,14 @@ def test_event_channels_are_generic_over_their_subject(roomy: None) -> None:
     )
     again = run(
         admin.ctx,
-        chat.subject_channel,
+        chat_channels.subject_channel,
         kind=ChannelKind.event,
         subject_type="event",
         subject_id=event_id,
         name="Spring open day",
     )
     assert again.id == channel.id
-    run(admin.ctx, chat.add_member, channel_id=channel.id, user_id=attendee.user_id)
+    run(admin.ctx, chat_channels.add_member, channel_id=channel.id, user_id=attendee.user_id)
     post(attendee.ctx, str(channel.id), "see you there")
     assert str(channel.id) in listed(attendee.ctx)
     with pytest.raises(NotFound):
@@ -582,23 +583,23 @@ def test_the_chat_switch_refuses_every_service_when_off(roomy: None) -> None:
     gid = general(admin.ctx)
     row = post(learner.ctx, gid, "before")
     with tenant_session(admin.ctx) as session:
-        org_config.update_section(
+        writes.update_section(
             session, admin.ctx, org_id=admin.org_id, section="features", values={"chat": False}
         )
     attempts: list[Callable[[], object]] = [
-        lambda: run(learner.ctx, chat.list_channels),
-        lambda: run(learner.ctx, chat.org_channel),
-        lambda: run(learner.ctx, chat.channel_info, channel_id=gid),
+        lambda: run(learner.ctx, chat_list.list_channels),
+        lambda: run(learner.ctx, chat_channels.org_channel),
+        lambda: run(learner.ctx, chat_list.channel_info, channel_id=gid),
         lambda: post(learner.ctx, gid, "after"),
         lambda: run(learner.ctx, msgs.history, channel_id=gid),
         lambda: run(learner.ctx, msgs.since, channel_id=gid, after=None),
         lambda: run(learner.ctx, msgs.search_messages, query="before"),
         lambda: run(learner.ctx, msgs.edit_message, message_id=row.id, body="x"),
         lambda: run(learner.ctx, msgs.delete_message, message_id=row.id),
-        lambda: run(learner.ctx, chat.mark_read, channel_id=gid),
-        lambda: run(learner.ctx, chat.open_direct, user_id=admin.user_id),
-        lambda: run(learner.ctx, chat.create_interest_channel, name="Off"),
-        lambda: run(learner.ctx, chat.find_people, query="admin"),
+        lambda: run(learner.ctx, chat_list.mark_read, channel_id=gid),
+        lambda: run(learner.ctx, chat_channels.open_direct, user_id=admin.user_id),
+        lambda: run(learner.ctx, chat_channels.create_interest_channel, name="Off"),
+        lambda: run(learner.ctx, chat_list.find_people, query="admin"),
         lambda: run(
             admin.ctx, msgs.mute_member, channel_id=gid, user_id=learner.user_id, minutes=5
         ),
@@ -614,7 +615,7 @@ def test_no_direct_messages_to_someone_who_left_the_org(roomy: None) -> None:
     admin = f.new_admin()
     ana = f.invite_and_accept_member(admin.ctx, Role.learner)
     ben = f.invite_and_accept_member(admin.ctx, Role.learner)
-    cid = str(run(ana.ctx, chat.open_direct, user_id=ben.user_id).id)
+    cid = str(run(ana.ctx, chat_channels.open_direct, user_id=ben.user_id).id)
     post(ana.ctx, cid, "before")
     with tenant_session(admin.ctx) as session:
         (row,) = [
@@ -626,6 +627,6 @@ def test_no_direct_messages_to_someone_who_left_the_org(roomy: None) -> None:
     with pytest.raises(PermissionDenied, match="no longer a member"):
         post(ana.ctx, cid, "after")
     with pytest.raises(NotFound):
-        run(ana.ctx, chat.open_direct, user_id=ben.user_id)
+        run(ana.ctx, chat_channels.open_direct, user_id=ben.user_id)
     assert bodies(ana.ctx, cid) == ["before"]
-    assert [p.name for p in run(ana.ctx, chat.find_people, query=ben.email[:10])] == []
+    assert [p.name for p in run(ana.ctx, chat_list.find_people, query=ben.email[:10])] == []

@@ -1,4 +1,4 @@
-"""Cohort chat channels (`app.services.comms.chat`): who sees a cohort's channel (the learners
+"""Cohort chat channels (`comms.chat_courses`): who sees a cohort's channel (the learners
 placed in it and the org's course staff), that moving a learner out takes it away at once,
 archived cohorts, the names and order in the list, live topics, mentions and search."""
 
@@ -14,8 +14,9 @@ import pytest
 from app.models.chat import ChannelKind, ChatMessage
 from app.models.enrollment import Cohort, Enrollment
 from app.models.user import Role
-from app.services.comms import chat
+from app.services.comms import chat_access, chat_channels, chat_courses, chat_list
 from app.services.comms import chat_messages as msgs
+from app.services.core import topics
 from app.services.core.errors import NotFound, PermissionDenied
 from app.services.core.tenancy import OrgContext, scoped, tenant_session
 from app.services.infra import broker
@@ -81,7 +82,7 @@ def cohort_world() -> CohortWorld:
 
 
 def channel_of(ctx: OrgContext, cohort_id: uuid.UUID) -> str:
-    return str(run(ctx, chat.cohort_channel, cohort_id=cohort_id).id)
+    return str(run(ctx, chat_courses.cohort_channel, cohort_id=cohort_id).id)
 
 
 def place(admin: OrgContext, enrollment_id: uuid.UUID, cohort_id: uuid.UUID | None) -> None:
@@ -126,16 +127,16 @@ def test_the_cohort_channel_is_for_its_learners_and_the_course_staff() -> None:
     post(w.people["ann"].ctx, cid, "Morning crew: bring gloves")
     assert bodies(w.people["ben"].ctx, cid) == ["Morning crew: bring gloves"]
     assert bodies(w.instructor.ctx, cid) == ["Morning crew: bring gloves"]
-    info = run(w.instructor.ctx, chat.channel_info, channel_id=cid)
+    info = run(w.instructor.ctx, chat_list.channel_info, channel_id=cid)
     assert info.is_moderator and info.name == label and info.can_post
-    assert not run(w.people["ann"].ctx, chat.channel_info, channel_id=cid).is_moderator
+    assert not run(w.people["ann"].ctx, chat_list.channel_info, channel_id=cid).is_moderator
 
     # Another cohort of the same course, no cohort, not enrolled, a manager: nothing.
     for key in ("cal", "dee", "out"):
         stranger = w.people[key].ctx
         assert cid not in listed(stranger)
         with pytest.raises(NotFound):
-            run(stranger, chat.cohort_channel, cohort_id=w.morning)
+            run(stranger, chat_courses.cohort_channel, cohort_id=w.morning)
         with pytest.raises(NotFound):
             bodies(stranger, cid)
         with pytest.raises(NotFound):
@@ -153,7 +154,7 @@ def test_the_channel_is_one_per_cohort_with_the_cohort_key() -> None:
     w = cohort_world()
     cid = channel_of(w.instructor.ctx, w.morning)
     with tenant_session(w.admin.ctx) as session:
-        channel = chat.access_channel(session, w.admin.ctx, cid).channel
+        channel = chat_access.access_channel(session, w.admin.ctx, cid).channel
     assert channel.unique_key == f"cohort:{w.admin.org_id}:{w.morning}"
     assert (channel.subject_type, channel.subject_id) == ("cohort", w.morning)
     assert channel_of(w.admin.ctx, w.morning) == cid
@@ -212,10 +213,10 @@ def test_an_archived_cohort_leaves_the_lists_keeps_its_history_and_takes_no_post
         post(ann, cid, "after")
     with pytest.raises(PermissionDenied):
         post(w.instructor.ctx, cid, "after")
-    info = run(ann, chat.channel_info, channel_id=cid)
+    info = run(ann, chat_list.channel_info, channel_id=cid)
     assert info.archived and not info.can_post and "archived" in info.post_refusal
-    topics = topics_of(ann)
-    assert chat.channel_topic(w.admin.org_id, cid) not in topics
+    watched = topics_of(ann)
+    assert topics.CHANNEL.name(org=w.admin.org_id, channel=cid) not in watched
     change_cohort(w.admin.ctx, w.morning, is_archived=False)
     assert cid in listed(ann)
     post(ann, cid, "back again")
@@ -227,16 +228,16 @@ def test_a_renamed_cohort_is_shown_with_its_new_name() -> None:
     new = f.unique("Dawn")
     change_cohort(w.admin.ctx, w.morning, name=new)
     label = f"{new} · {w.course.title}"
-    assert run(w.people["ann"].ctx, chat.channel_info, channel_id=cid).name == label
+    assert run(w.people["ann"].ctx, chat_list.channel_info, channel_id=cid).name == label
     assert listed(w.people["ann"].ctx)[cid].name == label
 
 
 def test_the_list_puts_cohorts_after_courses_and_before_interest_channels() -> None:
     w = cohort_world()
-    run(w.instructor.ctx, chat.create_interest_channel, name=f.unique("Aaa"))
-    kinds = [r.kind for r in run(w.instructor.ctx, chat.list_channels)]
+    run(w.instructor.ctx, chat_channels.create_interest_channel, name=f.unique("Aaa"))
+    kinds = [r.kind for r in run(w.instructor.ctx, chat_list.list_channels)]
     assert kinds == ["org", "course", "cohort", "cohort", "interest"]
-    names = [r.name for r in run(w.instructor.ctx, chat.list_channels) if r.kind == "cohort"]
+    names = [r.name for r in run(w.instructor.ctx, chat_list.list_channels) if r.kind == "cohort"]
     assert names == sorted(names, key=str.lower)
 
 
@@ -245,13 +246,13 @@ def test_the_list_puts_cohorts_after_courses_and_before_interest_channels() -> N
 
 def topics_of(ctx: OrgContext) -> set[str]:
     """What a chat tab of `ctx` follows."""
-    return run(ctx, lambda s, c: chat.tab_topics(c, chat.list_channels(s, c)))
+    return run(ctx, lambda s, c: chat_list.tab_topics(c, chat_list.list_channels(s, c)))
 
 
 def test_channel_topics_follow_the_cohort_channel(heard: list[tuple[str, Any]]) -> None:
     w = cohort_world()
     cid = channel_of(w.people["ann"].ctx, w.morning)
-    topic = chat.channel_topic(w.admin.org_id, cid)
+    topic = topics.CHANNEL.name(org=w.admin.org_id, channel=cid)
     for who in (w.people["ann"], w.people["ben"], w.instructor):
         assert topic in topics_of(who.ctx)
     for key in ("cal", "dee", "out"):

@@ -12,9 +12,10 @@ import pytest
 
 from app.models.audit import AuditEvent
 from app.models.user import Role
-from app.services.comms import chat
+from app.services.comms import chat_channels, chat_courses, chat_list
 from app.services.comms import chat_members as cm
 from app.services.comms import chat_messages as msgs
+from app.services.core import topics
 from app.services.core.errors import NotFound, PermissionDenied, ValidationFailed
 from app.services.core.tenancy import OrgContext, scoped, tenant_session
 from app.services.infra import broker
@@ -33,7 +34,7 @@ def run(ctx: OrgContext, fn: Callable[..., T], **kw: Any) -> T:
 
 
 def general(ctx: OrgContext) -> str:
-    return str(run(ctx, chat.org_channel).id)
+    return str(run(ctx, chat_channels.org_channel).id)
 
 
 def names(ctx: OrgContext, channel_id: str, **kw: Any) -> list[str]:
@@ -142,7 +143,7 @@ def test_course_channel_lists_enrolled_learners_and_staff_not_other_learners() -
     lf.enrollment(ada.ctx, course)
     lf.enrollment(done.ctx, course, status="completed")
     lf.enrollment(quit_.ctx, course, status="withdrawn")
-    cid = str(run(ada.ctx, chat.course_channel, course_id=course.course_id).id)
+    cid = str(run(ada.ctx, chat_courses.course_channel, course_id=course.course_id).id)
     listed = names(instructor.ctx, cid)
     assert "Ada Enrolled" in listed and "Cy Done" in listed
     assert "Ivy Teach" in listed and admin.ctx.full_name in listed
@@ -158,12 +159,12 @@ def test_interest_channel_lists_joined_people_only() -> None:
     ben = f.invite_and_accept_member(admin.ctx, Role.learner, full_name="Ben Left")
     cal = f.invite_and_accept_member(admin.ctx, Role.learner, full_name="Cal Removed")
     f.invite_and_accept_member(admin.ctx, Role.learner, full_name="Dee Never")
-    cid = str(run(ana.ctx, chat.create_interest_channel, name=f.unique("Knitting")).id)
+    cid = str(run(ana.ctx, chat_channels.create_interest_channel, name=f.unique("Knitting")).id)
     for who in (ben, cal):
-        run(who.ctx, chat.join_channel, channel_id=cid)
+        run(who.ctx, chat_channels.join_channel, channel_id=cid)
     assert names(ana.ctx, cid) == ["Ana In", "Ben Left", "Cal Removed"]
-    run(ben.ctx, chat.leave_channel, channel_id=cid)
-    run(admin.ctx, chat.remove_member, channel_id=cid, user_id=cal.user_id)
+    run(ben.ctx, chat_channels.leave_channel, channel_id=cid)
+    run(admin.ctx, chat_channels.remove_member, channel_id=cid, user_id=cal.user_id)
     assert names(ana.ctx, cid) == ["Ana In"]
     page = run(admin.ctx, cm.list_members, channel_id=cid)
     assert page.moderator and page.can_add
@@ -174,7 +175,7 @@ def test_interest_channel_lists_joined_people_only() -> None:
 def test_direct_channel_lists_the_two_people() -> None:
     admin = f.new_admin()
     ana = f.invite_and_accept_member(admin.ctx, Role.learner, full_name="Ana Pair")
-    cid = str(run(ana.ctx, chat.open_direct, user_id=admin.user_id).id)
+    cid = str(run(ana.ctx, chat_channels.open_direct, user_id=admin.user_id).id)
     assert names(ana.ctx, cid) == sorted(["Ana Pair", admin.ctx.full_name], key=str.lower)
 
 
@@ -184,7 +185,7 @@ def test_only_moderators_add_and_adding_lifts_a_removal(
     admin = f.new_admin()
     ana = f.invite_and_accept_member(admin.ctx, Role.learner, full_name="Ana Owner")
     cal = f.invite_and_accept_member(admin.ctx, Role.learner, full_name="Cal Comeback")
-    cid = str(run(ana.ctx, chat.create_interest_channel, name=f.unique("Chess")).id)
+    cid = str(run(ana.ctx, chat_channels.create_interest_channel, name=f.unique("Chess")).id)
     with pytest.raises(PermissionDenied):
         run(ana.ctx, cm.add_member, channel_id=cid, user_id=cal.user_id)
     with pytest.raises(PermissionDenied):
@@ -199,11 +200,17 @@ def test_only_moderators_add_and_adding_lifts_a_removal(
         "Cal Comeback"
     )
     assert names(admin.ctx, cid) == ["Ana Owner", "Cal Comeback"]
-    assert cid in {r.id for r in run(cal.ctx, chat.list_channels)}
-    assert (chat.channel_topic(admin.org_id, cid), {"kind": "members"}) in heard
-    assert (chat.user_chat_topic(admin.org_id, cal.user_id), {"kind": "channels"}) in heard
+    assert cid in {r.id for r in run(cal.ctx, chat_list.list_channels)}
+    assert (
+        topics.CHANNEL.name(org=admin.org_id, channel=cid),
+        topics.ChannelChanged(kind="members").as_message(),
+    ) in heard
+    assert (
+        topics.CHAT_LIST.name(org=admin.org_id, user=cal.user_id),
+        topics.ChatListChanged().as_message(),
+    ) in heard
 
-    run(admin.ctx, chat.remove_member, channel_id=cid, user_id=cal.user_id)
+    run(admin.ctx, chat_channels.remove_member, channel_id=cid, user_id=cal.user_id)
     assert run(cal.ctx, cm.lost_channel_notice, channel_id=cid) == (
         "A moderator removed you from this channel."
     )
@@ -228,12 +235,12 @@ def test_adding_is_for_interest_channels_and_active_members_only() -> None:
     gid = general(admin.ctx)
     with pytest.raises(ValidationFailed, match="interest channels only"):
         run(admin.ctx, cm.add_member, channel_id=gid, user_id=learner.user_id)
-    cid = str(run(admin.ctx, chat.create_interest_channel, name=f.unique("Club")).id)
+    cid = str(run(admin.ctx, chat_channels.create_interest_channel, name=f.unique("Club")).id)
     with pytest.raises(NotFound):
         run(admin.ctx, cm.add_member, channel_id=cid, user_id=other.user_id)  # another org
     with pytest.raises(NotFound):
         run(admin.ctx, cm.add_member, channel_id=cid, user_id="not-an-id")
-    run(admin.ctx, chat.archive_channel, channel_id=cid)
+    run(admin.ctx, chat_channels.archive_channel, channel_id=cid)
     with pytest.raises(PermissionDenied, match="archived"):
         run(admin.ctx, cm.add_member, channel_id=cid, user_id=learner.user_id)
     assert not run(admin.ctx, cm.list_members, channel_id=cid).can_add
@@ -244,12 +251,12 @@ def test_listing_needs_read_access_to_the_channel() -> None:
     ana = f.invite_and_accept_member(admin.ctx, Role.learner)
     ben = f.invite_and_accept_member(admin.ctx, Role.learner)
     cal = f.invite_and_accept_member(admin.ctx, Role.learner)
-    dm = str(run(ana.ctx, chat.open_direct, user_id=ben.user_id).id)
+    dm = str(run(ana.ctx, chat_channels.open_direct, user_id=ben.user_id).id)
     with pytest.raises(NotFound):
         run(cal.ctx, cm.list_members, channel_id=dm)
     course = lf.published_course(admin.ctx)
     lf.enrollment(ana.ctx, course)
-    cid = str(run(ana.ctx, chat.course_channel, course_id=course.course_id).id)
+    cid = str(run(ana.ctx, chat_courses.course_channel, course_id=course.course_id).id)
     with pytest.raises(NotFound):
         run(cal.ctx, cm.list_members, channel_id=cid)
     with pytest.raises(NotFound):
@@ -258,7 +265,7 @@ def test_listing_needs_read_access_to_the_channel() -> None:
 
 
 def test_cohort_channel_lists_its_placed_learners_and_course_staff() -> None:
-    """Cohort channels follow `chat.may_see` (placed learners and course staff); their
+    """Cohort channels follow `chat_access.may_see` (placed learners and course staff); their
     instructors moderate them and cannot be muted there."""
     admin = f.new_admin()
     instructor = f.invite_and_accept_member(admin.ctx, Role.instructor, full_name="Ivy Teach")
@@ -269,7 +276,7 @@ def test_cohort_channel_lists_its_placed_learners_and_course_staff() -> None:
     mine = lf.enrollment(placed.ctx, course)
     lf.enrollment(other.ctx, course)
     cohort_id = lf.cohort(admin.ctx, course, f.unique("Spring"), members=[mine])
-    cid = str(run(placed.ctx, chat.cohort_channel, cohort_id=cohort_id).id)
+    cid = str(run(placed.ctx, chat_courses.cohort_channel, cohort_id=cohort_id).id)
     listed = names(instructor.ctx, cid)
     assert "Pat Placed" in listed and "Ivy Teach" in listed and admin.ctx.full_name in listed
     assert "Oli Elsewhere" not in listed and "Ned Notenrolled" not in listed
@@ -285,11 +292,11 @@ def test_muting_a_reader_of_an_interest_channel_does_not_make_them_a_member() ->
     admin = f.new_admin()
     ana = f.invite_and_accept_member(admin.ctx, Role.learner, full_name="Ana Member")
     rex = f.invite_and_accept_member(admin.ctx, Role.learner, full_name="Rex Reader")
-    cid = str(run(ana.ctx, chat.create_interest_channel, name=f.unique("Poetry")).id)
+    cid = str(run(ana.ctx, chat_channels.create_interest_channel, name=f.unique("Poetry")).id)
     run(admin.ctx, msgs.mute_member, channel_id=cid, user_id=rex.user_id, minutes=10)
     assert "Rex Reader" not in names(ana.ctx, cid)
-    assert cid not in {r.id for r in run(rex.ctx, chat.list_channels)}
-    run(rex.ctx, chat.join_channel, channel_id=cid)  # joining later keeps the mute
+    assert cid not in {r.id for r in run(rex.ctx, chat_list.list_channels)}
+    run(rex.ctx, chat_channels.join_channel, channel_id=cid)  # joining later keeps the mute
     assert names(admin.ctx, cid, muted_only=True) == ["Rex Reader"]
     with pytest.raises(PermissionDenied, match="muted you"):
         run(rex.ctx, msgs.post_message, channel_id=cid, body="hello")

@@ -18,7 +18,7 @@ from app.models.base import utcnow
 from app.models.mail import OutboundEmail
 from app.models.outbox import OutboxJob
 from app.services.comms import mail
-from app.services.config import org_config
+from app.services.config import writes
 from app.services.core.tenancy import mark_scoped, public_session, tenant_session
 from app.services.infra import outbox
 from app.services.people import auth, invites
@@ -145,7 +145,7 @@ def test_without_smtp_mail_is_only_logged() -> None:
 def test_mail_is_signed_with_the_org_branding(smtp: Inbox) -> None:
     admin = f.new_admin()
     with tenant_session(admin.ctx) as session:
-        org_config.update_section(
+        writes.update_section(
             session,
             admin.ctx,
             org_id=admin.ctx.org_id,
@@ -175,7 +175,7 @@ def test_without_a_site_name_mail_is_signed_with_the_org_name() -> None:
 def test_a_child_org_signs_with_the_site_name_it_inherits(smtp: Inbox) -> None:
     admin = f.new_admin()
     with tenant_session(admin.ctx) as session:
-        org_config.update_section(
+        writes.update_section(
             session,
             admin.ctx,
             org_id=admin.ctx.org_id,

@@ -25,7 +25,7 @@ from app.models.notification import Notification
 from app.models.outbox import OutboxJob
 from app.models.user import Role
 from app.services.comms import notifications
-from app.services.config import org_config
+from app.services.config import cache, inheritance, logo, schema, writes
 from app.services.core.errors import NotFound, PermissionDenied, ValidationFailed
 from app.services.core.tenancy import OrgContext, mark_scoped, tenant_session
 from app.services.credentials import certificates
@@ -221,9 +221,9 @@ def test_branding_of_the_issuer_is_used(tmp_path: Path) -> None:
     png = io.BytesIO()
     Image.new("RGB", (40, 20), (200, 30, 30)).save(png, format="PNG")
     with tenant_session(admin.ctx) as session:
-        org_config.set_logo(session, admin.ctx, org_id=admin.org_id, data=png.getvalue())
-        config = org_config.effective_config(session, admin.org_id)
-        org_config.set_overrides(
+        logo.set_logo(session, admin.ctx, org_id=admin.org_id, data=png.getvalue())
+        config = inheritance.effective_config(session, admin.org_id)
+        writes.set_overrides(
             session,
             admin.org_id,
             {
@@ -235,7 +235,7 @@ def test_branding_of_the_issuer_is_used(tmp_path: Path) -> None:
             },
         )
         session.commit()
-    org_config.invalidate()
+    cache.invalidate()
     cert = issued(learner.ctx, course)
     assert cert.issuer_name == "Riverside Academy"
     data, _ = storage.get_storage().get(cert.pdf_key)
@@ -272,7 +272,7 @@ def test_render_pdf_shows_what_a_certificate_shows() -> None:
         issuer_name="Harbour Training",
         expires_at=utcnow() + timedelta(days=30),
     )
-    data = certificates.render_pdf(cert, org_config.Branding(primary_color="teal"))
+    data = certificates.render_pdf(cert, schema.Branding(primary_color="teal"))
     assert data.startswith(b"%PDF")
     for text in ("Grace Hopper", "Working at height", "Harbour Training", cert.serial):
         assert text.encode() in data, text
@@ -280,10 +280,10 @@ def test_render_pdf_shows_what_a_certificate_shows() -> None:
     assert certificates.verification_url(cert.serial).encode() in data
     assert b"REVOKED" not in data
     cert.revoked_at = utcnow()
-    assert b"REVOKED" in certificates.render_pdf(cert, org_config.Branding())
+    assert b"REVOKED" in certificates.render_pdf(cert, schema.Branding())
     # Names outside Latin-1 still render (an embedded Unicode font).
     cert.learner_name = "Zoë 李小龙"
-    assert certificates.render_pdf(cert, org_config.Branding()).startswith(b"%PDF")
+    assert certificates.render_pdf(cert, schema.Branding()).startswith(b"%PDF")
 
 
 def test_pdf_for_owner_and_admin_only() -> None:
@@ -448,9 +448,9 @@ def test_lms_turned_off_refuses_the_learner() -> None:
     admin, learner, course = world()
     issued(learner.ctx, course)
     with tenant_session(admin.ctx) as session:
-        org_config.set_overrides(session, admin.org_id, {"features": {"lms": False}})
+        writes.set_overrides(session, admin.org_id, {"features": {"lms": False}})
         session.commit()
-    org_config.invalidate()
+    cache.invalidate()
     with tenant_session(learner.ctx) as session, pytest.raises(PermissionDenied):
         certificates.list_mine(session, learner.ctx)
 
@@ -458,7 +458,7 @@ def test_lms_turned_off_refuses_the_learner() -> None:
 def test_completing_the_last_required_lesson_issues_the_certificate() -> None:
     """Through `progress` (the real emitter of `enrollment.completed`)."""
     from app.models.course import Lesson
-    from app.services.learning import progress
+    from app.services.learning import lesson_completion
 
     admin, learner, course = world()
     with tenant_session(admin.ctx) as session:
@@ -469,7 +469,7 @@ def test_completing_the_last_required_lesson_issues_the_certificate() -> None:
     enrollment_id = lf.enrollment(learner.ctx, course)
     for lesson_id in course.lesson_ids[:3]:
         with tenant_session(learner.ctx) as session:
-            progress.complete_lesson(
+            lesson_completion.complete_lesson(
                 session, learner.ctx, course_id=course.course_id, lesson_id=lesson_id
             )
     drain()

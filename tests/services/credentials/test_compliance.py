@@ -19,7 +19,7 @@ from app.models.course import CourseStatus
 from app.models.enrollment import Enrollment
 from app.models.outbox import OutboxJob
 from app.models.user import Membership, Role
-from app.services.config import org_config
+from app.services.config import cache, writes
 from app.services.core import audit, events
 from app.services.core.errors import PermissionDenied, ValidationFailed
 from app.services.core.tenancy import OrgContext, scoped, tenant_session
@@ -383,9 +383,9 @@ def test_csv_export_follows_scope_and_filter_and_the_exports_setting() -> None:
         )
     assert [r["learner"] for r in mine] == ["Otto Late"]
     with tenant_session(admin.ctx) as session:
-        org_config.set_overrides(session, admin.org_id, {"reporting": {"exports": False}})
+        writes.set_overrides(session, admin.org_id, {"reporting": {"exports": False}})
         session.commit()
-    org_config.invalidate()
+    cache.invalidate()
     with tenant_session(admin.ctx) as session, pytest.raises(PermissionDenied):
         compliance.compliance_csv(session, admin.ctx)
 

@@ -22,10 +22,11 @@ from app.models.certificate import Certificate
 from app.models.enrollment import Enrollment
 from app.models.user import Membership, Role
 from app.services.comms import notifications
+from app.services.core import topics
 from app.services.core.tenancy import OrgContext, access, mark_scoped, tenant_session
 from app.services.credentials import certificates, compliance, recertification
 from app.services.infra import broker
-from app.services.learning import progress, quizzes
+from app.services.learning import lesson_completion, my_learning, quizzes
 from tests import factories as f
 from tests import learning_factories as lf
 from tests.conftest import Backend
@@ -63,7 +64,9 @@ def take_course(ctx: OrgContext, world: lf.CourseWorld) -> None:
     then passed (both attempts of the limit used)."""
     for lesson_id in world.lesson_ids[:3]:
         with tenant_session(ctx) as session:
-            progress.complete_lesson(session, ctx, course_id=world.course_id, lesson_id=lesson_id)
+            lesson_completion.complete_lesson(
+                session, ctx, course_id=world.course_id, lesson_id=lesson_id
+            )
     assert not submit(ctx, world, wrong_answers(world)).passed
     assert submit(ctx, world, right_answers(world)).enrollment_completed
 
@@ -132,9 +135,9 @@ def rows_of(peek: Any, backend: Backend, table: str, enrollment_id: uuid.UUID) -
     return int(peek(f"SELECT count(*) FROM {table} WHERE enrollment_id = :e", e=key)[0][0])
 
 
-def card(ctx: OrgContext, course_id: uuid.UUID) -> progress.LearningCard:
+def card(ctx: OrgContext, course_id: uuid.UUID) -> my_learning.LearningCard:
     with tenant_session(ctx) as session:
-        cards = progress.my_learning(session, ctx)
+        cards = my_learning.my_learning(session, ctx)
     (found,) = [c for c in cards if c.course_id == str(course_id)]
     return found
 
@@ -209,8 +212,8 @@ def test_open_class_views_hear_of_the_reopening() -> None:
         scan(admin.org_id)
     finally:
         broker.reset_broker()
-    topic = progress.progress_topic(learner.org_id, world.course_id)
-    assert [p.get("user_id") for t, p in heard if t == topic] == [str(learner.ctx.user_id)]
+    topic = topics.PROGRESS.name(org=learner.org_id, course=world.course_id)
+    assert [p["user_ids"] for t, p in heard if t == topic] == [[str(learner.ctx.user_id)]]
 
 
 def test_the_reopened_course_is_taken_again_from_the_start(backend: Backend, peek: Any) -> None:
@@ -226,7 +229,7 @@ def test_the_reopened_course_is_taken_again_from_the_start(backend: Backend, pee
     # The attempt limit (2) starts again: both attempts of the last cycle were used.
     for lesson_id in world.lesson_ids[:3]:
         with tenant_session(learner.ctx) as session:
-            done = progress.complete_lesson(
+            done = lesson_completion.complete_lesson(
                 session, learner.ctx, course_id=world.course_id, lesson_id=lesson_id
             )
         assert done.newly_completed

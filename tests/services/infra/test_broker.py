@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from app.services.core import topics
 from app.services.core.tenancy import public_session
 from app.services.infra import broker
 
@@ -41,22 +42,38 @@ def _collect(b: broker.Broker) -> tuple[list[tuple[str, dict[str, Any]]], thread
     return got, arrived
 
 
+_CHANGED = topics.ConfigChanged(org_id="x", section="branding")
+
+
 @pytest.mark.usefixtures("backend")
 def test_publish_after_commit_delivers_once_committed(local_broker: broker.Broker) -> None:
     got, _ = _collect(local_broker)
     with public_session() as session:
-        broker.publish_after_commit(session, "org:x:config", {"n": 1})
+        broker.publish_after_commit(session, "org:x:config", _CHANGED)
         assert got == [], "published before the commit"
         session.commit()
-    assert got == [("org:x:config", {"n": 1})]
+    assert got == [("org:x:config", {"org_id": "x", "section": "branding"})]
 
 
 @pytest.mark.usefixtures("backend")
 def test_a_rolled_back_change_publishes_nothing(local_broker: broker.Broker) -> None:
     got, _ = _collect(local_broker)
     with public_session() as session:
-        broker.publish_after_commit(session, "org:x:config", {"n": 1})
+        broker.publish_after_commit(session, "org:x:config", _CHANGED)
         session.rollback()
+        session.commit()
+    assert got == []
+
+
+def test_a_payload_that_is_not_the_topics_is_refused_before_anything_is_sent(
+    local_broker: broker.Broker,
+) -> None:
+    got, _ = _collect(local_broker)
+    with public_session() as session:
+        with pytest.raises(ValueError, match="carries ConfigChanged"):
+            broker.publish_after_commit(session, "org:x:config", topics.ChatListChanged())
+        with pytest.raises(ValueError, match="unknown topic"):
+            broker.publish_after_commit(session, "org:x:nothing", _CHANGED)
         session.commit()
     assert got == []
 

@@ -16,10 +16,11 @@ from sqlmodel import col
 from app.models.base import utcnow
 from app.models.enrollment import Enrollment, LessonProgress
 from app.models.user import Membership, Role
+from app.services.core import topics
 from app.services.core.errors import NotFound, PermissionDenied, ValidationFailed
 from app.services.core.tenancy import OrgContext, scoped, tenant_session
 from app.services.infra import broker, outbox
-from app.services.learning import class_view, progress, quizzes
+from app.services.learning import class_view, lesson_completion, quizzes, video_progress
 from app.services.people import members
 from tests import factories as f
 from tests import learning_factories as lf
@@ -55,7 +56,9 @@ class ClassWorld:
 def complete(ctx: OrgContext, world: lf.CourseWorld, lesson_id: uuid.UUID) -> None:
     """Complete a lesson through the real service."""
     with tenant_session(ctx) as session:
-        progress.complete_lesson(session, ctx, course_id=world.course_id, lesson_id=lesson_id)
+        lesson_completion.complete_lesson(
+            session, ctx, course_id=world.course_id, lesson_id=lesson_id
+        )
 
 
 def take_quiz(ctx: OrgContext, world: lf.CourseWorld, *, right: bool) -> quizzes.AttemptResult:
@@ -355,15 +358,15 @@ def test_topics_are_one_per_readable_org_of_the_course() -> None:
     admin = f.refresh(admin)
     course = lf.published_course(admin.ctx, shared=True)
     with tenant_session(admin.ctx) as session:
-        topics = class_view.progress_topics(session, admin.ctx, course_id=course.course_id)
-    assert topics == {
-        progress.progress_topic(admin.org_id, course.course_id),
-        progress.progress_topic(child.id, course.course_id),
+        watched = class_view.progress_topics(session, admin.ctx, course_id=course.course_id)
+    assert watched == {
+        topics.PROGRESS.name(org=admin.org_id, course=course.course_id),
+        topics.PROGRESS.name(org=child.id, course=course.course_id),
     }
     instructor = f.invite_and_accept_member(admin.ctx, Role.instructor)
     with tenant_session(instructor.ctx) as session:
         mine = class_view.progress_topics(session, instructor.ctx, course_id=course.course_id)
-    assert mine == {progress.progress_topic(admin.org_id, course.course_id)}
+    assert mine == {topics.PROGRESS.name(org=admin.org_id, course=course.course_id)}
 
 
 def test_team_and_org_topics_follow_the_enrollments_shown() -> None:
@@ -377,9 +380,12 @@ def test_team_and_org_topics_follow_the_enrollments_shown() -> None:
         org = class_view.progress_topics(session, w.admin.ctx, scope="org")
         with pytest.raises(NotFound):
             class_view.progress_topics(session, w.admin.ctx, scope="everything")
-    course_topic = progress.progress_topic(w.admin.org_id, w.course.course_id)
+    course_topic = topics.PROGRESS.name(org=w.admin.org_id, course=w.course.course_id)
     assert team == {course_topic}
-    assert org == {course_topic, progress.progress_topic(w.admin.org_id, other_course.course_id)}
+    assert org == {
+        course_topic,
+        topics.PROGRESS.name(org=w.admin.org_id, course=other_course.course_id),
+    }
 
 
 # --------------------------------------------------------------------------- publishing
@@ -396,12 +402,18 @@ def test_completion_quiz_attempts_and_video_publish_progress() -> None:
     learner = f.invite_and_accept_member(admin.ctx, Role.learner)
     course = lf.published_course(admin.ctx)
     enrollment_id = lf.enrollment(learner.ctx, course)
-    heard = _listen(progress.progress_topic(learner.org_id, course.course_id))
-    base = {"user_id": str(learner.user_id), "enrollment_id": str(enrollment_id)}
+    heard = _listen(topics.PROGRESS.name(org=learner.org_id, course=course.course_id))
+    base = {"user_ids": [str(learner.user_id)], "enrollment_id": str(enrollment_id)}
 
     complete(learner.ctx, course, course.lesson_ids[0])
     assert heard == [
-        {**base, "lesson_id": str(course.lesson_ids[0]), "kind": "lesson_completed", "percent": 25}
+        {
+            **base,
+            "lesson_id": str(course.lesson_ids[0]),
+            "kind": "lesson_completed",
+            "percent": 25,
+            "score": None,
+        }
     ]
     heard.clear()
 
@@ -421,7 +433,7 @@ def test_completion_quiz_attempts_and_video_publish_progress() -> None:
 
     def watch(start: float, end: float) -> None:
         with tenant_session(learner.ctx) as session:
-            progress.save_video_position(
+            video_progress.save_video_position(
                 session,
                 learner.ctx,
                 course_id=course.course_id,
@@ -446,7 +458,7 @@ def test_nothing_is_published_when_the_attempt_is_refused() -> None:
     admin = f.new_admin()
     learner = f.invite_and_accept_member(admin.ctx, Role.learner)
     course = lf.published_course(admin.ctx)
-    heard = _listen(progress.progress_topic(learner.org_id, course.course_id))
+    heard = _listen(topics.PROGRESS.name(org=learner.org_id, course=course.course_id))
     with pytest.raises(ValidationFailed):  # not enrolled
         take_quiz(learner.ctx, course, right=True)
     assert heard == []

@@ -17,18 +17,20 @@ from app.models.base import utcnow
 from app.models.enrollment import Enrollment
 from app.models.user import Role
 from app.services.authoring import course_read
-from app.services.comms import chat
-from app.services.config import org_config
-from app.services.core import audit
+from app.services.config import cache, writes
+from app.services.core import audit, topics
 from app.services.core.errors import NotFound, PermissionDenied, ServiceError, ValidationFailed
 from app.services.core.tenancy import OrgContext, access, tenant_session
 from app.services.infra import broker
-from app.services.learning import cohorts, enrollments, progress
+from app.services.learning import cohorts, enrollments
 from tests import factories as f
 from tests import learning_factories as lf
 from tests.services.learning.test_class_view import complete, drain
 
 pytestmark = pytest.mark.usefixtures("backend")
+
+# What a chat-list push carries (the learner's list reloads).
+CHANNELS = topics.ChatListChanged().as_message()
 
 
 # --------------------------------------------------------------------------- helpers
@@ -522,9 +524,9 @@ def test_who_may_manage() -> None:
         with pytest.raises(PermissionDenied):
             create(who.ctx, course, "Mine")
     with tenant_session(admin.ctx) as session:
-        org_config.set_overrides(session, admin.org_id, {"features": {"lms": False}})
+        writes.set_overrides(session, admin.org_id, {"features": {"lms": False}})
         session.commit()
-    org_config.invalidate()
+    cache.invalidate()
     with pytest.raises(PermissionDenied):
         listed(admin.ctx, course)
 
@@ -569,21 +571,21 @@ def test_moves_publish_the_class_view_and_the_learners_chat_lists(
     a, b = learners(admin, 2)
     ids = [lf.enrollment(a.ctx, course), lf.enrollment(b.ctx, course)]
     crew = create(admin.ctx, course, "Crew", capacity="1")
-    progress_topic = progress.progress_topic(admin.org_id, course.course_id)
-    chat_a = chat.user_chat_topic(admin.org_id, a.user_id)
-    chat_b = chat.user_chat_topic(admin.org_id, b.user_id)
+    progress_topic = topics.PROGRESS.name(org=admin.org_id, course=course.course_id)
+    chat_a = topics.CHAT_LIST.name(org=admin.org_id, user=a.user_id)
+    chat_b = topics.CHAT_LIST.name(org=admin.org_id, user=b.user_id)
 
     heard.clear()
     with pytest.raises(ServiceError):  # refused: nothing committed, nothing published
         run(admin.ctx, cohorts.assign, cohort_id=crew.id, enrollment_ids=ids)
     assert heard == []
     run(admin.ctx, cohorts.assign, cohort_id=crew.id, enrollment_ids=ids[:1])
-    topics = [t for t, _ in heard]
-    assert progress_topic in topics and (chat_a, {}) in heard and chat_b not in topics
+    watched = [t for t, _ in heard]
+    assert progress_topic in watched and (chat_a, CHANNELS) in heard and chat_b not in watched
 
     heard.clear()
     run(admin.ctx, cohorts.unassign, enrollment_ids=ids)
-    assert progress_topic in [t for t, _ in heard] and (chat_a, {}) in heard
+    assert progress_topic in [t for t, _ in heard] and (chat_a, CHANNELS) in heard
     assert chat_b not in [t for t, _ in heard]  # b was in no cohort: nothing moved
 
 
@@ -595,17 +597,17 @@ def test_enrolling_and_approval_tell_the_learners_chat_list(
     gated = lf.published_course(admin.ctx, requires_approval=True)
     crew = create(admin.ctx, free, "Crew")
     a, b = learners(admin, 2)
-    chat_a = chat.user_chat_topic(admin.org_id, a.user_id)
-    chat_b = chat.user_chat_topic(admin.org_id, b.user_id)
+    chat_a = topics.CHAT_LIST.name(org=admin.org_id, user=a.user_id)
+    chat_b = topics.CHAT_LIST.name(org=admin.org_id, user=b.user_id)
 
     heard.clear()
     enroll(a.ctx, free, cohort_id=crew.id)
-    assert (chat_a, {}) in heard
-    assert progress.progress_topic(admin.org_id, free.course_id) in [t for t, _ in heard]
+    assert (chat_a, CHANNELS) in heard
+    assert topics.PROGRESS.name(org=admin.org_id, course=free.course_id) in [t for t, _ in heard]
 
     heard.clear()
     applied = enroll(b.ctx, gated)
     assert chat_b not in [t for t, _ in heard]  # pending: no course channel yet
     with tenant_session(admin.ctx) as session:
         enrollments.approve(session, admin.ctx, applied.id)
-    assert (chat_b, {}) in heard
+    assert (chat_b, CHANNELS) in heard

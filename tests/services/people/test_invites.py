@@ -12,7 +12,7 @@ from app.models.base import utcnow
 from app.models.invite import Invite
 from app.models.user import Role
 from app.services.comms import mail
-from app.services.config import org_config
+from app.services.config import writes
 from app.services.core import audit
 from app.services.core.errors import Conflict, LimitReached, NotFound, ValidationFailed
 from app.services.core.security import token_hash
@@ -38,7 +38,7 @@ def _invite_id(ctx: OrgContext, email: str) -> str:
 def _set_limits(ctx: OrgContext, **limits: int) -> None:
     assert ctx.org_id is not None
     with tenant_session(ctx) as session:
-        org_config.set_overrides(session, ctx.org_id, {"limits": limits})
+        writes.set_overrides(session, ctx.org_id, {"limits": limits})
         session.commit()
 
 

@@ -1,5 +1,6 @@
-"""Bulk CSV import of members: parsing, preview checks, the import as invites (never a
-membership without the person's consent), acceptance, the error report, a full-size file."""
+"""Bulk CSV import of members: preview checks, the import as invites (never a membership
+without the person's consent), staging and confirming once, acceptance, the error report, a
+full-size file. (Reading the file itself: `test_member_csv.py`.)"""
 
 from __future__ import annotations
 
@@ -14,11 +15,11 @@ import pytest
 
 from app.models.user import Role
 from app.services.comms import mail
-from app.services.config import org_config
+from app.services.config import writes
 from app.services.core import audit
 from app.services.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from app.services.core.tenancy import OrgContext, public_session, tenant_session
-from app.services.people import auth, invites, member_import, members
+from app.services.people import auth, invites, member_csv, member_import, members
 from tests import factories as f
 
 pytestmark = pytest.mark.usefixtures("backend")
@@ -38,20 +39,23 @@ def _csv(*rows: tuple[str, ...], header: str = "email,full_name,role,manager_ema
 def _set_limits(ctx: OrgContext, **limits: int) -> None:
     assert ctx.org_id is not None
     with tenant_session(ctx) as session:
-        org_config.set_overrides(session, ctx.org_id, {"limits": limits})
+        writes.set_overrides(session, ctx.org_id, {"limits": limits})
         session.commit()
 
 
-def _preview(ctx: OrgContext, data: bytes, org_id: Any = None) -> member_import.Preview:
+def _preview(ctx: OrgContext, data: bytes, org_id: Any = None) -> member_csv.Preview:
     with tenant_session(ctx) as session:
-        _rows, shown = member_import.preview(session, ctx, org_id=org_id, data=data)
+        _rows, shown = member_csv.preview(session, ctx, org_id=org_id, data=data)
     return shown
 
 
 def _import(ctx: OrgContext, data: bytes, org_id: Any = None) -> member_import.ImportSummary:
+    """What the members page does: stage the file (Check), then confirm it (Confirm)."""
     with tenant_session(ctx) as session:
-        rows = member_import.parse_csv(data)
-        return member_import.run_import(session, ctx, org_id=org_id, rows=rows, filename="m.csv")
+        staged = member_import.stage_import(
+            session, ctx, org_id=org_id, data=data, filename="m.csv"
+        )
+        return member_import.confirm_import(session, ctx, staged.import_id)
 
 
 def _members(ctx: OrgContext, org_id: Any = None) -> dict[str, members.MemberRow]:
@@ -96,45 +100,6 @@ def _pending(ctx: OrgContext, email: str) -> list[Any]:
     with tenant_session(ctx) as session:
         rows = invites.list_invites(session, ctx, limit=500)
     return [r for r in rows if r.email == email and r.status == "pending"]
-
-
-# --------------------------------------------------------------------------- parsing
-
-
-@pytest.mark.parametrize(
-    ("data", "says"),
-    [
-        (b"", "empty"),
-        (b"email,full_name\n", "no rows"),
-        (b"name,mail\nx,y\n", "header"),
-        ("email,full_name\nzoë@example.com,Zoë\n".encode("latin-1"), "UTF-8"),
-        (b"email,full_name\n" + b"a@example.com,A\n" * 140_000, "the limit is 2 MB"),
-        (b"email,full_name\n" + b"a@example.com,A\n" * 5001, "more than 5000 rows"),
-    ],
-)
-def test_unusable_files_are_refused_with_a_clear_message(data: bytes, says: str) -> None:
-    with pytest.raises(ValidationFailed) as err:
-        member_import.parse_csv(data)
-    assert says in err.value.message and err.value.field == "file"
-
-
-@pytest.mark.parametrize(
-    ("size", "says"),
-    [
-        (2_988_442, "This file is 2.9 MB; the limit is 2 MB."),
-        (2 * 1024 * 1024 + 1, "This file is 2.1 MB; the limit is 2 MB."),
-        (5 * 1024 * 1024, "This file is 5 MB; the limit is 2 MB."),
-    ],
-)
-def test_a_file_over_the_limit_is_told_its_size(size: int, says: str) -> None:
-    assert member_import.size_problem(size).startswith(says)
-    assert member_import.size_problem(member_import.MAX_BYTES) == ""
-
-
-def test_bom_columns_in_any_order_and_blank_lines_are_fine() -> None:
-    data = "\ufeffFull Name,Email\n\nAda,ADA@example.com\n".encode()
-    (row,) = member_import.parse_csv(data)
-    assert (row.email, row.full_name, row.role, row.line) == ("ADA@example.com", "Ada", "", 3)
 
 
 # --------------------------------------------------------------------------- preview + import
@@ -291,9 +256,9 @@ def test_managers_must_already_manage_in_the_org(tokens: dict[str, str]) -> None
         "",
         "",
         "the manager is only invited in this file: assign them once they joined",
-        member_import.MANAGER_NOT_FOUND,
-        member_import.MANAGER_NOT_FOUND,
-        member_import.MANAGER_NOT_FOUND,  # an account elsewhere reads like no account at all
+        member_csv.MANAGER_NOT_FOUND,
+        member_csv.MANAGER_NOT_FOUND,
+        member_csv.MANAGER_NOT_FOUND,  # an account elsewhere reads like no account at all
         "only learners have a manager",
     ]
     summary = _import(admin.ctx, data)
@@ -312,11 +277,13 @@ def test_only_admins_import_and_only_into_their_subtree() -> None:
     other = f.new_admin()
     data = _csv((f.unique_email(), "X", "", ""))
     with tenant_session(staff) as session, pytest.raises(PermissionDenied):
-        member_import.preview(session, staff, org_id=None, data=data)
+        member_csv.preview(session, staff, org_id=None, data=data)
+    with tenant_session(staff) as session, pytest.raises(PermissionDenied):
+        member_import.stage_import(session, staff, org_id=None, data=data)
     with tenant_session(other.ctx) as session, pytest.raises(NotFound):
-        member_import.preview(session, other.ctx, org_id=admin.org_id, data=data)
+        member_csv.preview(session, other.ctx, org_id=admin.org_id, data=data)
     with tenant_session(other.ctx) as session, pytest.raises(NotFound):
-        member_import.start_import(session, other.ctx, org_id=admin.org_id, total=1)
+        member_import.stage_import(session, other.ctx, org_id=admin.org_id, data=data)
 
 
 def test_import_into_a_child_org_of_the_subtree() -> None:
@@ -345,17 +312,21 @@ def test_a_staged_preview_is_confirmed_once_and_only_by_its_admin() -> None:
     admin = f.new_admin()
     other_admin = f.invite_and_accept(admin.ctx, Role.org_admin)
     email = f.unique_email("staged")
-    rows = member_import.parse_csv(_csv((email, "Staged", "", "")))
+    data = _csv((email, "Staged", "", ""))
     with tenant_session(admin.ctx) as session:
-        staged = member_import.stage_import(session, admin.ctx, org_id=None, rows=rows)
+        staged = member_import.stage_import(session, admin.ctx, org_id=None, data=data)
+    assert (staged.preview.total, staged.preview.ok) == (1, 1) and staged.org_name
     assert not _pending(admin.ctx, email)
     with tenant_session(other_admin) as session, pytest.raises(NotFound):
-        member_import.claim_import(session, other_admin, staged.id)
+        member_import.claim_import(session, other_admin, staged.import_id)
+    with tenant_session(other_admin) as session, pytest.raises(NotFound):
+        member_import.confirm_import(session, other_admin, staged.import_id)
     with tenant_session(admin.ctx) as session:
-        org_id, claimed = member_import.claim_import(session, admin.ctx, staged.id)
-    assert org_id == admin.org_id and claimed == rows
+        org_id, claimed = member_import.claim_import(session, admin.ctx, staged.import_id)
+    assert org_id == admin.org_id and claimed == member_csv.parse_csv(data)
     with tenant_session(admin.ctx) as session, pytest.raises(Conflict):
-        member_import.claim_import(session, admin.ctx, staged.id)
+        member_import.claim_import(session, admin.ctx, staged.import_id)
+    assert not _pending(admin.ctx, email)
 
 
 def test_a_confirmed_import_runs_once(peek: Peek) -> None:
@@ -363,9 +334,9 @@ def test_a_confirmed_import_runs_once(peek: Peek) -> None:
     cannot be run again."""
     admin = f.new_admin()
     email = f.unique_email("once")
-    rows = member_import.parse_csv(_csv((email, "Once", "", "")))
+    data = _csv((email, "Once", "", ""))
     with tenant_session(admin.ctx) as session:
-        staged_id = member_import.stage_import(session, admin.ctx, org_id=None, rows=rows).id
+        staged_id = member_import.stage_import(session, admin.ctx, org_id=None, data=data).import_id
         _org, claimed = member_import.claim_import(session, admin.ctx, staged_id)
         with pytest.raises(Conflict):
             member_import.claim_import(session, admin.ctx, staged_id)
@@ -373,19 +344,59 @@ def test_a_confirmed_import_runs_once(peek: Peek) -> None:
         assert summary.invited == 1
         with pytest.raises(Conflict):
             member_import.do_import(session, admin.ctx, import_id=staged_id, rows=claimed)
+        with pytest.raises(Conflict):
+            member_import.confirm_import(session, admin.ctx, staged_id)
     assert peek("SELECT count(*) FROM invites WHERE email = :e", e=email)[0][0] == 1
 
 
-def test_a_new_preview_replaces_the_admins_unconfirmed_one() -> None:
+def test_confirm_tells_when_it_claimed_and_after_each_batch(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`confirm_import` says when the import is claimed (a refused claim never says so)
+    and reports progress after each batch, each batch invited before it is reported."""
+    monkeypatch.setattr(member_csv, "BATCH_ROWS", 2)
     admin = f.new_admin()
-    rows = member_import.parse_csv(_csv((f.unique_email(), "One", "", "")))
+    emails = [f.unique_email("step") for _ in range(5)]
+    heard: list[Any] = []
+
+    def progress(done: int, total: int) -> None:
+        heard.append((done, total, len([e for e in emails if _pending(admin.ctx, e)])))
+
     with tenant_session(admin.ctx) as session:
-        first = member_import.stage_import(session, admin.ctx, org_id=None, rows=rows)
-        member_import.stage_import(session, admin.ctx, org_id=None, rows=rows)
+        staged = member_import.stage_import(
+            session, admin.ctx, org_id=None, data=_csv(*[(e, "Step", "", "") for e in emails])
+        )
+        summary = member_import.confirm_import(
+            session,
+            admin.ctx,
+            staged.import_id,
+            on_claimed=lambda: heard.append("claimed"),
+            on_progress=progress,
+        )
+        assert heard == ["claimed", (2, 5, 2), (4, 5, 4), (5, 5, 5)]
+        assert (summary.total, summary.invited, summary.failed) == (5, 5, 0)
+        heard.clear()
+        with pytest.raises(Conflict):
+            member_import.confirm_import(
+                session, admin.ctx, staged.import_id, on_claimed=lambda: heard.append("claimed")
+            )
+    assert heard == []
+
+
+def test_a_new_preview_replaces_the_admins_unconfirmed_one(peek: Peek) -> None:
+    admin = f.new_admin()
+    data, name = _csv((f.unique_email(), "One", "", "")), f.unique("staged") + ".csv"
+    with tenant_session(admin.ctx) as session:
+        first = member_import.stage_import(
+            session, admin.ctx, org_id=None, data=data, filename=name
+        )
+        second = member_import.stage_import(
+            session, admin.ctx, org_id=None, data=data, filename=name
+        )
     with tenant_session(admin.ctx) as session, pytest.raises(NotFound):
-        member_import.claim_import(session, admin.ctx, first.id)
-    with tenant_session(admin.ctx) as session:
-        assert member_import.recent_imports(session, admin.ctx, admin.org_id) == []
+        member_import.claim_import(session, admin.ctx, first.import_id)
+    kept = peek("SELECT id, status FROM member_imports WHERE filename = :n", n=name)
+    assert [(str(uuid.UUID(str(r[0]))), r[1]) for r in kept] == [(second.import_id, "preview")]
 
 
 # --------------------------------------------------------------------------- consent
@@ -406,7 +417,7 @@ def test_an_account_of_another_org_is_invited_never_added(peek: Peek) -> None:
     assert msg.kind == "invite"
 
 
-def _verdict(check: member_import.RowCheck) -> tuple[str, str, str, str]:
+def _verdict(check: member_csv.RowCheck) -> tuple[str, str, str, str]:
     return (check.status, check.action, check.message, check.role)
 
 
@@ -513,7 +524,7 @@ def test_five_thousand_rows_with_a_manager_column_preview_and_import_completely(
     data = _csv(
         *[
             (f"{tag}-{i}@example.com", f"Bulk Person {i}", "learner", boss.email)
-            for i in range(member_import.MAX_ROWS)
+            for i in range(member_csv.MAX_ROWS)
         ]
     )
     started = time.perf_counter()

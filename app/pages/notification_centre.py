@@ -8,7 +8,7 @@ import reflex as rx
 from app.components.shell import app_shell
 from app.components.ui import empty_state, pager, skeleton_rows
 from app.services.core.authz import Permission
-from app.state.credentials_notifications import NotificationsState
+from app.state.notification_centre import NotificationsState
 
 
 def _item(n: rx.Var[dict[str, str]]) -> rx.Component:

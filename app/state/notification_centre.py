@@ -10,14 +10,14 @@ one flag check and no query.
 
 from __future__ import annotations
 
-from typing import Any
-
 import reflex as rx
 
 from app.services.comms import notifications
+from app.services.core import topics
 from app.services.core.errors import ServiceError
 from app.services.core.tenancy import OrgContext, tenant_session
 from app.state.live import hub
+from app.state.live_coalesce import Change
 from app.state.paging import PAGE_SIZE, PagedState
 from app.state.session import SessionState, handle_errors
 
@@ -186,7 +186,7 @@ class NotificationsState(PagedState, SessionState):
         )
 
 
-async def _inbox_pushed(state: NotificationsState, _topic: str, _payload: dict[str, Any]) -> None:
+async def _inbox_pushed(state: NotificationsState, _changes: list[Change]) -> None:
     """A notification arrived (or was read elsewhere) while this tab may be on the page."""
     if not state.live_open or state.router.url.path != ROUTE:
         return
@@ -200,4 +200,4 @@ async def _inbox_pushed(state: NotificationsState, _topic: str, _payload: dict[s
             state.unread = notifications.unread_count(session, ctx)
 
 
-hub.on("user:*:inbox", NotificationsState, _inbox_pushed)
+hub.on(topics.INBOX, NotificationsState, _inbox_pushed)
