@@ -36,8 +36,14 @@ from app.services.core.tenancy import (
     scoped,
     tenant_session,
 )
-from app.services.credentials import compliance
-from app.services.learning import cohorts, enrollments, lesson_completion, quizzes
+from app.services.credentials import compliance_rules
+from app.services.learning import (
+    cohort_lifecycle,
+    cohort_placement,
+    enrollments,
+    lesson_completion,
+    quizzes,
+)
 from app.services.people import auth, members
 
 SAFETY = "Workplace Safety Essentials"
@@ -373,7 +379,7 @@ def seed_learning(org_id: uuid.UUID) -> bool:
     # Safety is mandatory for everyone within 30 days; Jordan has started, Lee is overdue.
     admin = _context(emails[Role.org_admin], org_id)
     with tenant_session(admin) as session:
-        compliance.set_rule(
+        compliance_rules.set_rule(
             session, admin, course_id=safety.course_id, role="", days_to_complete=30
         )
     _complete(jordan, safety, "Why safety comes first", "Site safety handbook")
@@ -392,7 +398,7 @@ def _cohort(
     """A cohort of the course with these (enrolled) learners, and a hello in its channel."""
     user_ids = [c.user_id for c in learners]
     with tenant_session(instructor) as session:
-        made = cohorts.create_cohort(
+        made = cohort_lifecycle.create_cohort(
             session, instructor, course_id=course.course_id, name=name, capacity="20"
         )
         enrollment_ids = session.exec(
@@ -401,7 +407,7 @@ def _cohort(
                 col(Enrollment.user_id).in_(user_ids),
             )
         ).all()
-        cohorts.assign(
+        cohort_placement.assign(
             session, instructor, cohort_id=made.id, enrollment_ids=[e.id for e in enrollment_ids]
         )
         channel = chat_courses.cohort_channel(session, instructor, made.id)

@@ -32,7 +32,7 @@ HANDLER_MODULES = (
     "app.services.learning.enrollments",
     "app.services.learning.lesson_completion",
     "app.services.credentials.certificates",
-    "app.services.credentials.compliance",
+    "app.services.credentials.compliance_enrollment",
     "app.services.comms.announcements",
     "app.services.credentials.reminders",
 )

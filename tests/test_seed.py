@@ -8,7 +8,7 @@ from app import seed, worker
 from app.seed_learning import SAFETY, SERVICE
 from app.services.comms import chat_channels, chat_list, chat_messages
 from app.services.core.tenancy import tenant_session
-from app.services.credentials import compliance
+from app.services.credentials import compliance_report
 from app.services.infra import outbox
 from app.services.learning import catalog, my_learning
 from tests import factories as f
@@ -40,7 +40,7 @@ def test_the_demo_tenant_has_courses_progress_a_certificate_and_an_overdue_learn
 
     manager = f.signed_in("manager@riverside.example.com", seed.DEMO_PASSWORD)
     with tenant_session(manager.ctx) as session:
-        report = compliance.compliance_report(session, manager.ctx)
+        report = compliance_report.compliance_report(session, manager.ctx)
     assert report.team_only
     assert {r.email for r in report.rows} == {
         "learner@riverside.example.com",

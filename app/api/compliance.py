@@ -16,19 +16,19 @@ from app.api.reports import error_response
 from app.api.session import request_context
 from app.services.core.errors import ServiceError
 from app.services.core.tenancy import tenant_session
-from app.services.credentials import compliance
+from app.services.credentials import compliance_export, compliance_report
 
 
 def compliance_csv(request: Request) -> Response:
     """The compliance report as CSV with the page's filters (`status`, `search`)."""
     q = request.query_params
     status = q.get("status", "")
-    if status and status not in (*compliance.STATUSES, "due_soon"):
+    if status and status not in (*compliance_report.STATUSES, "due_soon"):
         status = ""
     try:
         ctx = request_context(request)
         with tenant_session(ctx) as session:
-            export = compliance.compliance_csv(
+            export = compliance_export.compliance_csv(
                 session, ctx, status=status, search=q.get("search", "")[:100]
             )
     except ServiceError as exc:

@@ -1,7 +1,7 @@
 """`/teach/courses/[course_id]/cohorts`: a course's cohorts in the active org for its staff.
 
-Thin adapter over `app.services.learning.cohorts`: every handler asks the service again (which
-re-checks who may manage the course), ids from the browser are parsed with
+Thin adapter over the `app.services.learning.cohort_*` services: every handler asks the
+service again (which re-checks who may manage the course), ids from the browser are parsed with
 `tenancy.parse_id` (a malformed one is the same "not found" as a missing one), rows reach
 the page as dicts of strings, and both learner lists are paged from the database.
 """
@@ -16,13 +16,14 @@ import reflex as rx
 from app.services.core.authz import Permission
 from app.services.core.errors import NotFound, PermissionDenied, ServiceError, ValidationFailed
 from app.services.core.tenancy import OrgContext, parse_id, tenant_session
-from app.services.learning import cohorts
-from app.services.learning.cohorts import CohortRow, LearnerPage
+from app.services.learning import cohort_access, cohort_lifecycle, cohort_placement, cohort_views
+from app.services.learning.cohort_rows import CohortRow
+from app.services.learning.cohort_views import LearnerPage
 from app.state.account import FormState
 from app.state.session import SessionState, handle_errors
 
 PEOPLE_PAGE_SIZE = 20
-MAX_PICKED = cohorts.MAX_BATCH
+MAX_PICKED = cohort_placement.MAX_BATCH
 STATUS_LABELS = {"pending": "Applied", "active": "In progress", "completed": "Completed"}
 EMPTY_FORM = {"name": "", "starts_on": "", "ends_on": "", "capacity": ""}
 
@@ -174,8 +175,8 @@ class CohortsState(FormState, SessionState):
 
     def _load_list(self, ctx: OrgContext) -> None:
         with tenant_session(ctx) as session:
-            course = cohorts.may_manage(session, ctx, self.cid)
-            rows = cohorts.list_cohorts(
+            course = cohort_access.may_manage(session, ctx, self.cid)
+            rows = cohort_views.list_cohorts(
                 session, ctx, course_id=course.id, include_archived=self.show_archived
             )
         self.course_title, self.found, self.denied = course.title, True, False
@@ -192,14 +193,14 @@ class CohortsState(FormState, SessionState):
             self.unplaced_rows, self.unplaced_total = [], 0
             return
         with tenant_session(ctx) as session:
-            members = cohorts.members(
+            members = cohort_views.members(
                 session,
                 ctx,
                 cohort_id=self.selected_id,
                 page=self.members_page,
                 page_size=PEOPLE_PAGE_SIZE,
             )
-            unplaced = cohorts.unplaced(
+            unplaced = cohort_views.unplaced(
                 session,
                 ctx,
                 course_id=self.cid,
@@ -284,14 +285,14 @@ class CohortsState(FormState, SessionState):
         self.form_values = values
         if self.editing_id:
             done = self._call(
-                lambda s, ctx: cohorts.update_cohort(
+                lambda s, ctx: cohort_lifecycle.update_cohort(
                     s, ctx, cohort_id=parse_id(self.editing_id), **values
                 ),
                 permission=Permission.courses_author,
             )
         else:
             done = self._call(
-                lambda s, ctx: cohorts.create_cohort(s, ctx, course_id=self.cid, **values),
+                lambda s, ctx: cohort_lifecycle.create_cohort(s, ctx, course_id=self.cid, **values),
                 permission=Permission.courses_author,
             )
         if not done.ok:
@@ -312,7 +313,7 @@ class CohortsState(FormState, SessionState):
     # ------------------------------------------------------------------ archive
 
     def _archive(self, cohort_id: str, archived: bool) -> rx.event.EventSpec | None:
-        fn = cohorts.archive_cohort if archived else cohorts.restore_cohort
+        fn = cohort_lifecycle.archive_cohort if archived else cohort_lifecycle.restore_cohort
         done = self._call(
             lambda s, ctx: fn(s, ctx, cohort_id=parse_id(cohort_id)),
             permission=Permission.courses_author,
@@ -359,7 +360,9 @@ class CohortsState(FormState, SessionState):
     @rx.event
     def remove_member(self, enrollment_id: str) -> rx.event.EventSpec | None:
         done = self._call(
-            lambda s, ctx: cohorts.unassign(s, ctx, enrollment_ids=[parse_id(enrollment_id)]),
+            lambda s, ctx: cohort_placement.unassign(
+                s, ctx, enrollment_ids=[parse_id(enrollment_id)]
+            ),
             permission=Permission.courses_author,
         )
         self._reload()
@@ -403,7 +406,7 @@ class CohortsState(FormState, SessionState):
             self.assign_error = "Tick the learners to add first."
             return None
         done = self._call(
-            lambda s, ctx: cohorts.assign(
+            lambda s, ctx: cohort_placement.assign(
                 s,
                 ctx,
                 enrollment_ids=[parse_id(x) for x in self.picked],

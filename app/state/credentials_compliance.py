@@ -11,12 +11,12 @@ import reflex as rx
 from app.services.core.authz import ROLE_LABELS, Permission, has
 from app.services.core.errors import ServiceError
 from app.services.core.tenancy import OrgContext, tenant_session
-from app.services.credentials import compliance
+from app.services.credentials import compliance_report, compliance_rules
 from app.state.account import FormState
 from app.state.paging import PAGE_SIZE, PagedState
 from app.state.session import SessionState, handle_errors
 
-REPORT_FILTERS = ("", *compliance.STATUSES, "due_soon")
+REPORT_FILTERS = ("", *compliance_report.STATUSES, "due_soon")
 # the chart's bars, in order (the page colours them in this order)
 CHART_KEYS = ("completed", "in_progress", "not_started", "overdue", "recertify", "expired")
 ROLE_CHOICES: list[dict[str, str]] = [{"value": "", "label": "Everyone"}] + [
@@ -41,7 +41,7 @@ class ComplianceState(FormState, PagedState, SessionState):
     @rx.var
     def chart_data(self) -> list[dict[str, Any]]:
         return [
-            {"name": compliance.STATUS_LABELS[key], "value": self.summary.get(key, 0)}
+            {"name": compliance_report.STATUS_LABELS[key], "value": self.summary.get(key, 0)}
             for key in CHART_KEYS
         ]
 
@@ -68,7 +68,7 @@ class ComplianceState(FormState, PagedState, SessionState):
 
     def _load_report(self, ctx: OrgContext) -> None:
         with tenant_session(ctx) as session:
-            report = compliance.compliance_report(
+            report = compliance_report.compliance_report(
                 session,
                 ctx,
                 status=self.status_filter,
@@ -99,7 +99,7 @@ class ComplianceState(FormState, PagedState, SessionState):
                 "course": r.course_title,
                 "due": r.due_at.strftime("%Y-%m-%d") if r.due_at else "",
                 "status": r.status,
-                "status_label": r.status_label or compliance.STATUS_LABELS[r.status],
+                "status_label": r.status_label or compliance_report.STATUS_LABELS[r.status],
                 "progress": str(r.progress),
             }
             for r in report.rows
@@ -114,12 +114,12 @@ class ComplianceState(FormState, PagedState, SessionState):
                     "role": r.role_label,
                     "days": str(r.days_to_complete),
                 }
-                for r in compliance.list_rules(session, ctx)
+                for r in compliance_rules.list_rules(session, ctx)
             ]
             self.course_options = (
                 [
                     {"value": cid, "label": title}
-                    for cid, title in compliance.course_choices(session, ctx)
+                    for cid, title in compliance_rules.course_choices(session, ctx)
                 ]
                 if self.can_manage
                 else []
@@ -172,7 +172,7 @@ class ComplianceState(FormState, PagedState, SessionState):
         try:
             ctx = self._require(Permission.compliance_manage)
             with tenant_session(ctx) as session:
-                result = compliance.set_rule(
+                result = compliance_rules.set_rule(
                     session,
                     ctx,
                     course_id=str(form.get("course_id", "")),
@@ -194,7 +194,7 @@ class ComplianceState(FormState, PagedState, SessionState):
         try:
             ctx = self._require(Permission.compliance_manage)
             with tenant_session(ctx) as session:
-                compliance.delete_rule(session, ctx, rule_id)
+                compliance_rules.delete_rule(session, ctx, rule_id)
             self._load_rules(ctx)
         except ServiceError as exc:
             return handle_errors(exc)

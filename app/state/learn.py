@@ -16,7 +16,14 @@ from app.services.core import topics
 from app.services.core.authz import Permission
 from app.services.core.errors import NotFound, ServiceError
 from app.services.core.tenancy import OrgContext, tenant_session
-from app.services.learning import catalog, cohorts, enrollments, lesson_access, my_learning
+from app.services.learning import (
+    catalog,
+    cohort_rows,
+    cohort_views,
+    enrollments,
+    lesson_access,
+    my_learning,
+)
 from app.state.account import FormState
 from app.state.live import hub
 from app.state.live_coalesce import Change
@@ -44,7 +51,7 @@ def _date(value: Any) -> str:
     return value.strftime("%Y-%m-%d") if value is not None else ""
 
 
-def _cohort_label(c: cohorts.CohortRow) -> str:
+def _cohort_label(c: cohort_rows.CohortRow) -> str:
     """ "Spring (2026-03-01 to 2026-06-30, 4 seats left)": what a learner chooses from."""
     parts = []
     if c.starts_on and c.ends_on:
@@ -294,8 +301,8 @@ class CourseState(FormState, SessionState):
         self.cohort_choices, self.my_cohort = [], ""
         try:
             with tenant_session(ctx) as session:
-                offered = cohorts.open_cohorts(session, ctx, course_id=self._course_id())
-                mine = cohorts.my_cohort(session, ctx, course_id=self._course_id())
+                offered = cohort_views.open_cohorts(session, ctx, course_id=self._course_id())
+                mine = cohort_views.my_cohort(session, ctx, course_id=self._course_id())
         except ServiceError:
             return
         self.cohort_choices = [{"value": c.id, "label": _cohort_label(c)} for c in offered]

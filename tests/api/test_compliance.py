@@ -16,7 +16,7 @@ from app.api.routes import build_api
 from app.models.user import Role
 from app.services.config import cache, writes
 from app.services.core.tenancy import tenant_session
-from app.services.credentials import compliance
+from app.services.credentials import compliance_rules
 from app.settings import get_settings
 from tests import factories as f
 from tests import learning_factories as lf
@@ -47,7 +47,7 @@ def test_compliance_csv_route(client: TestClient) -> None:
     learner = f.invite_and_accept_member(admin.ctx, Role.learner, full_name="Lena Learner")
     course = lf.published_course(admin.ctx)
     with tenant_session(admin.ctx) as session:
-        compliance.set_rule(
+        compliance_rules.set_rule(
             session, admin.ctx, course_id=course.course_id, role=Role.learner, days_to_complete=5
         )
     url = "/api/reports/compliance.csv"

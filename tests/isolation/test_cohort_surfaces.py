@@ -1,4 +1,4 @@
-"""Isolation rows for cohorts: `app.services.learning.cohorts`, the cohort choice of
+"""Isolation rows for cohorts: `app.services.learning.cohort_*`, the cohort choice of
 `enrollments.enroll`, and the `/teach/courses/<id>/cohorts` handlers.
 
 Attackers (from `test_surfaces.py`): the admin of an unrelated org B and the admin of C, a
@@ -20,7 +20,13 @@ import pytest
 from app.models.user import Role
 from app.services.core.errors import NotFound, ServiceError, ValidationFailed
 from app.services.core.tenancy import OrgContext, tenant_session
-from app.services.learning import cohorts, enrollments
+from app.services.learning import (
+    cohort_access,
+    cohort_lifecycle,
+    cohort_placement,
+    cohort_views,
+    enrollments,
+)
 from app.state.cohorts import CohortsState
 from tests import factories as f
 from tests import learning_factories as lf
@@ -58,11 +64,11 @@ def _a(s: Scenario) -> ACohort:
     other = f.invite_and_accept_member(admin.ctx, Role.learner)
     unplaced = str(lf.enrollment(other.ctx, course))
     with tenant_session(admin.ctx) as session:
-        cohort = cohorts.create_cohort(
+        cohort = cohort_lifecycle.create_cohort(
             session, admin.ctx, course_id=course.course_id, name="A's intake", capacity="5"
         )
     with tenant_session(admin.ctx) as session:
-        cohorts.assign(session, admin.ctx, cohort_id=cohort.id, enrollment_ids=[member])
+        cohort_placement.assign(session, admin.ctx, cohort_id=cohort.id, enrollment_ids=[member])
     return ACohort(
         admin=admin,
         course=course,
@@ -77,11 +83,11 @@ def _a_view(a: ACohort) -> Any:
     """A's cohorts and their members, read as A's admin."""
     ctx = a.admin.ctx
     with tenant_session(ctx) as session:
-        rows = cohorts.list_cohorts(
+        rows = cohort_views.list_cohorts(
             session, ctx, course_id=a.course.course_id, include_archived=True
         )
-        people = cohorts.members(session, ctx, cohort_id=a.cohort_id, page_size=100)
-        loose = cohorts.unplaced(session, ctx, course_id=a.course.course_id, page_size=100)
+        people = cohort_views.members(session, ctx, cohort_id=a.cohort_id, page_size=100)
+        loose = cohort_views.unplaced(session, ctx, course_id=a.course.course_id, page_size=100)
     return (
         rows,
         sorted(r.enrollment_id for r in people.rows),
@@ -93,7 +99,9 @@ def _own(ctx: OrgContext) -> tuple[lf.CourseWorld, str, str]:
     """The attacker's own course, a cohort of it, and an enrollment of theirs in it."""
     course = lf.published_course(ctx)
     with tenant_session(ctx) as session:
-        cohort = cohorts.create_cohort(session, ctx, course_id=course.course_id, name="Ours")
+        cohort = cohort_lifecycle.create_cohort(
+            session, ctx, course_id=course.course_id, name="Ours"
+        )
     return course, cohort.id, str(lf.enrollment(ctx, course))
 
 
@@ -102,41 +110,44 @@ def _own(ctx: OrgContext) -> tuple[lf.CourseWorld, str, str]:
 Attempt = Callable[[Any, OrgContext, ACohort], Any]
 
 SERVICE_ATTEMPTS: list[tuple[str, Attempt]] = [
-    ("list", lambda s, ctx, a: cohorts.list_cohorts(s, ctx, course_id=a.course.course_id)),
+    ("list", lambda s, ctx, a: cohort_views.list_cohorts(s, ctx, course_id=a.course.course_id)),
     (
         "list_archived",
-        lambda s, ctx, a: cohorts.list_cohorts(
+        lambda s, ctx, a: cohort_views.list_cohorts(
             s, ctx, course_id=a.course.course_id, include_archived=True
         ),
     ),
-    ("may_manage", lambda s, ctx, a: cohorts.may_manage(s, ctx, a.course.course_id)),
+    ("may_manage", lambda s, ctx, a: cohort_access.may_manage(s, ctx, a.course.course_id)),
     (
         "create",
-        lambda s, ctx, a: cohorts.create_cohort(
+        lambda s, ctx, a: cohort_lifecycle.create_cohort(
             s, ctx, course_id=a.course.course_id, name="Planted"
         ),
     ),
     (
         "update",
-        lambda s, ctx, a: cohorts.update_cohort(
+        lambda s, ctx, a: cohort_lifecycle.update_cohort(
             s, ctx, cohort_id=a.cohort_id, name="Renamed", capacity="5"
         ),
     ),
-    ("archive", lambda s, ctx, a: cohorts.archive_cohort(s, ctx, cohort_id=a.cohort_id)),
-    ("restore", lambda s, ctx, a: cohorts.restore_cohort(s, ctx, cohort_id=a.cohort_id)),
-    ("members", lambda s, ctx, a: cohorts.members(s, ctx, cohort_id=a.cohort_id)),
-    ("unplaced", lambda s, ctx, a: cohorts.unplaced(s, ctx, course_id=a.course.course_id)),
+    ("archive", lambda s, ctx, a: cohort_lifecycle.archive_cohort(s, ctx, cohort_id=a.cohort_id)),
+    ("restore", lambda s, ctx, a: cohort_lifecycle.restore_cohort(s, ctx, cohort_id=a.cohort_id)),
+    ("members", lambda s, ctx, a: cohort_views.members(s, ctx, cohort_id=a.cohort_id)),
+    ("unplaced", lambda s, ctx, a: cohort_views.unplaced(s, ctx, course_id=a.course.course_id)),
     (
         "assign_a_to_a",
-        lambda s, ctx, a: cohorts.assign(
+        lambda s, ctx, a: cohort_placement.assign(
             s, ctx, cohort_id=a.cohort_id, enrollment_ids=[a.unplaced_enrollment]
         ),
     ),
     (
         "unassign_a",
-        lambda s, ctx, a: cohorts.unassign(s, ctx, enrollment_ids=[a.member_enrollment]),
+        lambda s, ctx, a: cohort_placement.unassign(s, ctx, enrollment_ids=[a.member_enrollment]),
     ),
-    ("open_cohorts", lambda s, ctx, a: cohorts.open_cohorts(s, ctx, course_id=a.course.course_id)),
+    (
+        "open_cohorts",
+        lambda s, ctx, a: cohort_views.open_cohorts(s, ctx, course_id=a.course.course_id),
+    ),
 ]
 
 
@@ -161,9 +172,11 @@ def test_a_s_ids_do_not_mix_into_the_attackers_own_cohorts(scenario: Scenario) -
     # A's enrollment into the attacker's cohort, also hidden in a batch of their own.
     for batch in ([a.unplaced_enrollment], [own_enrollment, a.member_enrollment]):
         with tenant_session(ctx) as session, pytest.raises(NotFound):
-            cohorts.assign(session, ctx, cohort_id=own_cohort, enrollment_ids=batch)
+            cohort_placement.assign(session, ctx, cohort_id=own_cohort, enrollment_ids=batch)
     with tenant_session(ctx) as session, pytest.raises(NotFound):
-        cohorts.unassign(session, ctx, enrollment_ids=[own_enrollment, a.member_enrollment])
+        cohort_placement.unassign(
+            session, ctx, enrollment_ids=[own_enrollment, a.member_enrollment]
+        )
     # Enrolling (the attacker is a learner of their own org too) into A's cohort.
     fresh = lf.published_course(ctx)
     with tenant_session(ctx) as session, pytest.raises(ValidationFailed) as exc:
@@ -177,9 +190,9 @@ def test_a_s_ids_do_not_mix_into_the_attackers_own_cohorts(scenario: Scenario) -
     assert exc.value.field == "cohort_id"
     with tenant_session(ctx) as session:
         assert enrollments.own_enrollment(session, ctx, fresh.course_id) is None  # not written
-        own = cohorts.list_cohorts(session, ctx, course_id=course.course_id)
+        own = cohort_views.list_cohorts(session, ctx, course_id=course.course_id)
         assert [r.id for r in own] == [own_cohort]
-        assert cohorts.members(session, ctx, cohort_id=own_cohort).rows == []
+        assert cohort_views.members(session, ctx, cohort_id=own_cohort).rows == []
     assert _a_view(a) == before
     drain()
 
@@ -192,26 +205,30 @@ def test_the_child_runs_its_own_cohorts_of_a_shared_course_never_a_s(
     shared = lf.published_course(victim.admin.ctx, shared=True, title=f.unique("Shared"))
     member = str(lf.enrollment(victim.learner.ctx, shared))
     with tenant_session(victim.admin.ctx) as session:
-        a_cohort = cohorts.create_cohort(
+        a_cohort = cohort_lifecycle.create_cohort(
             session, victim.admin.ctx, course_id=shared.course_id, name="A's intake"
         )
-        cohorts.assign(session, victim.admin.ctx, cohort_id=a_cohort.id, enrollment_ids=[member])
+        cohort_placement.assign(
+            session, victim.admin.ctx, cohort_id=a_cohort.id, enrollment_ids=[member]
+        )
     ctx = c_admin.ctx
     with tenant_session(ctx) as session:
-        assert cohorts.list_cohorts(session, ctx, course_id=shared.course_id) == []
-        mine = cohorts.create_cohort(session, ctx, course_id=shared.course_id, name="C's intake")
+        assert cohort_views.list_cohorts(session, ctx, course_id=shared.course_id) == []
+        mine = cohort_lifecycle.create_cohort(
+            session, ctx, course_id=shared.course_id, name="C's intake"
+        )
     assert mine.id != a_cohort.id
     for attempt in (
-        lambda s: cohorts.update_cohort(s, ctx, cohort_id=a_cohort.id, name="x"),
-        lambda s: cohorts.archive_cohort(s, ctx, cohort_id=a_cohort.id),
-        lambda s: cohorts.members(s, ctx, cohort_id=a_cohort.id),
-        lambda s: cohorts.assign(s, ctx, cohort_id=mine.id, enrollment_ids=[member]),
-        lambda s: cohorts.unassign(s, ctx, enrollment_ids=[member]),
+        lambda s: cohort_lifecycle.update_cohort(s, ctx, cohort_id=a_cohort.id, name="x"),
+        lambda s: cohort_lifecycle.archive_cohort(s, ctx, cohort_id=a_cohort.id),
+        lambda s: cohort_views.members(s, ctx, cohort_id=a_cohort.id),
+        lambda s: cohort_placement.assign(s, ctx, cohort_id=mine.id, enrollment_ids=[member]),
+        lambda s: cohort_placement.unassign(s, ctx, enrollment_ids=[member]),
     ):
         with tenant_session(ctx) as session, pytest.raises(NotFound):
             attempt(session)
     with tenant_session(ctx) as session:
-        offered = cohorts.open_cohorts(session, ctx, course_id=shared.course_id)
+        offered = cohort_views.open_cohorts(session, ctx, course_id=shared.course_id)
         assert [r.id for r in offered] == [mine.id]
         with pytest.raises(ValidationFailed):
             enrollments.enroll(
@@ -222,8 +239,8 @@ def test_the_child_runs_its_own_cohorts_of_a_shared_course_never_a_s(
                 cohort_id=a_cohort.id,
             )
     with tenant_session(victim.admin.ctx) as session:
-        rows = cohorts.list_cohorts(session, victim.admin.ctx, course_id=shared.course_id)
-        people = cohorts.members(session, victim.admin.ctx, cohort_id=a_cohort.id)
+        rows = cohort_views.list_cohorts(session, victim.admin.ctx, course_id=shared.course_id)
+        people = cohort_views.members(session, victim.admin.ctx, cohort_id=a_cohort.id)
     assert [(r.id, r.name, r.members) for r in rows] == [(a_cohort.id, "A's intake", 1)]
     assert [r.enrollment_id for r in people.rows] == [member]
     drain()

@@ -24,7 +24,12 @@ from app.models.user import Role
 from app.services.comms import notifications
 from app.services.core.errors import NotFound, ServiceError, ValidationFailed
 from app.services.core.tenancy import OrgContext, tenant_session
-from app.services.credentials import certificates, compliance
+from app.services.credentials import (
+    certificates,
+    compliance_export,
+    compliance_report,
+    compliance_rules,
+)
 from app.settings import get_settings
 from app.state.credentials import CertificatesState
 from app.state.credentials_compliance import ComplianceState
@@ -68,7 +73,7 @@ def _things(v: Victim) -> Things:
     course = lf.published_course(v.admin.ctx)
     cert = issued(v.learner.ctx, course)
     with tenant_session(v.admin.ctx) as session:
-        rule = compliance.set_rule(
+        rule = compliance_rules.set_rule(
             session, v.admin.ctx, course_id=course.course_id, role="", days_to_complete=30
         ).rule
         note = notifications.notify(
@@ -97,7 +102,8 @@ def _a_state(t: Things) -> tuple[Any, ...]:
     assert found is not None
     with tenant_session(t.victim.admin.ctx) as session:
         rules = [
-            (r.id, r.days_to_complete) for r in compliance.list_rules(session, t.victim.admin.ctx)
+            (r.id, r.days_to_complete)
+            for r in compliance_rules.list_rules(session, t.victim.admin.ctx)
         ]
     with tenant_session(t.victim.learner.ctx) as session:
         unread = notifications.unread_count(session, t.victim.learner.ctx)
@@ -141,21 +147,24 @@ SURFACES: list[Surface] = [
     Surface("certificates.list_mine", lambda s, me, t: certificates.list_mine(s, me), None),
     Surface(
         "compliance.set_rule(A's unshared course)",
-        lambda s, me, t: compliance.set_rule(
+        lambda s, me, t: compliance_rules.set_rule(
             s, me, course_id=t.course_id, role="", days_to_complete=3
         ),
         ValidationFailed,
     ),
     Surface(
-        "compliance.delete_rule(A's)", lambda s, me, t: compliance.delete_rule(s, me, t.rule_id)
+        "compliance.delete_rule(A's)",
+        lambda s, me, t: compliance_rules.delete_rule(s, me, t.rule_id),
     ),
-    Surface("compliance.list_rules", lambda s, me, t: compliance.list_rules(s, me), None),
+    Surface("compliance.list_rules", lambda s, me, t: compliance_rules.list_rules(s, me), None),
     Surface(
         "compliance.compliance_report",
-        lambda s, me, t: compliance.compliance_report(s, me, search=t.victim.learner.email),
+        lambda s, me, t: compliance_report.compliance_report(s, me, search=t.victim.learner.email),
         None,
     ),
-    Surface("compliance.compliance_csv", lambda s, me, t: compliance.compliance_csv(s, me), None),
+    Surface(
+        "compliance.compliance_csv", lambda s, me, t: compliance_export.compliance_csv(s, me), None
+    ),
     Surface(
         "notifications.mark_read(A's learner's)",
         lambda s, me, t: notifications.mark_read(s, me, t.notification_id),
@@ -250,7 +259,9 @@ def test_owner_control(other_tenant: Scenario, client: TestClient) -> None:  # n
     assert t.victim.learner.email in client.get("/api/reports/compliance.csv").text
     with tenant_session(admin.ctx) as session:
         assert t.serial in repr(certificates.list_org(session, admin.ctx))
-        assert t.victim.learner.email in repr(compliance.compliance_report(session, admin.ctx))
+        assert t.victim.learner.email in repr(
+            compliance_report.compliance_report(session, admin.ctx)
+        )
     with StateHarness(cookie=learner.token, path="/notifications") as tab:
         tab.dispatch(NotificationsState.load())
         assert "A's secret note" in repr(tab.state(NotificationsState).items)

@@ -11,7 +11,7 @@ import pytest
 
 from app.models.user import Role
 from app.services.core.tenancy import OrgContext, tenant_session
-from app.services.learning import cohorts
+from app.services.learning import cohort_lifecycle, cohort_views
 from app.state.cohorts import CohortsState
 from app.state.learn import ApplicationsState, CourseState
 from tests import factories as f
@@ -32,7 +32,9 @@ def _form(name: str, *, start: str = "", end: str = "", capacity: str = "") -> d
 
 def _create(ctx: OrgContext, course: lf.CourseWorld, name: str, **kw: str) -> str:
     with tenant_session(ctx) as session:
-        return cohorts.create_cohort(session, ctx, course_id=course.course_id, name=name, **kw).id
+        return cohort_lifecycle.create_cohort(
+            session, ctx, course_id=course.course_id, name=name, **kw
+        ).id
 
 
 @pytest.fixture(autouse=True)
@@ -187,7 +189,7 @@ def test_a_learner_picks_a_cohort_on_the_course_page() -> None:
         s = tab.state(CourseState)
         assert s.enrollment_status == "active" and s.my_cohort.startswith("Spring")
     with tenant_session(admin.ctx) as session:
-        page = cohorts.members(session, admin.ctx, cohort_id=spring)
+        page = cohort_views.members(session, admin.ctx, cohort_id=spring)
     assert [r.email for r in page.rows] == [learner.email]
 
 

@@ -14,7 +14,7 @@ from app.models.notification import Notification
 from app.models.user import Role
 from app.services.comms import notifications
 from app.services.core.tenancy import tenant_session
-from app.services.credentials import certificates, compliance
+from app.services.credentials import certificates, compliance_report, compliance_rules
 from app.state.credentials import CertificatesState, VerifyState
 from app.state.credentials_compliance import ComplianceState
 from app.state.notification_centre import NotificationsState
@@ -146,7 +146,7 @@ def test_staff_make_a_course_mandatory_and_see_the_report() -> None:
         assert reply.toast("success") and tab.state(ComplianceState).rules == []
     assert learner.user_id  # enrolled and still enrolled after the rule went
     with tenant_session(admin.ctx) as session:
-        assert compliance.compliance_report(session, admin.ctx).total == 1
+        assert compliance_report.compliance_report(session, admin.ctx).total == 1
 
 
 def test_learners_and_managers_cannot_add_rules() -> None:
@@ -164,7 +164,7 @@ def test_learners_and_managers_cannot_add_rules() -> None:
             )
             assert reply.toast("error")
     with tenant_session(admin.ctx) as session:
-        assert compliance.list_rules(session, admin.ctx) == []
+        assert compliance_rules.list_rules(session, admin.ctx) == []
 
 
 def test_a_manager_sees_their_team_only() -> None:
@@ -176,7 +176,7 @@ def test_a_manager_sees_their_team_only() -> None:
     f.invite_and_accept_member(admin.ctx, Role.learner, full_name="Oscar Other")
     course = lf.published_course(admin.ctx)
     with tenant_session(admin.ctx) as session:
-        compliance.set_rule(
+        compliance_rules.set_rule(
             session, admin.ctx, course_id=course.course_id, role="learner", days_to_complete=5
         )
         (row,) = members.list_members(session, admin.ctx, search=mine.email).rows

@@ -37,7 +37,7 @@ second fails on the unique key and its job retries) changes nothing for that cer
 A course that becomes mandatory after the `certificate.expiring` notice still reopens, since
 the two kinds have their own keys.
 
-How the compliance view and "My learning" show it (`app.services.credentials.compliance`,
+How the compliance view and "My learning" show it (`app.services.credentials.compliance_report`,
 `app.services.learning.my_learning`): an active enrollment that holds an unrevoked, still valid
 certificate is "Recertification due by <date>" (compliant: the certificate is valid); once
 that certificate has expired without a new one it is "Certificate expired" (not compliant),
@@ -70,7 +70,7 @@ from app.services.authoring import course_read
 from app.services.comms import notifications
 from app.services.core import audit, topics
 from app.services.core.tenancy import mark_scoped
-from app.services.credentials import compliance
+from app.services.credentials import compliance_enrollment
 from app.services.infra import broker
 
 RECERT_WINDOW_DAYS = 30
@@ -166,7 +166,7 @@ def _published_courses(
     """Which of `course_ids` the org's learners can still take (published to the org)."""
     if not course_ids:
         return set()
-    ctx = compliance.job_context(session, org_id, user_id)
+    ctx = compliance_enrollment.job_context(session, org_id, user_id)
     rows = session.exec(
         course_read.visible_courses(ctx).where(col(Course.id).in_(course_ids))
     ).all()

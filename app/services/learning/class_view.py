@@ -59,6 +59,7 @@ from app.services.core.tenancy import (
     scoped,
     scoped_with_ancestors,
 )
+from app.services.people import members
 
 ACTIVE_WINDOW = timedelta(minutes=5)
 FILTERS = ("all", "struggling", "inactive", "completed")
@@ -157,8 +158,6 @@ def _lms(session: Session, ctx: OrgContext) -> uuid.UUID:
 
 
 def _team_ids(session: Session, ctx: OrgContext) -> set[uuid.UUID]:
-    from app.services.people import members
-
     return {uuid.UUID(m.user_id) for m in members.team_of(session, ctx, ctx.user_id)}
 
 

@@ -13,7 +13,7 @@ Rules (issue 3, item 5):
   or a replayed request returns the existing enrollment; a withdrawn or rejected row is
   reused when the learner enrolls or applies again.
 * a learner may pick one of the course's open cohorts of their org as they enroll or apply
-  (`app.services.learning.cohorts`; never required); an application holds its seat, and approval
+  (`learning.cohort_placement`; never required); an application holds its seat, and approval
   keeps it (or staff place the learner elsewhere as they approve).
 
 The row belongs to the learner's org; `course_org_id` keeps the course's org (an ancestor
@@ -53,6 +53,7 @@ from app.services.core.tenancy import (
 )
 from app.services.infra import outbox
 from app.services.infra.broker import publish_after_commit
+from app.services.learning import cohort_access, cohort_placement
 
 CREATED = "enrollment.created"
 PAID_MESSAGE = "Paid courses open when billing is set up: this course cannot be enrolled in yet."
@@ -244,13 +245,11 @@ def enroll(
     Idempotent: when the caller already holds a pending, active or completed enrollment in
     the course it is returned as it is (nothing written). Paid courses are refused with
     `PAID_MESSAGE`. `cohort_id` (optional, "" for none): one of the course's open cohorts in
-    the caller's org (`cohorts.open_cohorts`); an application takes its seat at once (see
+    the caller's org (`cohort_views.open_cohorts`); an application takes its seat at once (see
     `approve`). A cohort that is not open is refused on the `cohort_id` field and nothing
     is written. The learner's chat list is told after commit when they become active (the
     course channel appears). Commits.
     """
-    from app.services.learning import cohorts
-
     org_id = _learner_checks(session, ctx)
     course = course_read.access_course(session, ctx, course_id)
     existing = own_enrollment(session, ctx, course.id)
@@ -282,7 +281,9 @@ def enroll(
     row.modified = utcnow()
     row.cohort_id = None  # a new enrollment (or a re-enrollment) starts outside any cohort
     if cohort_choice:
-        cohorts.place(session, ctx, enrollment=row, cohort_id=cohort_choice, require_open=True)
+        cohort_placement.place(
+            session, ctx, enrollment=row, cohort_id=cohort_choice, require_open=True
+        )
     session.add(row)
     course_key = course.id  # a rollback expires the rows loaded so far
     try:
@@ -298,7 +299,7 @@ def enroll(
     if status == EnrollmentStatus.active:
         _enqueue_created(session, row)
     if row.cohort_id is not None:  # class views and the learner's chat list
-        cohorts.publish_enrollment_moves(session, [row])
+        cohort_placement.publish_enrollment_moves(session, [row])
     elif status == EnrollmentStatus.active:
         _tell_chat_list(session, row)
     session.commit()
@@ -530,20 +531,18 @@ def approve(
     Cohorts: an application keeps the cohort the learner chose. It has held its seat since
     it was made (capacity counts pending applications) and an archived cohort keeps its
     members, so approval never loses it. `cohort_id` lets staff place the learner in another
-    cohort (or one, when they chose none) as they approve: checked like `cohorts.place`
+    cohort (or one, when they chose none) as they approve: checked like `cohort_placement.place`
     (of the application's org and course, not archived, a seat free); a refusal refuses the
     approval (`ValidationFailed` on `cohort_id`) and nothing changes. The learner's chat
     list (and, when in a cohort, the course's live class views) are told after commit.
     """
-    from app.services.learning import cohorts
-
     _manager_checks(session, ctx)
     row = _pending(session, ctx, enrollment_id)
     title = _course_titles(session, ctx, {row.course_id}).get(row.course_id, "your course")
     choice = (cohort_id or "").strip()
     if choice:
-        cohorts.place(session, ctx, enrollment=row, cohort_id=choice)
-    cohort = cohorts.cohort_of(session, ctx, row)
+        cohort_placement.place(session, ctx, enrollment=row, cohort_id=choice)
+    cohort = cohort_access.cohort_of(session, ctx, row)
     row.status, row.decided_by, row.decided_at = EnrollmentStatus.active, ctx.user_id, utcnow()
     row.decision_reason, row.modified = "", utcnow()
     session.add(row)
@@ -570,7 +569,7 @@ def approve(
     )
     _enqueue_created(session, row)
     if cohort is not None:  # class views and the learner's chat list
-        cohorts.publish_enrollment_moves(session, [row])
+        cohort_placement.publish_enrollment_moves(session, [row])
     else:
         _tell_chat_list(session, row)
     notice = f"They are in the “{cohort.name}” cohort." if cohort is not None else ""

@@ -23,7 +23,12 @@ from app.services.config import cache, writes
 from app.services.core import audit, events
 from app.services.core.errors import PermissionDenied, ValidationFailed
 from app.services.core.tenancy import OrgContext, scoped, tenant_session
-from app.services.credentials import compliance
+from app.services.credentials import (
+    compliance_enrollment,
+    compliance_export,
+    compliance_report,
+    compliance_rules,
+)
 from app.services.infra import outbox
 from app.services.people import members
 from tests import factories as f
@@ -49,7 +54,7 @@ def close_to(when: datetime | None, expected: datetime, slack: int = 120) -> boo
 
 def set_rule(ctx: OrgContext, course_id: uuid.UUID, role: str = "", days: Any = 30) -> Any:
     with tenant_session(ctx) as session:
-        return compliance.set_rule(
+        return compliance_rules.set_rule(
             session, ctx, course_id=course_id, role=role, days_to_complete=days
         )
 
@@ -90,7 +95,7 @@ def test_a_rule_for_everyone_enrolls_every_active_member_due_in_n_days() -> None
     # Setting it again (other days) keeps one rule and one enrollment each.
     set_rule(admin.ctx, course.course_id, days=30)
     with tenant_session(admin.ctx) as session:
-        (rule,) = compliance.list_rules(session, admin.ctx)
+        (rule,) = compliance_rules.list_rules(session, admin.ctx)
     assert (rule.days_to_complete, rule.role_label, rule.course_title) == (
         30,
         "Everyone",
@@ -156,7 +161,7 @@ def test_reactivated_members_are_enrolled_and_jobs_are_idempotent() -> None:
     first = enrolled(admin.ctx, course.course_id)[learner.user_id]
     # The same job again (a retried run) changes nothing.
     with tenant_session(admin.ctx) as session:
-        compliance.apply_for_member(
+        compliance_enrollment.apply_for_member(
             session, org_id=admin.org_id, user_id=learner.user_id, since=utcnow()
         )
         session.commit()
@@ -194,7 +199,7 @@ def test_a_join_queued_by_the_previous_release_still_enrolls_and_a_bad_one_is_dr
 
 
 def test_large_orgs_are_enrolled_by_the_job(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(compliance, "INLINE_LIMIT", 1)
+    monkeypatch.setattr(compliance_rules, "INLINE_LIMIT", 1)
     admin = f.new_admin()
     learners = [f.invite_and_accept_member(admin.ctx, Role.learner) for _ in range(2)]
     drain()
@@ -259,15 +264,15 @@ def test_only_compliance_managers_set_and_delete_rules() -> None:
         who = f.invite_and_accept_member(admin.ctx, role)
         with tenant_session(who.ctx) as session:
             with pytest.raises(PermissionDenied):
-                compliance.set_rule(
+                compliance_rules.set_rule(
                     session, who.ctx, course_id=course.course_id, role="", days_to_complete=5
                 )
             with pytest.raises(PermissionDenied):
-                compliance.delete_rule(session, who.ctx, rule.id)
+                compliance_rules.delete_rule(session, who.ctx, rule.id)
     staff = f.invite_and_accept_member(admin.ctx, Role.staff)
     with tenant_session(staff.ctx) as session:
-        compliance.delete_rule(session, staff.ctx, rule.id)
-        assert compliance.list_rules(session, staff.ctx) == []
+        compliance_rules.delete_rule(session, staff.ctx, rule.id)
+        assert compliance_rules.list_rules(session, staff.ctx) == []
         events = audit.list_events(session, admin.ctx, action="compliance.").rows
     assert {e.action for e in events} == {"compliance.rule_set", "compliance.rule_deleted"}
 
@@ -307,7 +312,7 @@ def test_report_classifies_and_summarizes() -> None:
     w = _report_world()
     admin = w["admin"]
     with tenant_session(admin.ctx) as session:
-        report = compliance.compliance_report(session, admin.ctx)
+        report = compliance_report.compliance_report(session, admin.ctx)
     by_name = {r.learner_name: r for r in report.rows}
     assert {n: r.status for n, r in by_name.items()} == {
         "Cara Done": "completed",
@@ -337,12 +342,12 @@ def test_report_classifies_and_summarizes() -> None:
             ("not_started", "Nora New"),
             ("due_soon", "Nora New"),
         ):
-            only = compliance.compliance_report(session, admin.ctx, status=status)
+            only = compliance_report.compliance_report(session, admin.ctx, status=status)
             assert [r.learner_name for r in only.rows] == [name], status
             assert only.total == 1 and only.summary.total == 4
-        found = compliance.compliance_report(session, admin.ctx, search="nora")
+        found = compliance_report.compliance_report(session, admin.ctx, search="nora")
         assert [r.learner_name for r in found.rows] == ["Nora New"]
-        paged = compliance.compliance_report(session, admin.ctx, page=2, page_size=3)
+        paged = compliance_report.compliance_report(session, admin.ctx, page=2, page_size=3)
         assert paged.total == 4 and len(paged.rows) == 1
 
 
@@ -350,36 +355,36 @@ def test_a_manager_sees_only_their_team() -> None:
     w = _report_world()
     manager = w["manager"]
     with tenant_session(manager.ctx) as session:
-        report = compliance.compliance_report(session, manager.ctx)
+        report = compliance_report.compliance_report(session, manager.ctx)
         assert [r.learner_name for r in report.rows] == ["Otto Late"]
         assert report.team_only and report.summary.total == 1
         assert report.summary.overdue == 1
-        assert compliance.compliance_report(session, manager.ctx, search="cara").rows == []
+        assert compliance_report.compliance_report(session, manager.ctx, search="cara").rows == []
 
 
 def test_auditors_see_the_report_but_learners_do_not() -> None:
     w = _report_world()
     auditor = f.invite_and_accept_member(w["admin"].ctx, Role.auditor)
     with tenant_session(auditor.ctx) as session:
-        assert compliance.compliance_report(session, auditor.ctx).total == 4
+        assert compliance_report.compliance_report(session, auditor.ctx).total == 4
     learner = w["people"]["Nora New"]
     with tenant_session(learner.ctx) as session, pytest.raises(PermissionDenied):
-        compliance.compliance_report(session, learner.ctx)
+        compliance_report.compliance_report(session, learner.ctx)
 
 
 def test_csv_export_follows_scope_and_filter_and_the_exports_setting() -> None:
     w = _report_world()
     admin, manager = w["admin"], w["manager"]
     with tenant_session(admin.ctx) as session:
-        export = compliance.compliance_csv(session, admin.ctx)
+        export = compliance_export.compliance_csv(session, admin.ctx)
         rows = list(csv.DictReader(io.StringIO(export.csv)))
         assert export.rows == 4 and not export.truncated
         assert {r["learner"]: r["status"] for r in rows}["Otto Late"] == "Overdue"
-        overdue = compliance.compliance_csv(session, admin.ctx, status="overdue")
+        overdue = compliance_export.compliance_csv(session, admin.ctx, status="overdue")
         assert overdue.rows == 1
     with tenant_session(manager.ctx) as session:
         mine = list(
-            csv.DictReader(io.StringIO(compliance.compliance_csv(session, manager.ctx).csv))
+            csv.DictReader(io.StringIO(compliance_export.compliance_csv(session, manager.ctx).csv))
         )
     assert [r["learner"] for r in mine] == ["Otto Late"]
     with tenant_session(admin.ctx) as session:
@@ -387,7 +392,7 @@ def test_csv_export_follows_scope_and_filter_and_the_exports_setting() -> None:
         session.commit()
     cache.invalidate()
     with tenant_session(admin.ctx) as session, pytest.raises(PermissionDenied):
-        compliance.compliance_csv(session, admin.ctx)
+        compliance_export.compliance_csv(session, admin.ctx)
 
 
 def test_csv_cells_cannot_run_formulas() -> None:
@@ -396,7 +401,7 @@ def test_csv_cells_cannot_run_formulas() -> None:
     course = lf.published_course(admin.ctx)
     set_rule(admin.ctx, course.course_id, role=Role.learner)
     with tenant_session(admin.ctx) as session:
-        text = compliance.compliance_csv(session, admin.ctx).csv
+        text = compliance_export.compliance_csv(session, admin.ctx).csv
     assert "'=HYPERLINK(1)" in text
 
 
@@ -456,7 +461,7 @@ def test_expired_certificates_and_open_recertifications_in_the_report() -> None:
     update_enrollment(admin.ctx, ids["Lou Lapsed"], due_at=lapsed, progress_percent=20)
 
     with tenant_session(admin.ctx) as session:
-        report = compliance.compliance_report(session, admin.ctx)
+        report = compliance_report.compliance_report(session, admin.ctx)
     by_name = {r.learner_name: r for r in report.rows}
     assert {n: r.status for n, r in by_name.items()} == {
         "Cara Done": "completed",
@@ -492,9 +497,9 @@ def test_expired_certificates_and_open_recertifications_in_the_report() -> None:
             ("not_started", {"Nora New"}),
             ("due_soon", {"Nora New", "Rex Renewing"}),
         ):
-            only = compliance.compliance_report(session, admin.ctx, status=status)
+            only = compliance_report.compliance_report(session, admin.ctx, status=status)
             assert {r.learner_name for r in only.rows} == names, status
-        export = compliance.compliance_csv(session, admin.ctx)
+        export = compliance_export.compliance_csv(session, admin.ctx)
     cells = {r["learner"]: r for r in csv.DictReader(io.StringIO(export.csv))}
     assert cells["Eve Expired"]["status"] == "Certificate expired"
     assert cells["Eve Expired"]["certificate_expires"] == f"{expired_on:%Y-%m-%d}"

@@ -24,7 +24,13 @@ from app.models.user import Membership, Role
 from app.services.comms import notifications
 from app.services.core import topics
 from app.services.core.tenancy import OrgContext, access, mark_scoped, tenant_session
-from app.services.credentials import certificates, compliance, recertification
+from app.services.credentials import (
+    certificates,
+    compliance_export,
+    compliance_report,
+    compliance_rules,
+    recertification,
+)
 from app.services.infra import broker
 from app.services.learning import lesson_completion, my_learning, quizzes
 from tests import factories as f
@@ -85,7 +91,7 @@ def certified(
     drain()
     if rule_role is not None:
         with tenant_session(admin.ctx) as session:
-            compliance.set_rule(
+            compliance_rules.set_rule(
                 session, admin.ctx, course_id=world.course_id, role=rule_role, days_to_complete=30
             )
     cert = certs_of(enrollment_id, learner.org_id)[0]
@@ -142,9 +148,9 @@ def card(ctx: OrgContext, course_id: uuid.UUID) -> my_learning.LearningCard:
     return found
 
 
-def report_row(admin: f.SignedIn, learner: f.SignedIn) -> compliance.ComplianceRow:
+def report_row(admin: f.SignedIn, learner: f.SignedIn) -> compliance_report.ComplianceRow:
     with tenant_session(admin.ctx) as session:
-        report = compliance.compliance_report(session, admin.ctx)
+        report = compliance_report.compliance_report(session, admin.ctx)
     (row,) = [r for r in report.rows if r.email == learner.email]
     return row
 
@@ -285,9 +291,9 @@ def test_an_expired_recertification_is_overdue_and_not_compliant() -> None:
     row = report_row(admin, learner)
     assert (row.status, row.status_label) == ("expired", "Certificate expired")
     with tenant_session(admin.ctx) as session:
-        report = compliance.compliance_report(session, admin.ctx)
-        only = compliance.compliance_report(session, admin.ctx, status="expired")
-        export = compliance.compliance_csv(session, admin.ctx)
+        report = compliance_report.compliance_report(session, admin.ctx)
+        only = compliance_report.compliance_report(session, admin.ctx, status="expired")
+        export = compliance_export.compliance_csv(session, admin.ctx)
     s = report.summary  # the rule covers learners: the learner is the only row
     assert (s.total, s.expired, s.overdue, s.compliant, s.compliant_percent) == (1, 1, 0, 0, 0)
     assert [r.email for r in only.rows] == [learner.email]
@@ -303,8 +309,8 @@ def test_a_recertification_on_time_stays_compliant() -> None:
     assert row.status_label == f"Recertification due by {expires:%Y-%m-%d}"
     assert close_to(row.certificate_expires_at, expires)
     with tenant_session(admin.ctx) as session:
-        report = compliance.compliance_report(session, admin.ctx)
-        export = compliance.compliance_csv(session, admin.ctx, status="recertify")
+        report = compliance_report.compliance_report(session, admin.ctx)
+        export = compliance_export.compliance_csv(session, admin.ctx, status="recertify")
     assert report.summary.total == 1  # the rule covers learners: the learner alone
     assert (report.summary.recertify, report.summary.compliant_percent) == (1, 100)
     assert export.rows == 1 and f"Recertification due by {expires:%Y-%m-%d}" in export.csv

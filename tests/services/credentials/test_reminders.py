@@ -19,7 +19,7 @@ from app.models.outbox import OutboxJob
 from app.models.user import Role
 from app.services.comms import notifications
 from app.services.core.tenancy import mark_scoped, tenant_session
-from app.services.credentials import compliance, reminders
+from app.services.credentials import compliance_rules, reminders
 from app.services.infra import outbox
 from tests import factories as f
 from tests import learning_factories as lf
@@ -182,7 +182,7 @@ def test_the_slot_is_stable_within_its_minutes() -> None:
 def test_the_scan_opens_recertifications_and_then_reminds_them_like_any_due_training() -> None:
     admin, learner, course = setup_learner()
     with tenant_session(admin.ctx) as session:
-        compliance.set_rule(
+        compliance_rules.set_rule(
             session, admin.ctx, course_id=course.course_id, role=Role.learner, days_to_complete=30
         )
     with open_session(Scope(org_ids={admin.org_id})) as session:

@@ -22,7 +22,13 @@ from app.services.core import audit, topics
 from app.services.core.errors import NotFound, PermissionDenied, ServiceError, ValidationFailed
 from app.services.core.tenancy import OrgContext, access, tenant_session
 from app.services.infra import broker
-from app.services.learning import cohorts, enrollments
+from app.services.learning import (
+    cohort_lifecycle,
+    cohort_placement,
+    cohort_rows,
+    cohort_views,
+    enrollments,
+)
 from tests import factories as f
 from tests import learning_factories as lf
 from tests.services.learning.test_class_view import complete, drain
@@ -41,12 +47,12 @@ def run(ctx: OrgContext, fn: Any, **kw: Any) -> Any:
         return fn(session, ctx, **kw)
 
 
-def create(ctx: OrgContext, course: lf.CourseWorld, name: str, **kw: str) -> cohorts.CohortRow:
-    return run(ctx, cohorts.create_cohort, course_id=course.course_id, name=name, **kw)  # type: ignore[no-any-return]
+def create(ctx: OrgContext, course: lf.CourseWorld, name: str, **kw: str) -> cohort_rows.CohortRow:
+    return run(ctx, cohort_lifecycle.create_cohort, course_id=course.course_id, name=name, **kw)  # type: ignore[no-any-return]
 
 
-def listed(ctx: OrgContext, course: lf.CourseWorld, **kw: Any) -> list[cohorts.CohortRow]:
-    return run(ctx, cohorts.list_cohorts, course_id=course.course_id, **kw)  # type: ignore[no-any-return]
+def listed(ctx: OrgContext, course: lf.CourseWorld, **kw: Any) -> list[cohort_rows.CohortRow]:
+    return run(ctx, cohort_views.list_cohorts, course_id=course.course_id, **kw)  # type: ignore[no-any-return]
 
 
 def enroll(ctx: OrgContext, course: lf.CourseWorld, **kw: Any) -> enrollments.EnrollmentView:
@@ -55,12 +61,12 @@ def enroll(ctx: OrgContext, course: lf.CourseWorld, **kw: Any) -> enrollments.En
 
 
 def member_emails(ctx: OrgContext, cohort_id: str, **kw: Any) -> list[str]:
-    page = run(ctx, cohorts.members, cohort_id=cohort_id, **kw)
+    page = run(ctx, cohort_views.members, cohort_id=cohort_id, **kw)
     return [r.email for r in page.rows]
 
 
 def unplaced_emails(ctx: OrgContext, course: lf.CourseWorld, **kw: Any) -> list[str]:
-    page = run(ctx, cohorts.unplaced, course_id=course.course_id, **kw)
+    page = run(ctx, cohort_views.unplaced, course_id=course.course_id, **kw)
     return [r.email for r in page.rows]
 
 
@@ -173,12 +179,12 @@ def test_update_checks_the_same_and_is_audited_with_before_and_after() -> None:
     spring = create(admin.ctx, course, "Spring", capacity="5")
     create(admin.ctx, course, "Autumn")
     with pytest.raises(ValidationFailed) as exc:
-        run(admin.ctx, cohorts.update_cohort, cohort_id=spring.id, name="autumn")
+        run(admin.ctx, cohort_lifecycle.update_cohort, cohort_id=spring.id, name="autumn")
     assert field_error(exc)[0] == "name"
     with pytest.raises(ValidationFailed) as exc:
         run(
             admin.ctx,
-            cohorts.update_cohort,
+            cohort_lifecycle.update_cohort,
             cohort_id=spring.id,
             name="Spring",
             starts_on="2026-06-01",
@@ -187,7 +193,7 @@ def test_update_checks_the_same_and_is_audited_with_before_and_after() -> None:
     assert field_error(exc)[0] == "ends_on"
     changed = run(
         admin.ctx,
-        cohorts.update_cohort,
+        cohort_lifecycle.update_cohort,
         cohort_id=spring.id,
         name="Spring 2026",
         starts_on="2026-03-01",
@@ -216,11 +222,19 @@ def test_capacity_cannot_drop_below_the_members() -> None:
     people = learners(admin, 3)
     ids = [lf.enrollment(p.ctx, course) for p in people]
     spring = create(admin.ctx, course, "Spring")
-    assert run(admin.ctx, cohorts.assign, cohort_id=spring.id, enrollment_ids=ids) == 3
+    assert run(admin.ctx, cohort_placement.assign, cohort_id=spring.id, enrollment_ids=ids) == 3
     with pytest.raises(ValidationFailed) as exc:
-        run(admin.ctx, cohorts.update_cohort, cohort_id=spring.id, name="Spring", capacity="2")
+        run(
+            admin.ctx,
+            cohort_lifecycle.update_cohort,
+            cohort_id=spring.id,
+            name="Spring",
+            capacity="2",
+        )
     assert field_error(exc)[0] == "capacity" and "3 learners" in field_error(exc)[1]
-    ok = run(admin.ctx, cohorts.update_cohort, cohort_id=spring.id, name="Spring", capacity="3")
+    ok = run(
+        admin.ctx, cohort_lifecycle.update_cohort, cohort_id=spring.id, name="Spring", capacity="3"
+    )
     assert ok.seats_left == 0 and not ok.is_open
 
 
@@ -235,16 +249,16 @@ def test_assign_is_all_or_nothing_and_never_overbooks() -> None:
     small = create(admin.ctx, course, "Small", capacity="2")
 
     with pytest.raises(ValidationFailed) as exc:
-        run(admin.ctx, cohorts.assign, cohort_id=small.id, enrollment_ids=ids[:3])
+        run(admin.ctx, cohort_placement.assign, cohort_id=small.id, enrollment_ids=ids[:3])
     assert field_error(exc)[0] == "cohort_id" and "2 seats left" in field_error(exc)[1]
     assert member_emails(admin.ctx, small.id) == []
     assert all(cohort_of(admin.ctx, i) is None for i in ids)
 
-    assert run(admin.ctx, cohorts.assign, cohort_id=small.id, enrollment_ids=ids[:2]) == 2
+    assert run(admin.ctx, cohort_placement.assign, cohort_id=small.id, enrollment_ids=ids[:2]) == 2
     # Already in: costs no seat and counts as nothing moved.
-    assert run(admin.ctx, cohorts.assign, cohort_id=small.id, enrollment_ids=ids[:1]) == 0
+    assert run(admin.ctx, cohort_placement.assign, cohort_id=small.id, enrollment_ids=ids[:1]) == 0
     with pytest.raises(ValidationFailed) as exc:
-        run(admin.ctx, cohorts.assign, cohort_id=small.id, enrollment_ids=[ids[2]])
+        run(admin.ctx, cohort_placement.assign, cohort_id=small.id, enrollment_ids=[ids[2]])
     assert "full" in field_error(exc)[1]
     (row,) = [r for r in listed(admin.ctx, course) if r.id == small.id]
     assert row.members == 2 and row.seats_left == 0 and not row.is_open
@@ -256,18 +270,18 @@ def test_assign_is_all_or_nothing_and_never_overbooks() -> None:
     stranger = lf.enrollment(people[3].ctx, other)
     big = create(admin.ctx, course, "Big")
     with pytest.raises(NotFound):
-        run(admin.ctx, cohorts.assign, cohort_id=big.id, enrollment_ids=[ids[3], stranger])
+        run(admin.ctx, cohort_placement.assign, cohort_id=big.id, enrollment_ids=[ids[3], stranger])
     assert cohort_of(admin.ctx, ids[3]) is None
     with pytest.raises(NotFound):
-        run(admin.ctx, cohorts.assign, cohort_id=big.id, enrollment_ids=["not-an-id"])
+        run(admin.ctx, cohort_placement.assign, cohort_id=big.id, enrollment_ids=["not-an-id"])
     with pytest.raises(ValidationFailed):
-        run(admin.ctx, cohorts.assign, cohort_id=big.id, enrollment_ids=[])
+        run(admin.ctx, cohort_placement.assign, cohort_id=big.id, enrollment_ids=[])
 
     # Moving from one cohort to another frees the seat in the first.
-    assert run(admin.ctx, cohorts.assign, cohort_id=big.id, enrollment_ids=[ids[0]]) == 1
+    assert run(admin.ctx, cohort_placement.assign, cohort_id=big.id, enrollment_ids=[ids[0]]) == 1
     assert cohort_of(admin.ctx, ids[0]) == uuid.UUID(big.id)
     assert member_emails(admin.ctx, small.id) == [people[1].email]
-    assert run(admin.ctx, cohorts.unassign, enrollment_ids=[ids[0], ids[2]]) == 1
+    assert run(admin.ctx, cohort_placement.unassign, enrollment_ids=[ids[0], ids[2]]) == 1
     assert cohort_of(admin.ctx, ids[0]) is None
 
 
@@ -317,21 +331,21 @@ def test_archived_cohorts_take_nobody_new_but_keep_their_members() -> None:
     a, b, c = learners(admin, 3)
     spring = create(admin.ctx, course, "Spring")
     enroll(a.ctx, course, cohort_id=spring.id)
-    archived = run(admin.ctx, cohorts.archive_cohort, cohort_id=spring.id)
+    archived = run(admin.ctx, cohort_lifecycle.archive_cohort, cohort_id=spring.id)
     assert archived.is_archived and not archived.is_open and archived.members == 1
     assert listed(admin.ctx, course) == []
     assert [r.id for r in listed(admin.ctx, course, include_archived=True)] == [spring.id]
-    assert run(b.ctx, cohorts.open_cohorts, course_id=course.course_id) == []
+    assert run(b.ctx, cohort_views.open_cohorts, course_id=course.course_id) == []
     with pytest.raises(ValidationFailed) as exc:
         enroll(b.ctx, course, cohort_id=spring.id)
     assert field_error(exc)[0] == "cohort_id" and "archived" in field_error(exc)[1]
     c_id = lf.enrollment(c.ctx, course)
     with pytest.raises(ValidationFailed):
-        run(admin.ctx, cohorts.assign, cohort_id=spring.id, enrollment_ids=[c_id])
+        run(admin.ctx, cohort_placement.assign, cohort_id=spring.id, enrollment_ids=[c_id])
     assert member_emails(admin.ctx, spring.id) == [a.email]
-    restored = run(admin.ctx, cohorts.restore_cohort, cohort_id=spring.id)
+    restored = run(admin.ctx, cohort_lifecycle.restore_cohort, cohort_id=spring.id)
     assert restored.is_open
-    assert run(admin.ctx, cohorts.assign, cohort_id=spring.id, enrollment_ids=[c_id]) == 1
+    assert run(admin.ctx, cohort_placement.assign, cohort_id=spring.id, enrollment_ids=[c_id]) == 1
     actions = [
         e.action
         for e in run(admin.ctx, audit.list_events, page_size=100).rows
@@ -354,17 +368,17 @@ def test_a_learner_may_pick_an_open_cohort_when_enrolling() -> None:
     full = create(admin.ctx, course, "Full", capacity="1")
     run(
         admin.ctx,
-        cohorts.assign,
+        cohort_placement.assign,
         cohort_id=full.id,
         enrollment_ids=[lf.enrollment(c.ctx, course)],
     )
-    offered = run(a.ctx, cohorts.open_cohorts, course_id=course.course_id)
+    offered = run(a.ctx, cohort_views.open_cohorts, course_id=course.course_id)
     assert [r.name for r in offered] == ["Spring"]  # not the ended one, not the full one
 
     got = enroll(a.ctx, course, cohort_id=spring.id)
     assert got.status == "active" and got.cohort_id == spring.id
     assert member_emails(admin.ctx, spring.id) == [a.email]
-    mine = run(a.ctx, cohorts.my_cohort, course_id=course.course_id)
+    mine = run(a.ctx, cohort_views.my_cohort, course_id=course.course_id)
     assert mine is not None and mine.name == "Spring"
 
     # Not forced: enrolling without a choice works while cohorts are open.
@@ -393,7 +407,10 @@ def test_a_cohort_that_is_not_open_is_refused_and_nothing_is_written(peek: Any) 
         assert enrollments.own_enrollment(session, a.ctx, course.course_id) is None
     # Staff may still place someone in a cohort that has ended (a late joiner).
     enrolled = enroll(a.ctx, course)
-    assert run(admin.ctx, cohorts.assign, cohort_id=past.id, enrollment_ids=[enrolled.id]) == 1
+    assert (
+        run(admin.ctx, cohort_placement.assign, cohort_id=past.id, enrollment_ids=[enrolled.id])
+        == 1
+    )
 
 
 def test_an_application_holds_its_seat_and_approval_keeps_the_cohort() -> None:
@@ -412,7 +429,7 @@ def test_an_application_holds_its_seat_and_approval_keeps_the_cohort() -> None:
     assert [(r.learner_email, r.cohort) for r in apps] == [(a.email, "Small")]
 
     # Archiving meanwhile does not take the seat away: members (applicants too) stay.
-    run(admin.ctx, cohorts.archive_cohort, cohort_id=small.id)
+    run(admin.ctx, cohort_lifecycle.archive_cohort, cohort_id=small.id)
     with tenant_session(admin.ctx) as session:
         approved = enrollments.approve(session, admin.ctx, applied.id)
     assert approved.status == "active" and approved.cohort_id == small.id
@@ -462,13 +479,17 @@ def test_another_orgs_cohort_is_refused_everywhere() -> None:
     assert field_error(exc)[0] == "cohort_id"
     # B's admin can neither touch A's cohort nor move A's enrollment into B's.
     for attempt in (
-        lambda s, c: cohorts.update_cohort(s, c, cohort_id=a_cohort.id, name="Mine"),
-        lambda s, c: cohorts.archive_cohort(s, c, cohort_id=a_cohort.id),
-        lambda s, c: cohorts.members(s, c, cohort_id=a_cohort.id),
-        lambda s, c: cohorts.assign(s, c, cohort_id=a_cohort.id, enrollment_ids=[b_enrollment]),
-        lambda s, c: cohorts.assign(s, c, cohort_id=b_cohort.id, enrollment_ids=[a_enrollment]),
-        lambda s, c: cohorts.unassign(s, c, enrollment_ids=[a_enrollment]),
-        lambda s, c: cohorts.list_cohorts(s, c, course_id=a_course.course_id),
+        lambda s, c: cohort_lifecycle.update_cohort(s, c, cohort_id=a_cohort.id, name="Mine"),
+        lambda s, c: cohort_lifecycle.archive_cohort(s, c, cohort_id=a_cohort.id),
+        lambda s, c: cohort_views.members(s, c, cohort_id=a_cohort.id),
+        lambda s, c: cohort_placement.assign(
+            s, c, cohort_id=a_cohort.id, enrollment_ids=[b_enrollment]
+        ),
+        lambda s, c: cohort_placement.assign(
+            s, c, cohort_id=b_cohort.id, enrollment_ids=[a_enrollment]
+        ),
+        lambda s, c: cohort_placement.unassign(s, c, enrollment_ids=[a_enrollment]),
+        lambda s, c: cohort_views.list_cohorts(s, c, course_id=a_course.course_id),
     ):
         with tenant_session(b_admin.ctx) as session, pytest.raises(NotFound):
             attempt(session, b_admin.ctx)
@@ -489,7 +510,7 @@ def test_a_child_org_runs_its_own_cohorts_of_a_parents_shared_course() -> None:
     assert [r.id for r in listed(parent.ctx, shared)] == [parents_own.id]
 
     (learner,) = learners(child_admin, 1)
-    offered = run(learner.ctx, cohorts.open_cohorts, course_id=shared.course_id)
+    offered = run(learner.ctx, cohort_views.open_cohorts, course_id=shared.course_id)
     assert [r.id for r in offered] == [ours.id]
     with pytest.raises(ValidationFailed):
         enroll(learner.ctx, shared, cohort_id=parents_own.id)
@@ -500,7 +521,7 @@ def test_a_child_org_runs_its_own_cohorts_of_a_parents_shared_course() -> None:
     # The parent's admin reads the child's learners elsewhere, but cannot move them into a
     # parent cohort (an enrollment only ever sits in a cohort of its own org).
     with pytest.raises(NotFound):
-        run(parent.ctx, cohorts.assign, cohort_id=parents_own.id, enrollment_ids=[got.id])
+        run(parent.ctx, cohort_placement.assign, cohort_id=parents_own.id, enrollment_ids=[got.id])
     # The child's instructor did not write the parent's course: not theirs to run.
     with pytest.raises(NotFound):
         listed(child_instructor.ctx, shared)
@@ -543,19 +564,19 @@ def test_members_and_unplaced_are_searchable_and_paged() -> None:
     complete(people[0].ctx, course, course.lesson_ids[0])  # 25 %
     withdrawn = f.invite_and_accept_member(admin.ctx, Role.learner)
     lf.enrollment(withdrawn.ctx, course, status="withdrawn")
-    page1 = run(admin.ctx, cohorts.unplaced, course_id=course.course_id, page=1, page_size=2)
+    page1 = run(admin.ctx, cohort_views.unplaced, course_id=course.course_id, page=1, page_size=2)
     assert page1.total == 5 and [r.name.split()[0] for r in page1.rows] == ["Ada", "Bea"]
     assert page1.rows[0].progress_percent == 25 and page1.rows[0].status == "active"
-    page3 = run(admin.ctx, cohorts.unplaced, course_id=course.course_id, page=9, page_size=2)
+    page3 = run(admin.ctx, cohort_views.unplaced, course_id=course.course_id, page=9, page_size=2)
     assert page3.page == 3 and [r.name.split()[0] for r in page3.rows] == ["Eli"]
     assert unplaced_emails(admin.ctx, course, q="cy ") == [people[2].email]
     assert unplaced_emails(admin.ctx, course, q=people[3].email.upper()) == [people[3].email]
     assert unplaced_emails(admin.ctx, course, q="%") == []
 
     crew = create(admin.ctx, course, "Crew")
-    run(admin.ctx, cohorts.assign, cohort_id=crew.id, enrollment_ids=ids[1:4])
+    run(admin.ctx, cohort_placement.assign, cohort_id=crew.id, enrollment_ids=ids[1:4])
     assert member_emails(admin.ctx, crew.id, q="dee") == [people[3].email]
-    got = run(admin.ctx, cohorts.members, cohort_id=crew.id, page_size=2)
+    got = run(admin.ctx, cohort_views.members, cohort_id=crew.id, page_size=2)
     assert got.total == 3 and len(got.rows) == 2
     assert sorted(unplaced_emails(admin.ctx, course)) == sorted([people[0].email, people[4].email])
 
@@ -577,14 +598,14 @@ def test_moves_publish_the_class_view_and_the_learners_chat_lists(
 
     heard.clear()
     with pytest.raises(ServiceError):  # refused: nothing committed, nothing published
-        run(admin.ctx, cohorts.assign, cohort_id=crew.id, enrollment_ids=ids)
+        run(admin.ctx, cohort_placement.assign, cohort_id=crew.id, enrollment_ids=ids)
     assert heard == []
-    run(admin.ctx, cohorts.assign, cohort_id=crew.id, enrollment_ids=ids[:1])
+    run(admin.ctx, cohort_placement.assign, cohort_id=crew.id, enrollment_ids=ids[:1])
     watched = [t for t, _ in heard]
     assert progress_topic in watched and (chat_a, CHANNELS) in heard and chat_b not in watched
 
     heard.clear()
-    run(admin.ctx, cohorts.unassign, enrollment_ids=ids)
+    run(admin.ctx, cohort_placement.unassign, enrollment_ids=ids)
     assert progress_topic in [t for t, _ in heard] and (chat_a, CHANNELS) in heard
     assert chat_b not in [t for t, _ in heard]  # b was in no cohort: nothing moved
 
