@@ -55,6 +55,7 @@ import dataclasses
 import multiprocessing
 import os
 import shlex
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -107,6 +108,9 @@ os.environ["GUILDHALL_REDIS_URL"] = _redis_db(REDIS, 6)  # our broker (pub/sub i
 # tests.conftest sets cheap password hashing before app.settings is read, and has the
 # helpers that make a migrated PostgreSQL database with the non-owner app role.
 from tests import conftest  # noqa: E402
+
+# ... and a throwaway file store that only pytest's own hook removes: remove it here too.
+atexit.register(shutil.rmtree, conftest._STORAGE_DIR, ignore_errors=True)
 
 # isort: split
 import redis  # noqa: E402
