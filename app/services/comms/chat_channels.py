@@ -228,16 +228,7 @@ def leave_channel(session: Session, ctx: OrgContext, *, channel_id: uuid.UUID | 
         acc.member.left_at = utcnow()
         acc.member.modified = utcnow()
         session.add(acc.member)
-        publish_after_commit(
-            session,
-            topics.CHANNEL.name(org=channel.org_id, channel=channel.id),
-            topics.ChannelChanged(kind="members"),
-        )
-        publish_after_commit(
-            session,
-            topics.CHAT_LIST.name(org=channel.org_id, user=ctx.user_id),
-            topics.ChatListChanged(),
-        )
+        publish_membership_change(session, channel, ctx.user_id)
     session.commit()
 
 
@@ -324,15 +315,21 @@ def remove_member(
         target=channel.name,
         detail={"channel_id": str(channel.id), "user_id": str(target)},
     )
+    publish_membership_change(session, channel, target)
+    session.commit()
+
+
+def publish_membership_change(session: Session, channel: ChatChannel, user_id: uuid.UUID) -> None:
+    """After commit: open members panels of `channel` reload, and `user_id`'s channel list
+    (the channel appears or goes)."""
     publish_after_commit(
         session,
         topics.CHANNEL.name(org=channel.org_id, channel=channel.id),
         topics.ChannelChanged(kind="members"),
     )
     publish_after_commit(
-        session, topics.CHAT_LIST.name(org=channel.org_id, user=target), topics.ChatListChanged()
+        session, topics.CHAT_LIST.name(org=channel.org_id, user=user_id), topics.ChatListChanged()
     )
-    session.commit()
 
 
 def open_direct(session: Session, ctx: OrgContext, *, user_id: uuid.UUID | str) -> ChatChannel:

@@ -34,11 +34,10 @@ from app.models.chat import ChannelKind, ChatChannel, ChatMember
 from app.models.enrollment import Enrollment
 from app.models.user import Membership, User
 from app.services.comms import chat_access, chat_channels, chat_list
-from app.services.core import audit, topics
+from app.services.core import audit
 from app.services.core.authz import COURSE_STAFF_ROLES, moderates
 from app.services.core.errors import NotFound, PermissionDenied, ValidationFailed
 from app.services.core.tenancy import OrgContext, count_rows, parse_id, scoped
-from app.services.infra.broker import publish_after_commit
 
 PAGE_SIZE = 50
 MAX_PAGE_SIZE = 100
@@ -276,14 +275,7 @@ def add_member(
         target=channel.name,
         detail={"channel_id": str(channel.id), "user_id": str(target)},
     )
-    publish_after_commit(
-        session,
-        topics.CHANNEL.name(org=channel.org_id, channel=channel.id),
-        topics.ChannelChanged(kind="members"),
-    )
-    publish_after_commit(
-        session, topics.CHAT_LIST.name(org=channel.org_id, user=target), topics.ChatListChanged()
-    )
+    chat_channels.publish_membership_change(session, channel, target)
     session.commit()
     return name
 
