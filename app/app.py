@@ -42,6 +42,9 @@ app = rx.App(
     stylesheets=["/guildhall.css"],
     api_transformer=build_api(),
     backend_exception_handler=failures.backend_exception_handler,
+    # One toast at a time: the newest outcome replaces the last instead of stacking over
+    # the page (on a phone three toasts covered the form they were about).
+    toaster=rx.toast.provider(visible_toasts=1, close_button=True),
     head_components=[
         rx.el.meta(name="theme-color", content="#3e63dd"),
         # The lesson player's video resume and watched-time reporting (assets/player.js).

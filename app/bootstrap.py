@@ -148,36 +148,7 @@ def bootstrap(*, org_name: str, admin_email: str, kind: str, full_name: str = ""
         if not user.is_active:
             raise ValidationFailed(f"The account {email} is deactivated.", field="admin")
         bind_user(session, user.id)
-        membership = session.exec(
-            mark_scoped(
-                select(Membership).where(Membership.org_id == org.id, Membership.user_id == user.id)
-            )
-        ).first()
-        membership_created = membership is None
-        if membership is None:
-            session.add(Membership(org_id=org.id, user_id=user.id, role=Role.org_admin))
-        elif membership.role != Role.org_admin or not membership.is_active:
-            before = {"role": membership.role, "is_active": membership.is_active}
-            membership.role = Role.org_admin
-            membership.is_active = True
-            session.add(membership)
-            audit.record(
-                session,
-                action="bootstrap.admin_restored",
-                org_id=org.id,
-                actor_email="bootstrap",
-                target=email,
-                detail={"before": before, "after": {"role": Role.org_admin, "is_active": True}},
-            )
-        if membership_created:
-            audit.record(
-                session,
-                action="bootstrap.admin_added",
-                org_id=org.id,
-                actor_email="bootstrap",
-                target=email,
-                detail={"role": Role.org_admin, "user_created": user_created},
-            )
+        membership_created = _ensure_admin(session, org.id, user, user_created=user_created)
         token = auth.create_reset_token(session, user)
         audit.record(
             session,
@@ -198,6 +169,40 @@ def bootstrap(*, org_name: str, admin_email: str, kind: str, full_name: str = ""
             membership_created=membership_created,
             link=link,
         )
+
+
+def _ensure_admin(session: Session, org_id: uuid.UUID, user: User, *, user_created: bool) -> bool:
+    """Make `user` an active org admin of the org (audited); True when the membership is new."""
+    membership = session.exec(
+        mark_scoped(
+            select(Membership).where(Membership.org_id == org_id, Membership.user_id == user.id)
+        )
+    ).first()
+    if membership is None:
+        session.add(Membership(org_id=org_id, user_id=user.id, role=Role.org_admin))
+        audit.record(
+            session,
+            action="bootstrap.admin_added",
+            org_id=org_id,
+            actor_email="bootstrap",
+            target=user.email,
+            detail={"role": Role.org_admin, "user_created": user_created},
+        )
+        return True
+    if membership.role != Role.org_admin or not membership.is_active:
+        before = {"role": membership.role, "is_active": membership.is_active}
+        membership.role = Role.org_admin
+        membership.is_active = True
+        session.add(membership)
+        audit.record(
+            session,
+            action="bootstrap.admin_restored",
+            org_id=org_id,
+            actor_email="bootstrap",
+            target=user.email,
+            detail={"before": before, "after": {"role": Role.org_admin, "is_active": True}},
+        )
+    return False
 
 
 def main(argv: Sequence[str] | None = None) -> int:

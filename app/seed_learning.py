@@ -75,17 +75,17 @@ def _build(
 ) -> BuiltCourse:
     """Create, fill and publish one course as `ctx` (an instructor)."""
     with tenant_session(ctx) as session:
-        course = courses.create_course(session, ctx, data=details)
+        course = courses.do_create_course(session, ctx, data=details)
     lessons: dict[str, uuid.UUID] = {}
     answers: dict[str, Any] = {}
     for module_title, items in modules:
         with tenant_session(ctx) as session:
-            module = course_outline.add_module(
+            module = course_outline.do_add_module(
                 session, ctx, course_id=course.id, title=module_title
             )
         for item in items:
             with tenant_session(ctx) as session:
-                lesson = course_lessons.add_lesson(
+                lesson = course_lessons.do_add_lesson(
                     session,
                     ctx,
                     course_id=course.id,
@@ -94,7 +94,7 @@ def _build(
                     title=item["title"],
                 )
                 lessons[item["title"]] = lesson.id
-                course_lessons.update_lesson(
+                course_lessons.do_update_lesson(
                     session,
                     ctx,
                     course_id=course.id,
@@ -105,7 +105,7 @@ def _build(
                 )
                 if "media" in item:
                     filename, data = item["media"]
-                    media.attach_media(
+                    media.do_attach_media(
                         session,
                         ctx,
                         course_id=course.id,
@@ -114,7 +114,7 @@ def _build(
                         filename=filename,
                     )
                 for question in item.get("questions", []):
-                    row = questions.add_question(
+                    row = questions.do_add_question(
                         session, ctx, course_id=course.id, lesson_id=lesson.id, **question
                     )
                     if question["kind"] == "short":
@@ -122,7 +122,7 @@ def _build(
                     else:
                         answers[str(row.id)] = question["answer"]
     with tenant_session(ctx) as session:
-        course_status.publish_course(session, ctx, course_id=course.id)
+        course_status.do_publish_course(session, ctx, course_id=course.id)
     return BuiltCourse(course_id=course.id, lessons=lessons, quiz_answers=answers)
 
 
@@ -300,20 +300,20 @@ def _ensure_learners(org_id: uuid.UUID) -> None:
 
 def _enroll(ctx: OrgContext, course: BuiltCourse) -> None:
     with tenant_session(ctx) as session:
-        enrollments.enroll(session, ctx, course_id=course.course_id, funding_source="self_pay")
+        enrollments.do_enroll(session, ctx, course_id=course.course_id, funding_source="self_pay")
 
 
 def _complete(ctx: OrgContext, course: BuiltCourse, *titles: str) -> None:
     for title in titles:
         with tenant_session(ctx) as session:
-            lesson_completion.complete_lesson(
+            lesson_completion.do_complete_lesson(
                 session, ctx, course_id=course.course_id, lesson_id=course.lessons[title]
             )
 
 
 def _pass_quiz(ctx: OrgContext, course: BuiltCourse, title: str) -> None:
     with tenant_session(ctx) as session:
-        quizzes.submit_attempt(
+        quizzes.do_submit_attempt(
             session,
             ctx,
             course_id=course.course_id,
@@ -329,7 +329,9 @@ def _team(admin: OrgContext, manager_email: str, learner_emails: list[str]) -> N
         by_email = {r.email: r for r in rows}
         manager = by_email[manager_email]
         for email in learner_emails:
-            members.assign_manager(session, admin, by_email[email].membership_id, manager.user_id)
+            members.do_assign_manager(
+                session, admin, by_email[email].membership_id, manager.user_id
+            )
 
 
 def _make_overdue(admin: OrgContext, email: str, course_id: uuid.UUID) -> None:
@@ -379,7 +381,7 @@ def seed_learning(org_id: uuid.UUID) -> bool:
     # Safety is mandatory for everyone within 30 days; Jordan has started, Lee is overdue.
     admin = _context(emails[Role.org_admin], org_id)
     with tenant_session(admin) as session:
-        compliance_rules.set_rule(
+        compliance_rules.do_set_rule(
             session, admin, course_id=safety.course_id, role="", days_to_complete=30
         )
     _complete(jordan, safety, "Why safety comes first", "Site safety handbook")
@@ -398,7 +400,7 @@ def _cohort(
     """A cohort of the course with these (enrolled) learners, and a hello in its channel."""
     user_ids = [c.user_id for c in learners]
     with tenant_session(instructor) as session:
-        made = cohort_lifecycle.create_cohort(
+        made = cohort_lifecycle.do_create_cohort(
             session, instructor, course_id=course.course_id, name=name, capacity="20"
         )
         enrollment_ids = session.exec(
@@ -407,11 +409,11 @@ def _cohort(
                 col(Enrollment.user_id).in_(user_ids),
             )
         ).all()
-        cohort_placement.assign(
+        cohort_placement.do_assign(
             session, instructor, cohort_id=made.id, enrollment_ids=[e.id for e in enrollment_ids]
         )
         channel = chat_courses.cohort_channel(session, instructor, made.id)
-        chat_messages.post_message(
+        chat_messages.do_post_message(
             session,
             instructor,
             channel_id=channel.id,
@@ -423,4 +425,4 @@ def _say(ctx: OrgContext, text: str) -> None:
     """A message in the org's General channel."""
     with tenant_session(ctx) as session:
         channel = chat_channels.org_channel(session, ctx)
-        chat_messages.post_message(session, ctx, channel_id=channel.id, body=text)
+        chat_messages.do_post_message(session, ctx, channel_id=channel.id, body=text)

@@ -29,7 +29,7 @@ log = logging.getLogger("guildhall.worker")
 # Modules whose import registers job handlers.
 HANDLER_MODULES = (
     "app.services.comms.mail",
-    "app.services.learning.enrollments",
+    "app.services.learning.enrollment_jobs",
     "app.services.learning.lesson_completion",
     "app.services.credentials.certificates",
     "app.services.credentials.compliance_enrollment",

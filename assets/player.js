@@ -2,7 +2,8 @@
 // actually played. Finds <video data-gh-video> elements (the page may render them after
 // this script loads, and swap the source on client-side navigation), seeks to their
 // data-position once metadata is loaded, and every few seconds while playing (and on pause,
-// end and leaving the page) fills the hidden form #video-progress-form with
+// end, hiding the tab, closing it, and following an in-app link, so leaving never loses
+// the last seconds) fills the hidden form #video-progress-form with
 // {position, ranges (JSON of video.played), duration} and submits it to the server.
 (function () {
   if (window.__ghPlayer) return;
@@ -20,6 +21,8 @@
   function report(video) {
     var form = document.getElementById("video-progress-form");
     if (!form || !isFinite(video.duration) || video.duration <= 0) return;
+    if (video.__ghLast === video.currentTime) return;  // nothing new since the last report
+    video.__ghLast = video.currentTime;
     var set = function (id, value) {
       var input = document.getElementById(id);
       if (input) input.value = value;
@@ -62,13 +65,21 @@
     for (var i = 0; i < videos.length; i++) bind(videos[i]);
   }
 
-  document.addEventListener("visibilitychange", function () {
-    if (document.visibilityState !== "hidden") return;
+  function reportAll() {
     var videos = document.querySelectorAll("video[data-gh-video]");
-    for (var i = 0; i < videos.length; i++) {
-      if (!videos[i].paused) report(videos[i]);
-    }
+    for (var i = 0; i < videos.length; i++) report(videos[i]);
+  }
+
+  document.addEventListener("visibilitychange", function () {
+    if (document.visibilityState === "hidden") reportAll();
   });
+  window.addEventListener("pagehide", reportAll);
+  // An in-app link swaps the page without unloading it: report before the player goes
+  // (capture phase, so this runs before the router handles the click).
+  document.addEventListener("click", function (event) {
+    var target = event.target;
+    if (target && target.closest && target.closest("a[href]")) reportAll();
+  }, true);
   new MutationObserver(scan).observe(document.documentElement, { childList: true, subtree: true });
   scan();
 })();

@@ -13,7 +13,7 @@ What runs (all in this process; one asyncio loop plays one backend worker, with 
 real `StateManagerRedis` and a real `rx.App`, whose socket emit is replaced by a recorder):
 
 * N learners, enrolled in one course, each complete one lesson through the real service
-  (`lesson_completion.complete_lesson`, PostgreSQL with row-level security), in `PROCESSES` (4)
+  (`lesson_completion.do_complete_lesson`, PostgreSQL with row-level security), in `PROCESSES` (4)
   forked learner processes with up to 16 requests in flight, like requests reaching other
   backend workers: all at once (a burst), or paced at `--rate` per second.
 * M instructor tabs watch the course.
@@ -313,7 +313,7 @@ def _complete_one(
     it committed."""
     time.sleep(max(0.0, at - time.perf_counter()))
     with tenant_session(ctx) as session:
-        done = lesson_completion.complete_lesson(
+        done = lesson_completion.do_complete_lesson(
             session, ctx, course_id=course_id, lesson_id=lesson_id
         )
     return enrollment_id, done.progress_percent, _commit_at.value

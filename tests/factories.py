@@ -79,7 +79,7 @@ def signup(
 ) -> tuple[User, Organization]:
     """Sign up a new user with a new root org (they become its org admin)."""
     with public_session() as session:
-        return auth.sign_up(
+        return auth.do_sign_up(
             session,
             full_name=full_name or unique("Person"),
             email=email or unique_email("admin"),
@@ -93,9 +93,11 @@ def signup(
 def sign_in_token(email: str, password: str = PASSWORD, *, ip: str = IP) -> str:
     """Sign in and redeem the ticket: the session token a browser cookie would hold."""
     with public_session() as session:
-        ticket = auth.sign_in(session, email=email, password=password, ip=ip, user_agent="pytest")
+        ticket = auth.do_sign_in(
+            session, email=email, password=password, ip=ip, user_agent="pytest"
+        )
     with public_session() as session:
-        return auth.redeem_ticket(session, ticket)
+        return auth.do_redeem_ticket(session, ticket)
 
 
 def resolve(token: str, *, ip: str = IP) -> OrgContext | None:
@@ -112,7 +114,7 @@ def context(token: str, *, ip: str = IP) -> OrgContext:
 
 
 def signed_in_ctx(email: str, password: str = PASSWORD, *, ip: str = IP) -> tuple[OrgContext, str]:
-    """Sign in through auth.sign_in + redeem_ticket + resolve: (context, session token)."""
+    """Sign in through auth.do_sign_in + redeem_ticket + resolve: (context, session token)."""
     token = sign_in_token(email, password, ip=ip)
     return context(token, ip=ip), token
 
@@ -146,7 +148,7 @@ def invite(
     """Invite a fresh (or given) email; returns (email, invite token)."""
     email = email or unique_email(role)
     with tenant_session(ctx) as session:
-        _, token = invites.create_invite(session, ctx, email=email, role=role, org_id=org_id)
+        _, token = invites.do_invite(session, ctx, email=email, role=role, org_id=org_id)
     return email, token
 
 
@@ -160,7 +162,9 @@ def invite_and_accept_member(
 ) -> SignedIn:
     """Invite a new person with `role`, let them create their account, sign them in."""
     email, token = invite(ctx, role, email=email, org_id=org_id)
-    invites.accept(token, full_name=full_name or unique("Member"), password=PASSWORD, ip=IP)
+    invites.do_accept_invite(
+        token, full_name=full_name or unique("Member"), password=PASSWORD, ip=IP
+    )
     return signed_in(email)
 
 
@@ -180,7 +184,7 @@ def child_org(
 ) -> Organization:
     """A child org under the context's org (or `parent_id`)."""
     with tenant_session(ctx) as session:
-        return orgs.create_child_org(
+        return orgs.do_create_child_org(
             session,
             ctx,
             parent_id=parent_id or ctx.org_id,  # type: ignore[arg-type]

@@ -1,7 +1,7 @@
 """Stored files of the real key families, for tests of `GET /files/...`.
 
 The file route decides by what a key belongs to, so a test needs a file that belongs to
-something: a lesson's media (stored where `media.attach_media` stores it and set on the
+something: a lesson's media (stored where `media.do_attach_media` stores it and set on the
 lesson) or a certificate's PDF (issued by the real jobs, see
 `tests/services/credentials/test_certificates.py`).
 

@@ -41,7 +41,7 @@ def _org_id(out: str) -> str:
 def _set_password(link: str, password: str = NEW_PASSWORD) -> None:
     token = link.rsplit("/reset/", 1)[1]
     with public_session() as session:
-        auth.reset_password(session, token=token, password=password)
+        auth.do_reset_password(session, token=token, password=password)
 
 
 def _count(peek: Callable[..., list[Any]], sql: str, **params: Any) -> int:
@@ -61,7 +61,7 @@ def test_creates_org_and_admin_and_the_link_works(
 
     # The account has no usable password until the link is used.
     with pytest.raises(ValidationFailed), public_session() as session:
-        auth.sign_in(session, email=email, password=NEW_PASSWORD)
+        auth.do_sign_in(session, email=email, password=NEW_PASSWORD)
     _set_password(link)
     admin = f.signed_in(email, NEW_PASSWORD)
     assert admin.ctx.role == Role.org_admin
@@ -128,7 +128,7 @@ def test_demoted_admin_is_restored(backend: Backend, capsys: pytest.CaptureFixtu
     other = f.invite_and_accept_member(first.ctx, Role.org_admin)
     with tenant_session(other.ctx) as session:
         rows = members.list_members(session, other.ctx, search=email).rows
-        members.change_role(session, other.ctx, rows[0].membership_id, Role.learner)
+        members.do_change_role(session, other.ctx, rows[0].membership_id, Role.learner)
     assert f.refresh(first).ctx.role == Role.learner
     assert _run(capsys, "--org", org, "--admin", email)[0] == 0
     assert f.refresh(first).ctx.role == Role.org_admin

@@ -6,7 +6,7 @@ import pytest
 
 from app import seed, worker
 from app.seed_learning import SAFETY, SERVICE
-from app.services.comms import chat_channels, chat_list, chat_messages
+from app.services.comms import chat_channels, chat_history, chat_list
 from app.services.core.tenancy import tenant_session
 from app.services.credentials import compliance_report
 from app.services.infra import outbox
@@ -50,14 +50,14 @@ def test_the_demo_tenant_has_courses_progress_a_certificate_and_an_overdue_learn
 
     with tenant_session(learner.ctx) as session:
         general = chat_channels.org_channel(session, learner.ctx)
-        said = chat_messages.history(session, learner.ctx, channel_id=general.id).rows
+        said = chat_history.history(session, learner.ctx, channel_id=general.id).rows
     assert len(said) == 3 and any("handbook" in m.body for m in said)
 
     # Lee and Jordan are the safety course's "Spring intake" cohort, with its own channel.
     with tenant_session(learner.ctx) as session:
         rooms = {r.name: r for r in chat_list.list_channels(session, learner.ctx)}
         (cohort_room,) = [r for n, r in rooms.items() if n.startswith("Spring intake")]
-        said = chat_messages.history(session, learner.ctx, channel_id=cohort_room.id).rows
+        said = chat_history.history(session, learner.ctx, channel_id=cohort_room.id).rows
     assert [m.body for m in said] == ["Hello Spring intake! This channel is just for this cohort."]
     with tenant_session(priya.ctx) as session:
         assert not any(

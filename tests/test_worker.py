@@ -167,7 +167,7 @@ def _mail_row(peek: Callable[..., list[Any]], email: str) -> tuple[Any, ...]:
 def _invite_mail_job(admin: f.SignedIn, email: str) -> uuid.UUID:
     """Invite `email` (a message with a sealed link, sent by a `mail.send` job)."""
     with tenant_session(admin.ctx) as session:
-        invites.create_invite(session, admin.ctx, email=email, role="learner")
+        invites.do_invite(session, admin.ctx, email=email, role="learner")
         job = session.exec(
             scoped(admin.ctx, OutboxJob).where(OutboxJob.kind == mail.SEND_JOB)
         ).one()

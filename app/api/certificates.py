@@ -13,7 +13,7 @@ from starlette.routing import BaseRoute, Route
 from app.api.session import request_context
 from app.services.core.errors import NotFound, ServiceError
 from app.services.core.tenancy import tenant_session
-from app.services.credentials import certificates
+from app.services.credentials import certificate_downloads
 
 
 def _not_found() -> JSONResponse:
@@ -28,7 +28,7 @@ def certificate_pdf(request: Request) -> Response:
     try:
         ctx = request_context(request)
         with tenant_session(ctx) as session:
-            pdf = certificates.pdf_for(session, ctx, certificate_id)
+            pdf = certificate_downloads.pdf_for(session, ctx, certificate_id)
     except ServiceError:
         # signed out, another person's id, a feature turned off: all look like a missing id
         return _not_found()

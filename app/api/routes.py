@@ -55,12 +55,12 @@ async def health_route(_request: Request) -> JSONResponse:
 # would freeze every request and websocket of this worker until its timeouts ran out.
 def _redeem(ticket: str, old: str | None) -> str:
     with public_session() as session:
-        return auth.redeem_ticket(session, ticket, old_token=old)
+        return auth.do_redeem_ticket(session, ticket, old_token=old)
 
 
 def _sign_out(token: str) -> None:
     with public_session() as session:
-        auth.sign_out(session, token)
+        auth.do_sign_out(session, token)
 
 
 async def complete_sign_in(request: Request) -> Response:

@@ -61,9 +61,15 @@ def toggle_row(row: Any) -> rx.Component:
 
 
 def section_card(
-    title: str, *children: rx.Component, on_submit: Any, hint: str = "", save_id: str = ""
+    title: str,
+    *children: rx.Component,
+    section: str,
+    on_submit: Any,
+    hint: str = "",
+    save_id: str = "",
 ) -> rx.Component:
-    """One section's form: heading, fields, save button."""
+    """One section's form: heading, fields, save button. The form is remounted (showing the
+    stored values) only when `section`'s stored values change."""
     return rx.card(
         rx.form(
             rx.vstack(
@@ -76,7 +82,7 @@ def section_card(
             ),
             on_submit=on_submit,
             reset_on_submit=False,
-            key=SettingsState.form_key,
+            key=SettingsState.form_keys[section],
         ),
         width="100%",
     )

@@ -1,4 +1,9 @@
-"""The app shell: top bar (org, switcher, user menu) and a side nav filtered by permission."""
+"""The app shell: top bar (org, switcher, user menu) and a side nav filtered by permission.
+
+On a phone (below 768 px, `assets/guildhall.css`) the top bar keeps the menu button, the
+site name, the bell and dark mode; the side nav becomes a drawer the menu button opens,
+carrying the org switcher and the user's name and sign-out. The drawer opens and closes in
+the browser (a class on `<body>`), with no round trip to the server."""
 
 from __future__ import annotations
 
@@ -30,6 +35,16 @@ NAV_ITEMS: list[tuple[str, str, str, Permission, str]] = [
 ]
 
 
+_OPEN_NAV = (
+    "const open = document.body.classList.toggle('gh-nav-open');"
+    "document.getElementById('nav-toggle').setAttribute('aria-expanded', String(open));"
+)
+_CLOSE_NAV = (
+    "document.body.classList.remove('gh-nav-open');"
+    "document.getElementById('nav-toggle')?.setAttribute('aria-expanded', 'false');"
+)
+
+
 def _nav_link(
     label: str, href: str, icon: str, permission: Permission, feature: str
 ) -> rx.Component:
@@ -44,31 +59,66 @@ def _nav_link(
             class_name="gh-nav-link",
             data_nav=href,
             underline="none",
+            on_click=rx.call_script(_CLOSE_NAV),
         ),
     )
 
 
-def side_nav() -> rx.Component:
-    """Links the user's role allows."""
-    return rx.el.nav(
-        rx.vstack(*[_nav_link(*item) for item in NAV_ITEMS], spacing="1", width="100%"),
-        aria_label="Main",
-        id="side-nav",
-        class_name="gh-sidenav",
+def menu_button() -> rx.Component:
+    """The phone's menu button: opens and closes the side nav drawer."""
+    return rx.icon_button(
+        rx.icon("menu", size=20),
+        variant="ghost",
+        size="2",
+        aria_label="Menu",
+        aria_controls="side-nav",
+        aria_expanded="false",
+        id="nav-toggle",
+        class_name="gh-phone-only",
+        on_click=rx.call_script(_OPEN_NAV),
     )
 
 
-def org_switcher() -> rx.Component:
-    """The active org, and a menu of the user's other orgs."""
+def side_nav() -> rx.Component:
+    """Links the user's role allows; on a phone, also the org switcher and the user."""
+    return rx.fragment(
+        rx.el.nav(
+            rx.vstack(
+                rx.box(
+                    org_switcher(suffix="-nav"),
+                    user_menu(suffix="-nav"),
+                    class_name="gh-phone-only gh-nav-account",
+                ),
+                *[_nav_link(*item) for item in NAV_ITEMS],
+                spacing="1",
+                width="100%",
+            ),
+            aria_label="Main",
+            id="side-nav",
+            class_name="gh-sidenav",
+        ),
+        rx.box(
+            class_name="gh-nav-backdrop",
+            id="nav-backdrop",
+            on_click=rx.call_script(_CLOSE_NAV),
+        ),
+    )
+
+
+def org_switcher(suffix: str = "") -> rx.Component:
+    """The active org, and a menu of the user's other orgs (`suffix` keeps the ids of the
+    drawer's copy apart from the top bar's)."""
     return rx.menu.root(
         rx.menu.trigger(
             rx.button(
                 rx.icon("building_2", size=16),
-                rx.text(SessionState.org_name, id="active-org"),
+                rx.text(SessionState.org_name, id=f"active-org{suffix}", class_name="gh-org-name"),
                 rx.icon("chevron_down", size=14),
                 variant="soft",
-                aria_label="Switch organization",
-                id="org-switcher",
+                # The visible text (the org's name) starts the accessible name.
+                aria_label=SessionState.org_name + ": switch organization",
+                id=f"org-switcher{suffix}",
+                class_name="gh-org-switcher",
             )
         ),
         rx.menu.content(
@@ -117,23 +167,28 @@ def bell() -> rx.Component:
     )
 
 
-def user_menu() -> rx.Component:
+def user_menu(suffix: str = "") -> rx.Component:
     """Who is signed in, and the sign-out form (a POST to our own route)."""
+    form_id = f"sign-out-form{suffix}"
     return rx.hstack(
         rx.vstack(
-            rx.text(SessionState.user_name, size="2", weight="bold", id="user-name"),
-            rx.text(SessionState.role_label, size="1", color_scheme="gray", id="user-role"),
+            rx.text(SessionState.user_name, size="2", weight="bold", id=f"user-name{suffix}"),
+            rx.text(
+                SessionState.role_label, size="1", color_scheme="gray", id=f"user-role{suffix}"
+            ),
             spacing="0",
             align="end",
         ),
         rx.el.form(
-            rx.button("Sign out", type="submit", variant="outline", size="2", id="sign-out"),
+            rx.button(
+                "Sign out", type="submit", variant="outline", size="2", id=f"sign-out{suffix}"
+            ),
             action="/api/auth/signout",
             method="post",
-            id="sign-out-form",
+            id=form_id,
             # Reflex forms always call preventDefault on submit; hand the POST back to the
             # browser (`form.submit()` fires no submit event, so this does not loop).
-            on_submit=rx.call_script("document.getElementById('sign-out-form').submit()"),
+            on_submit=rx.call_script(f"document.getElementById('{form_id}').submit()"),
         ),
         align="center",
         spacing="3",
@@ -141,8 +196,13 @@ def user_menu() -> rx.Component:
 
 
 def top_bar() -> rx.Component:
-    """Brand, org switcher, user."""
+    """Brand, org switcher, user: the page's banner landmark."""
+    return rx.el.header(_top_bar_row())
+
+
+def _top_bar_row() -> rx.Component:
     return rx.hstack(
+        menu_button(),
         rx.hstack(
             rx.link(
                 rx.hstack(
@@ -154,27 +214,30 @@ def top_bar() -> rx.Component:
                         rx.cond(SessionState.site_name != "", SessionState.site_name, "Guildhall"),
                         size="5",
                         id="site-name",
+                        class_name="gh-site-name",
                     ),
                     align="center",
                     spacing="2",
+                    min_width="0",
                 ),
                 href="/dashboard",
                 underline="none",
+                min_width="0",
             ),
-            org_switcher(),
+            rx.box(org_switcher(), class_name="gh-desktop-only"),
             align="center",
             spacing="4",
+            min_width="0",
+            flex_shrink="1",
         ),
         rx.spacer(),
         bell(),
-        user_menu(),
+        rx.box(user_menu(), class_name="gh-desktop-only"),
         rx.color_mode.button(size="2", variant="ghost", aria_label="Toggle dark mode"),
         align="center",
-        padding_x="1.5em",
-        padding_y="0.75em",
+        class_name="gh-topbar",
         border_bottom=f"1px solid {rx.color('gray', 5)}",
         width="100%",
-        wrap="wrap",
     )
 
 
@@ -199,8 +262,9 @@ def app_shell(
                 rx.el.main(
                     rx.cond(SessionState.signed_in, body, skeleton_rows(4)),
                     class_name="gh-main",
+                    id="main",
                 ),
-                direction=rx.breakpoints(initial="column", md="row"),
+                direction="row",
                 width="100%",
             ),
             min_height="100vh",
@@ -211,18 +275,22 @@ def app_shell(
 
 
 def public_shell(*content: rx.Component) -> rx.Component:
-    """A page for visitors: a centred card."""
+    """A page for visitors: a centred card, the page's main landmark."""
     return rx.center(
-        rx.card(
-            rx.vstack(
-                rx.link(rx.heading("Guildhall", size="6"), href="/", underline="none"),
-                *content,
-                spacing="4",
+        rx.el.main(
+            rx.card(
+                rx.vstack(
+                    rx.link(rx.heading("Guildhall", size="6"), href="/", underline="none"),
+                    *content,
+                    spacing="4",
+                    width="100%",
+                ),
                 width="100%",
+                size="4",
             ),
+            id="main",
             width="100%",
             max_width="28em",
-            size="4",
         ),
         min_height="100vh",
         padding="1em",

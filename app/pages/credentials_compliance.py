@@ -23,7 +23,7 @@ from app.state.session import SessionState
 # (the chart's bar order: ComplianceState.chart_data)
 CHART_COLORS = ("#30A46C", "#3E63DD", "#8D8D8D", "#E5484D", "#12A594", "#CE2C31")
 FILTERS = (
-    ("", "All"),
+    ("all", "All"),
     ("overdue", "Overdue"),
     ("expired", "Certificate expired"),
     ("recertify", "Recertification due"),
@@ -104,7 +104,7 @@ def _report() -> rx.Component:
         rx.hstack(
             rx.segmented_control.root(
                 *[rx.segmented_control.item(label, value=value) for value, label in FILTERS],
-                value=s.status_filter,
+                value=s.status_choice,
                 on_change=s.show_status,
                 aria_label="Filter by status",
                 id="compliance-filter",

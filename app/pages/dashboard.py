@@ -11,7 +11,7 @@ from app.state.session import SessionState
 
 
 def _card(
-    title: str, text: str, href: str, permission: Permission, feature: str = ""
+    title: str, text: str | rx.Var[str], href: str, permission: Permission, feature: str = ""
 ) -> rx.Component:
     shown = SessionState.permissions.contains(permission.value)
     if feature:
@@ -83,7 +83,15 @@ def dashboard() -> rx.Component:
                     ),
                     _card(
                         "Members",
-                        "See who is here, invite people, change roles.",
+                        rx.cond(
+                            SessionState.permissions.contains(Permission.members_manage.value),
+                            "See who is here, invite people, change roles.",
+                            rx.cond(
+                                SessionState.permissions.contains(Permission.members_invite.value),
+                                "See who is here and invite people.",
+                                "See who is here and their roles.",
+                            ),
+                        ),
                         "/admin/members",
                         Permission.members_view,
                     ),

@@ -189,7 +189,8 @@ def _quiz() -> rx.Component:
                         rx.cond(
                             fb["correct"] == "",
                             rx.text(
-                                "The right answer shows once you pass or have no tries left.",
+                                "The right answer and why show once you pass or have no "
+                                "tries left.",
                                 size="1",
                                 color_scheme="gray",
                             ),

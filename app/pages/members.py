@@ -74,18 +74,53 @@ def _member_row(m: rx.Var) -> rx.Component:
                 s.can_manage,
                 rx.cond(
                     m["active"],
-                    rx.button(
-                        "Deactivate",
-                        size="1",
-                        variant="soft",
-                        color_scheme="red",
-                        on_click=s.set_active(m["id"], False),
-                    ),
+                    _deactivate(m),
                     rx.button(
                         "Reactivate", size="1", variant="soft", on_click=s.set_active(m["id"], True)
                     ),
                 ),
             )
+        ),
+    )
+
+
+def _deactivate(m: rx.Var) -> rx.Component:
+    """Deactivate, after a confirmation that says what it does."""
+    name = m["name"].to(str)
+    return rx.alert_dialog.root(
+        rx.alert_dialog.trigger(
+            rx.button(
+                "Deactivate",
+                size="1",
+                variant="soft",
+                color_scheme="red",
+                aria_label="Deactivate " + name,
+                id="deactivate-" + m["id"].to(str),
+            )
+        ),
+        rx.alert_dialog.content(
+            rx.alert_dialog.title("Deactivate " + name + "?"),
+            rx.alert_dialog.description(
+                "They can no longer sign in to this organization and stop counting against "
+                "its seats. Their learning records and certificates stay, and you can "
+                "reactivate them at any time.",
+                size="2",
+            ),
+            rx.flex(
+                rx.alert_dialog.cancel(rx.button("Cancel", variant="soft", color_scheme="gray")),
+                rx.alert_dialog.action(
+                    rx.button(
+                        "Deactivate",
+                        color_scheme="red",
+                        on_click=MembersState.set_active(m["id"], False),
+                        id="confirm-deactivate",
+                    )
+                ),
+                gap="3",
+                justify="end",
+                margin_top="1em",
+            ),
+            max_width="28em",
         ),
     )
 

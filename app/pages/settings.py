@@ -38,6 +38,7 @@ def _features() -> rx.Component:
     return section_card(
         "Features",
         rx.foreach(S.feature_rows, toggle_row),
+        section="features",
         on_submit=S.save_features,
         hint="Turned-off features leave the menu and their pages for everyone in the org.",
         save_id="save-features",
@@ -75,6 +76,7 @@ def _funding() -> rx.Component:
                     align="center",
                 ),
             ),
+            section="funding",
             on_submit=S.save_funding,
             save_id="save-funding",
         ),
@@ -141,6 +143,7 @@ def _delivery() -> rx.Component:
             wrap="wrap",
         ),
         field_meta(S.meta["delivery.modes"]),
+        section="delivery",
         on_submit=S.save_delivery,
         save_id="save-delivery",
     )
@@ -150,6 +153,7 @@ def _reporting() -> rx.Component:
     return section_card(
         "Reporting",
         rx.foreach(S.reporting_rows, toggle_row),
+        section="reporting",
         on_submit=S.save_reporting,
         save_id="save-reporting",
     )
@@ -223,6 +227,7 @@ def _branding() -> rx.Component:
                 width="100%",
                 wrap="wrap",
             ),
+            section="branding",
             on_submit=S.save_branding,
             save_id="save-branding",
         ),
@@ -314,6 +319,7 @@ def _limits() -> rx.Component:
     return section_card(
         "Limits",
         rx.foreach(S.limit_rows, _limit_row),
+        section="limits",
         on_submit=S.save_limits,
         hint="Leave empty for no limit. A limit below current use stops new additions only.",
         save_id="save-limits",

@@ -246,7 +246,7 @@ def _details() -> rx.Component:
         ),
         on_submit=S.save_details,
         id="details-form",
-        key=S.rev.to_string(),
+        key=S.details_key,
         width="100%",
     )
     cover = rx.vstack(
@@ -308,7 +308,7 @@ def _module_row(row: rx.Var) -> rx.Component:
             flex="1",
             min_width="8em",
         ),
-        rx.text(row["count"], " lessons", size="1", color_scheme="gray"),
+        rx.text(row["count"], size="1", color_scheme="gray"),
         icon_button(
             "arrow_up",
             "Move module up",

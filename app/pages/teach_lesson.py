@@ -265,7 +265,7 @@ def _question_card(q: rx.Var) -> rx.Component:
                 width="100%",
             ),
             on_submit=S.save_question,
-            key=q["id"] + S.rev.to_string(),
+            key=q["key"],
         ),
         width="100%",
         id=base,
@@ -453,7 +453,7 @@ def lesson_editor() -> rx.Component:
             width="100%",
         ),
         on_submit=S.save_lesson,
-        key=S.sel + S.rev.to_string(),
+        key=S.lesson["key"],
         width="100%",
     )
     return rx.card(

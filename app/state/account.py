@@ -77,7 +77,7 @@ class SignUpState(FormState, SessionState):
         self._start()
         try:
             with public_session() as session:
-                self.sent_to = signup.request_sign_up(
+                self.sent_to = signup.do_request_sign_up(
                     session,
                     full_name=str(form.get("full_name", "")),
                     email=str(form.get("email", "")),
@@ -109,7 +109,7 @@ class SignUpConfirmState(SessionState):
         token = self.router.url.path.rstrip("/").rsplit("/", 1)[-1][:200]
         try:
             with public_session() as session:
-                ticket = signup.confirm_sign_up(session, token=token, ip=self._ip())
+                ticket = signup.do_confirm_sign_up(session, token=token, ip=self._ip())
         except ServiceError as exc:
             self.problem = exc.message
             return None
@@ -124,7 +124,7 @@ class SignInState(FormState, SessionState):
         self._start()
         try:
             with public_session() as session:
-                ticket = auth.sign_in(
+                ticket = auth.do_sign_in(
                     session,
                     email=str(form.get("email", "")),
                     password=str(form.get("password", "")),
@@ -147,7 +147,7 @@ class ForgotState(FormState, SessionState):
         self._start()
         try:
             with public_session() as session:
-                auth.request_password_reset(
+                auth.do_request_password_reset(
                     session, email=str(form.get("email", "")), ip=self._ip()
                 )
         except ServiceError as exc:
@@ -169,7 +169,7 @@ class ResetState(FormState, SessionState):
             return None
         try:
             with public_session() as session:
-                user_id = auth.reset_password(
+                user_id = auth.do_reset_password(
                     session, token=token, password=str(form.get("password", "")), ip=self._ip()
                 )
                 ticket = auth.ticket_for_user(
@@ -227,7 +227,7 @@ class InviteState(FormState, SessionState):
         self._start()
         ctx = self._context()
         try:
-            user_id, org_id = invites.accept(
+            user_id, org_id = invites.do_accept_invite(
                 self._invite_token(),
                 signed_in_user_id=ctx.user_id if ctx else None,
                 full_name=str(form.get("full_name", "")),

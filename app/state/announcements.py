@@ -81,6 +81,11 @@ class AnnouncementsState(PagedState, FormState, SessionState):
             for r in rows
         ]
 
+    def _load_first_page(self, ctx: OrgContext) -> None:
+        """Back to the newest sent announcements (where one just sent shows)."""
+        self.page = 1
+        self._load_sent(ctx)
+
     def _reload(self) -> rx.event.EventSpec | None:
         try:
             self._load_sent(self._require())
@@ -116,26 +121,25 @@ class AnnouncementsState(PagedState, FormState, SessionState):
     def send(self, form: dict[str, Any]) -> rx.event.EventSpec | None:
         """Send to the chosen audience; a toast says how many it reaches."""
         self._start()
-        try:
-            ctx = self._require()
-            with tenant_session(ctx) as session:
-                sent = announcements.send(
-                    session,
-                    ctx,
-                    audience=str(form.get("audience") or self.audience),
-                    title=str(form.get("title", "")),
-                    body=str(form.get("body", "")),
-                    role=str(form.get("role", "")),
-                    course_id=str(form.get("course_id", "")) or None,
-                )
-            self.page = 1
-            self._load_sent(ctx)
-        except ServiceError as exc:
-            self._fail(exc)
-            if exc.field:
+        done = self._call(
+            lambda s, ctx: announcements.do_send_announcement(
+                s,
+                ctx,
+                audience=str(form.get("audience") or self.audience),
+                title=str(form.get("title", "")),
+                body=str(form.get("body", "")),
+                role=str(form.get("role", "")),
+                course_id=str(form.get("course_id", "")) or None,
+            ),
+            then=self._load_first_page,
+        )
+        if done.error is not None:
+            self._fail(done.error)
+            if done.error.field:
                 return None
-            return handle_errors(exc)
+            return done.reply
         self.busy = False
         self.form_key += 1
-        people = "person" if sent.recipients == 1 else "people"
-        return rx.toast.success(f"Announcement sent to {sent.recipients} {people}.")
+        recipients = done.value.recipients
+        people = "person" if recipients == 1 else "people"
+        return rx.toast.success(f"Announcement sent to {recipients} {people}.")

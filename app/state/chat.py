@@ -4,7 +4,7 @@ and live updates.
 Live: the load handler refreshes the session first (which clears the tab's page topics),
 then watches the topics of the channels the user may see (decided by the services, never
 by an argument) plus the user's own chat-list topic. A push on the open channel reads what
-changed from the database with `chat_messages.since` (re-checking access: a removed user's
+changed from the database with `chat_history.since` (re-checking access: a removed user's
 tab loses the channel) and merges it by id, so a repeated or overlapping push never shows a
 message twice; a push on another channel recounts the unread badges. A reconnecting tab
 runs the load handler again (Reflex re-sends the page's load on reconnect), so it reloads
@@ -18,15 +18,16 @@ are published on the channel topic with kind `members`: the affected person's ta
 re-reads the channel header (the muted notice and the disabled composer appear or clear) and
 open members panels reload. A mute also ends by itself: while muted, the page runs a timer
 (`mute_tick`) that re-reads the header once the mute is over. A person removed from the
-open channel loses it with a notice saying so, and it leaves their list.
+open channel loses it with a notice saying so, and it leaves their list. The panel's vars and
+handlers are the mixin `app.state.chat_members.ChatMembersMixin`; rows and constants are in
+`app.state.chat_rows`.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import math
 import uuid
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -34,103 +35,24 @@ import reflex as rx
 from sqlmodel import Session
 
 from app.models.base import utcnow
-from app.services.comms import chat_channels, chat_list
+from app.services.comms import chat_channels, chat_history, chat_list, chat_mutes
 from app.services.comms import chat_members as cm
 from app.services.comms import chat_messages as msgs
 from app.services.core import topics
-from app.services.core.authz import ROLE_LABELS, Permission
-from app.services.core.errors import NotFound, PermissionDenied, ServiceError, Unauthenticated
-from app.services.core.tenancy import OrgContext, parse_id, tenant_session
+from app.services.core.authz import Permission
+from app.services.core.errors import NotFound, PermissionDenied, ServiceError
+from app.services.core.tenancy import OrgContext, tenant_session
+from app.state.chat_members import ChatMembersMixin
+from app.state.chat_rows import KIND_ICONS, MAX_SHOWN, ChatMsg, fail, muted_text, to_msg
 from app.state.learn import path_ids
 from app.state.live import hub
 from app.state.live_coalesce import Change
-from app.state.session import SessionState
+from app.state.session import Outcome, SessionState
 
-_T = TypeVar("_T")
-
-MAX_SHOWN = 300  # messages kept in a tab's state; older ones reload with "Load earlier"
-MUTE_MINUTES = ("10", "60", "1440", "10080")
-KIND_ICONS = {
-    "org": "building_2",
-    "course": "graduation_cap",
-    "cohort": "users",
-    "interest": "hash",
-    "event": "calendar",
-    "direct": "user",
-}
+T = TypeVar("T")
 
 
-@dataclasses.dataclass
-class MsgPart:
-    """A piece of a message: text, or a link (http/https only) shown as its own text."""
-
-    text: str = ""
-    href: str = ""
-
-
-@dataclasses.dataclass
-class ChatMsg:
-    """A message as the page shows it."""
-
-    id: str = ""
-    user_id: str = ""
-    author: str = ""
-    when: str = ""
-    created: str = ""  # ISO timestamp (ordering and the history cursor)
-    changed: str = ""  # ISO timestamp of the latest change (catch-up reads)
-    body: str = ""
-    parts: list[MsgPart] = dataclasses.field(default_factory=list)
-    edited: bool = False
-    deleted: bool = False
-    mine: bool = False
-    mentions_me: bool = False
-
-
-def to_msg(row: msgs.MessageRow) -> ChatMsg:
-    """A service row as the page's message (text split into plain parts and links)."""
-    return ChatMsg(
-        id=row.id,
-        user_id=row.user_id,
-        author=row.author,
-        when=row.created.strftime("%Y-%m-%d %H:%M"),
-        created=row.created.isoformat(),
-        changed=row.changed.isoformat(),
-        body=row.body,
-        parts=[MsgPart(text=t, href=h) for t, h in msgs.split_links(row.body)],
-        edited=row.edited,
-        deleted=row.deleted,
-        mine=row.mine,
-        mentions_me=row.mentions_me,
-    )
-
-
-def muted_text(until: datetime, now: datetime | None = None) -> str:
-    """The muted notice, e.g. "You are muted in this channel until 14:05 UTC" (with the
-    date too when the mute ends on another day)."""
-    now = now or utcnow()
-    when = f"{until:%H:%M} UTC" if until.date() == now.date() else f"{until:%Y-%m-%d %H:%M} UTC"
-    return f"You are muted in this channel until {when}"
-
-
-def _member_dict(row: cm.MemberRow) -> dict[str, str]:
-    return {
-        "id": row.user_id,
-        "name": row.name,
-        "role": ROLE_LABELS.get(row.role, row.role),
-        "muted_until": row.muted_until.strftime("%Y-%m-%d %H:%M UTC") if row.muted_until else "",
-        "me": "1" if row.is_me else "",
-        "can_mute": "1" if row.can_mute else "",
-        "can_remove": "1" if row.can_remove else "",
-    }
-
-
-def _fail(exc: ServiceError) -> rx.event.EventSpec:
-    if isinstance(exc, Unauthenticated):
-        return rx.redirect("/signin?next=/chat")
-    return rx.toast.error(exc.message)
-
-
-class ChatState(SessionState):
+class ChatState(ChatMembersMixin, SessionState):
     """The chat page of one tab."""
 
     loaded: bool = False
@@ -161,27 +83,11 @@ class ChatState(SessionState):
     mute_ends: str = ""
     # why the open channel went away ("" when it did not, or for a plain "not found")
     closed_notice: str = ""
-    # members panel
-    members_open: bool = False
-    members: list[dict[str, str]] = []
-    members_total: int = 0
-    members_page: int = 1
-    members_query: str = ""
-    members_muted_only: bool = False
-    members_can_add: bool = False
-    add_people: list[dict[str, str]] = []
-    removing_id: str = ""  # the person a moderator is asked to confirm removing
-    removing_name: str = ""
 
     _channel_id: str = ""
     _org_id: str = ""
     _before: str = ""
     _last_seen: str = ""
-
-    @rx.var
-    def members_pages(self) -> int:
-        """Pages of the members panel."""
-        return max(1, math.ceil(self.members_total / cm.PAGE_SIZE))
 
     # ------------------------------------------------------------------ loading
 
@@ -191,6 +97,17 @@ class ChatState(SessionState):
 
     def _ctx(self) -> OrgContext:
         return self._require(Permission.dashboard_view)
+
+    def _run(
+        self,
+        service: Callable[[Session, OrgContext], T],
+        *,
+        then: Callable[[OrgContext], object] | None = None,
+    ) -> Outcome[T]:
+        """`_call` for chat: its refusal replies name the reason (`fail`), and signing in
+        again comes back to chat."""
+        done = self._call(service, permission=Permission.dashboard_view, then=then)
+        return done if done.error is None else replace(done, reply=fail(done.error))
 
     def _load_list(self, session: Session, ctx: OrgContext) -> list[chat_list.ChannelRow]:
         rows = chat_list.list_channels(session, ctx)
@@ -244,7 +161,7 @@ class ChatState(SessionState):
         loaded again; the URL still says where it was written."""
         if self._channel_id:
             return self._channel_id
-        return self._path_channel() or str(chat_channels.org_channel(session, ctx).id)
+        return self._path_channel() or chat_channels.org_channel_id(session, ctx)
 
     def _lose_channel(self) -> None:
         self.found = False
@@ -263,12 +180,12 @@ class ChatState(SessionState):
         try:
             with tenant_session(ctx) as session:
                 if not wanted:
-                    wanted = str(chat_channels.org_channel(session, ctx).id)
+                    wanted = chat_channels.org_channel_id(session, ctx)
                 self._channel_id = wanted
                 try:
                     info = chat_list.channel_info(session, ctx, wanted)
-                    page = msgs.history(session, ctx, channel_id=wanted)
-                    chat_list.mark_read(session, ctx, channel_id=wanted)
+                    page = chat_history.history(session, ctx, channel_id=wanted)
+                    chat_list.do_mark_read(session, ctx, channel_id=wanted)
                 except NotFound:
                     self._lose_channel()
                     self.closed_notice = cm.lost_channel_notice(session, ctx, channel_id=wanted)
@@ -288,7 +205,7 @@ class ChatState(SessionState):
             self.loaded = True
             if isinstance(exc, PermissionDenied):
                 return None  # the shell says the page is off or not allowed
-            return _fail(exc)
+            return fail(exc)
         self.loaded = True
         self._watch(ctx, rows)
         return None
@@ -314,7 +231,7 @@ class ChatState(SessionState):
 
     # ------------------------------------------------------------------ merging
 
-    def _merge(self, rows: list[msgs.MessageRow]) -> None:
+    def _merge(self, rows: list[chat_history.MessageRow]) -> None:
         """Put rows into the shown messages by id: new ones added, changed ones replaced."""
         shown = {m.id: m for m in self.messages}
         oldest = self.messages[0].created if self.messages and self.has_more else ""
@@ -334,7 +251,7 @@ class ChatState(SessionState):
 
     def _catch_up(self, session: Session, ctx: OrgContext) -> None:
         after = datetime.fromisoformat(self._last_seen) if self._last_seen else None
-        self._merge(msgs.since(session, ctx, channel_id=self._channel_id, after=after))
+        self._merge(chat_history.since(session, ctx, channel_id=self._channel_id, after=after))
 
     def _push(self, changes: list[Change]) -> None:
         """Changes on the watched topics (called by the live hub, a burst at once)."""
@@ -363,7 +280,7 @@ class ChatState(SessionState):
                             p.kind if isinstance(p, topics.ChannelChanged) else None for p in here
                         }
                         if "new" in kinds:
-                            chat_list.mark_read(session, ctx, channel_id=self._channel_id)
+                            chat_list.do_mark_read(session, ctx, channel_id=self._channel_id)
                         if self.members_open and kinds - {"new", "edit", "delete"}:
                             self._load_members(session, ctx)
                     except NotFound:
@@ -386,24 +303,20 @@ class ChatState(SessionState):
         """Post the composer's text; the form's send id makes a resent event harmless."""
         body = str(form.get("body", ""))
         key = str(form.get("client_key", ""))[:64] or None
-        try:
-            ctx = self._ctx()
-            with tenant_session(ctx) as session:
-                row = msgs.post_message(
-                    session,
-                    ctx,
-                    channel_id=self._posting_channel(session, ctx),
-                    body=body,
-                    client_key=key,
-                )
-        except ServiceError as exc:
-            if exc.field == "body":
-                self.composer_error = exc.message
-                return None
-            self.composer_error = exc.message
-            return _fail(exc)
+        done = self._run(
+            lambda session, ctx: msgs.do_post_message(
+                session,
+                ctx,
+                channel_id=self._posting_channel(session, ctx),
+                body=body,
+                client_key=key,
+            )
+        )
+        if done.value is None:
+            self.composer_error = done.error.message if done.error else ""
+            return None if done.error is not None and done.error.field == "body" else done.reply
         self.composer_error = ""
-        self._merge([row])
+        self._merge([done.value])
         self.send_key = uuid.uuid4().hex
         return [rx.set_value("chat-composer", ""), _scroll_to_end()]
 
@@ -413,12 +326,14 @@ class ChatState(SessionState):
         if not self._before:
             self.has_more = False
             return None
-        try:
-            ctx = self._ctx()
-            with tenant_session(ctx) as session:
-                page = msgs.history(session, ctx, channel_id=self._channel_id, before=self._before)
-        except ServiceError as exc:
-            return _fail(exc)
+        done = self._run(
+            lambda session, ctx: chat_history.history(
+                session, ctx, channel_id=self._channel_id, before=self._before
+            )
+        )
+        if done.value is None:
+            return done.reply
+        page = done.value
         shown = {m.id for m in self.messages}
         older = [to_msg(r) for r in page.rows if r.id not in shown]
         self.messages = older + self.messages
@@ -439,30 +354,27 @@ class ChatState(SessionState):
     @rx.event
     def save_edit(self, form: dict[str, Any]) -> rx.event.EventSpec | None:
         """Save the edited text (the service refuses anyone else's message)."""
-        try:
-            ctx = self._ctx()
-            with tenant_session(ctx) as session:
-                row = msgs.edit_message(
-                    session, ctx, message_id=self.editing_id, body=str(form.get("body", ""))
-                )
-        except ServiceError as exc:
-            self.edit_error = exc.message
-            return None if exc.field == "body" else _fail(exc)
-        self._merge([row])
+        done = self._run(
+            lambda session, ctx: msgs.do_edit_message(
+                session, ctx, message_id=self.editing_id, body=str(form.get("body", ""))
+            )
+        )
+        if done.value is None:
+            self.edit_error = done.error.message if done.error else ""
+            return None if done.error is not None and done.error.field == "body" else done.reply
+        self._merge([done.value])
         self.editing_id, self.edit_error = "", ""
         return None
 
     @rx.event
     def delete(self, message_id: str) -> rx.event.EventSpec | None:
         """Delete a message (own, or anyone's for moderators)."""
-        try:
-            ctx = self._ctx()
-            with tenant_session(ctx) as session:
-                msgs.delete_message(session, ctx, message_id=message_id)
-                self._catch_up(session, ctx)
-        except ServiceError as exc:
-            return _fail(exc)
-        return rx.toast.success("Message deleted.")
+
+        def delete_and_catch_up(session: Session, ctx: OrgContext) -> None:
+            msgs.do_delete_message(session, ctx, message_id=message_id)
+            self._catch_up(session, ctx)
+
+        return self._run(delete_and_catch_up).reply_or(rx.toast.success("Message deleted."))
 
     @rx.event
     def set_mute_minutes(self, value: str) -> None:
@@ -472,299 +384,88 @@ class ChatState(SessionState):
     @rx.event
     def mute(self, user_id: str) -> rx.event.EventSpec | None:
         """Mute a member in the open channel (moderators)."""
-        try:
-            ctx = self._ctx()
-            with tenant_session(ctx) as session:
-                until = msgs.mute_member(
-                    session,
-                    ctx,
-                    channel_id=self._channel_id,
-                    user_id=user_id,
-                    minutes=int(self.mute_minutes or "0"),
-                )
-        except ServiceError as exc:
-            return _fail(exc)
+        done = self._run(
+            lambda session, ctx: chat_mutes.do_mute_member(
+                session,
+                ctx,
+                channel_id=self._channel_id,
+                user_id=user_id,
+                minutes=int(self.mute_minutes or "0"),
+            )
+        )
+        if done.value is None:
+            return done.reply
         self._reload_members()
-        return rx.toast.success(f"Muted in this channel until {until:%Y-%m-%d %H:%M} UTC.")
+        return rx.toast.success(f"Muted in this channel until {done.value:%Y-%m-%d %H:%M} UTC.")
 
     # ------------------------------------------------------------------ channels
-
-    def _after_change(self, message: str) -> rx.event.EventSpec | None:
-        ctx = self._ctx()
-        self._open(ctx)
-        return rx.toast.success(message)
 
     @rx.event
     def join(self, channel_id: str) -> rx.event.EventSpec | None:
         """Join an interest channel (and open it)."""
-        try:
-            ctx = self._ctx()
-            with tenant_session(ctx) as session:
-                chat_channels.join_channel(session, ctx, channel_id=channel_id)
-        except ServiceError as exc:
-            return _fail(exc)
-        return rx.redirect(f"/chat/{channel_id}")
+        done = self._run(
+            lambda session, ctx: chat_channels.do_join_channel(session, ctx, channel_id=channel_id)
+        )
+        return done.reply_or(rx.redirect(f"/chat/{channel_id}"))
 
     @rx.event
     def leave(self) -> rx.event.EventSpec | None:
         """Leave the open interest channel."""
-        try:
-            ctx = self._ctx()
-            with tenant_session(ctx) as session:
-                chat_channels.leave_channel(session, ctx, channel_id=self._channel_id)
-            return self._after_change("You left the channel.")
-        except ServiceError as exc:
-            return _fail(exc)
+        done = self._run(
+            lambda session, ctx: chat_channels.do_leave_channel(
+                session, ctx, channel_id=self._channel_id
+            ),
+            then=self._open,
+        )
+        return done.reply_or(rx.toast.success("You left the channel."))
 
     @rx.event
     def archive(self) -> rx.event.EventSpec | None:
         """Archive the open interest channel (admins and staff)."""
-        try:
-            ctx = self._ctx()
-            with tenant_session(ctx) as session:
-                chat_channels.archive_channel(session, ctx, channel_id=self._channel_id)
-            return self._after_change("Channel archived.")
-        except ServiceError as exc:
-            return _fail(exc)
+        done = self._run(
+            lambda session, ctx: chat_channels.do_archive_channel(
+                session, ctx, channel_id=self._channel_id
+            ),
+            then=self._open,
+        )
+        return done.reply_or(rx.toast.success("Channel archived."))
 
     @rx.event
     def create_channel(self, form: dict[str, Any]) -> rx.event.EventSpec | None:
         """Create an interest channel and open it."""
-        try:
-            ctx = self._ctx()
-            with tenant_session(ctx) as session:
-                row = chat_channels.create_interest_channel(
-                    session,
-                    ctx,
-                    name=str(form.get("name", "")),
-                    description=str(form.get("description", "")),
-                )
-        except ServiceError as exc:
-            self.create_error = exc.message
-            return None if exc.field else _fail(exc)
+        done = self._run(
+            lambda session, ctx: chat_channels.do_create_interest_channel(
+                session,
+                ctx,
+                name=str(form.get("name", "")),
+                description=str(form.get("description", "")),
+            )
+        )
+        if done.value is None:
+            self.create_error = done.error.message if done.error else ""
+            return None if done.error is not None and done.error.field else done.reply
         self.create_error = ""
-        return rx.redirect(f"/chat/{row.id}")
+        return rx.redirect(f"/chat/{done.value.id}")
 
     @rx.event
     def find_people(self, query: str) -> rx.event.EventSpec | None:
         """Members matching the DM picker's text."""
-        try:
-            ctx = self._ctx()
-            with tenant_session(ctx) as session:
-                found = chat_list.find_people(session, ctx, query=query)
-        except ServiceError as exc:
-            return _fail(exc)
-        self.people = [{"id": p.user_id, "name": p.name, "role": p.role} for p in found]
+        done = self._run(lambda session, ctx: chat_list.find_people(session, ctx, query=query))
+        if done.value is None:
+            return done.reply
+        self.people = [{"id": p.user_id, "name": p.name, "role": p.role} for p in done.value]
         return None
 
     @rx.event
     def start_dm(self, user_id: str) -> rx.event.EventSpec | None:
         """Open (or create) the direct-message channel with a member."""
-        try:
-            ctx = self._ctx()
-            with tenant_session(ctx) as session:
-                row = chat_channels.open_direct(session, ctx, user_id=user_id)
-        except ServiceError as exc:
-            return _fail(exc)
-        self.people = []
-        return rx.redirect(f"/chat/{row.id}")
-
-    # ------------------------------------------------------------------ members panel
-
-    def _load_members(self, session: Session, ctx: OrgContext) -> None:
-        """The members panel's page (the service checks the user may read the channel)."""
-        found = cm.list_members(
-            session,
-            ctx,
-            channel_id=self._channel_id,
-            query=self.members_query,
-            muted_only=self.members_muted_only,
-            page=self.members_page,
-            page_size=cm.PAGE_SIZE,
+        done = self._run(
+            lambda session, ctx: chat_channels.do_open_direct(session, ctx, user_id=user_id)
         )
-        if not found.rows and found.total and self.members_page > 1:
-            self.members_page = max(1, math.ceil(found.total / cm.PAGE_SIZE))
-            found = cm.list_members(
-                session,
-                ctx,
-                channel_id=self._channel_id,
-                query=self.members_query,
-                muted_only=self.members_muted_only,
-                page=self.members_page,
-                page_size=cm.PAGE_SIZE,
-            )
-        self.members = [_member_dict(r) for r in found.rows]
-        self.members_total = found.total
-        self.members_can_add = found.can_add
-
-    def _reload_members(self) -> rx.event.EventSpec | None:
-        if not self.members_open or not self.found:
-            return None
-        try:
-            ctx = self._ctx()
-            with tenant_session(ctx) as session:
-                self._load_members(session, ctx)
-        except NotFound:
-            self.members, self.members_total = [], 0
-            return None
-        except ServiceError as exc:
-            return _fail(exc)
-        return None
-
-    @rx.event
-    def toggle_members(self) -> rx.event.EventSpec | None:
-        """Open or close the members panel of the open channel."""
-        self.members_open = not self.members_open
-        self.add_people, self.removing_id, self.removing_name = [], "", ""
-        if not self.members_open:
-            self.members, self.members_total = [], 0
-            return None
-        self.members_page = 1
-        return self._reload_members()
-
-    @rx.event
-    def search_members(self, query: str) -> rx.event.EventSpec | None:
-        """Members whose name or email contains the text (first page)."""
-        self.members_query = query[:100]
-        self.members_page = 1
-        return self._reload_members()
-
-    @rx.event
-    def set_members_muted_only(self, value: bool) -> rx.event.EventSpec | None:
-        """Show only the people muted now (moderators; ignored for others)."""
-        self.members_muted_only = bool(value)
-        self.members_page = 1
-        return self._reload_members()
-
-    @rx.event
-    def members_next(self) -> rx.event.EventSpec | None:
-        """The next page of members."""
-        if self.members_page < self.members_pages:
-            self.members_page += 1
-        return self._reload_members()
-
-    @rx.event
-    def members_prev(self) -> rx.event.EventSpec | None:
-        """The previous page of members."""
-        self.members_page = max(1, self.members_page - 1)
-        return self._reload_members()
-
-    def _on_member(self, user_id: str, act: Callable[[Session, OrgContext, uuid.UUID], _T]) -> _T:
-        """Run a moderation call on a member of the open channel (the service checks the
-        user moderates it; a `ServiceError` goes to the caller), then re-read the panel."""
-        ctx = self._ctx()
-        target = parse_id(user_id)
-        with tenant_session(ctx) as session:
-            result = act(session, ctx, target)
-        self._reload_members()
-        return result
-
-    def _name_of(self, user_id: str) -> str:
-        return next((m["name"] for m in self.members if m["id"] == user_id), "")
-
-    @rx.event
-    def mute_member(self, user_id: str, minutes: str) -> rx.event.EventSpec | None:
-        """Mute someone in the open channel for one of the offered durations (moderators;
-        the service refuses anyone else)."""
-        who = self._name_of(user_id) or "Member"
-        if minutes not in MUTE_MINUTES:
-            return rx.toast.error("Choose how long the mute lasts.")
-        try:
-            until = self._on_member(
-                user_id,
-                lambda session, ctx, target: msgs.mute_member(
-                    session, ctx, channel_id=self._channel_id, user_id=target, minutes=int(minutes)
-                ),
-            )
-        except ServiceError as exc:
-            return _fail(exc)
-        return rx.toast.success(f"{who} is muted here until {until:%Y-%m-%d %H:%M} UTC.")
-
-    @rx.event
-    def unmute(self, user_id: str) -> rx.event.EventSpec | None:
-        """Lift someone's mute in the open channel (moderators)."""
-        who = self._name_of(user_id) or "Member"
-        try:
-            self._on_member(
-                user_id,
-                lambda session, ctx, target: msgs.unmute_member(
-                    session, ctx, channel_id=self._channel_id, user_id=target
-                ),
-            )
-        except ServiceError as exc:
-            return _fail(exc)
-        return rx.toast.success(f"{who} can post here again.")
-
-    @rx.event
-    def ask_remove(self, user_id: str) -> rx.event.EventSpec | None:
-        """Ask to confirm removing someone from the open interest channel."""
-        if not self.is_moderator:
-            return rx.toast.error("Only moderators remove members.")
-        name = self._name_of(user_id)
-        if not name:
-            return None
-        self.removing_id, self.removing_name = user_id, name
-        return None
-
-    @rx.event
-    def cancel_remove(self) -> None:
-        """Close the remove confirmation."""
-        self.removing_id, self.removing_name = "", ""
-
-    @rx.event
-    def remove_dialog_changed(self, is_open: bool) -> None:
-        """The confirmation closed by Escape or a click outside: nothing is removed."""
-        if not is_open:
-            self.removing_id, self.removing_name = "", ""
-
-    @rx.event
-    def confirm_remove(self) -> rx.event.EventSpec | None:
-        """Remove the person being confirmed (the service checks the user moderates)."""
-        pending_id, name = self.removing_id, self.removing_name
-        self.removing_id, self.removing_name = "", ""
-        if not pending_id:
-            return None
-        try:
-            self._on_member(
-                pending_id,
-                lambda session, ctx, target: chat_channels.remove_member(
-                    session, ctx, channel_id=self._channel_id, user_id=target
-                ),
-            )
-        except ServiceError as exc:
-            return _fail(exc)
-        return rx.toast.success(f"{name or 'Member'} was removed from the channel.")
-
-    @rx.event
-    def find_addable(self, query: str) -> rx.event.EventSpec | None:
-        """People of the org matching the text who are not in the open interest channel."""
-        if len(query.strip()) < 2:
-            self.add_people = []
-            return None
-        try:
-            ctx = self._ctx()
-            with tenant_session(ctx) as session:
-                found = cm.people_to_add(session, ctx, channel_id=self._channel_id, query=query)
-        except ServiceError as exc:
-            self.add_people = []
-            return _fail(exc)
-        self.add_people = [{"id": p.user_id, "name": p.name, "role": p.role} for p in found]
-        return None
-
-    @rx.event
-    def add_to_channel(self, user_id: str) -> rx.event.EventSpec | None:
-        """Add someone to the open interest channel (moderators)."""
-        try:
-            name = self._on_member(
-                user_id,
-                lambda session, ctx, target: cm.add_member(
-                    session, ctx, channel_id=self._channel_id, user_id=target
-                ),
-            )
-        except ServiceError as exc:
-            return _fail(exc)
-        self.add_people = [p for p in self.add_people if p["id"] != user_id]
-        return rx.toast.success(f"{name} was added to the channel.")
+        if done.value is None:
+            return done.reply
+        self.people = []
+        return rx.redirect(f"/chat/{done.value.id}")
 
     @rx.event
     def mute_tick(self, _now: str = "") -> None:
@@ -794,9 +495,9 @@ class ChatState(SessionState):
         try:
             ctx = self._ctx()
             with tenant_session(ctx) as session:
-                found = msgs.search_messages(session, ctx, query=query)
+                found = chat_history.search_messages(session, ctx, query=query)
         except ServiceError as exc:
-            return _fail(exc)
+            return fail(exc)
         self.search_query = query
         self.searched = True
         self.search_total = found.total

@@ -32,8 +32,8 @@ from app.models.base import utcnow
 from app.services.core import topics
 from app.services.core.errors import NotFound, PermissionDenied, ServiceError, Unauthenticated
 from app.services.core.tenancy import OrgContext, tenant_session
-from app.services.learning import class_view
-from app.services.learning.class_view import RosterPage
+from app.services.learning import class_view, class_view_access, class_view_query
+from app.services.learning.class_view_rows import RosterPage
 from app.state.live import hub
 from app.state.paging import PAGE_SIZE, PagedState
 from app.state.session import SessionState, handle_errors
@@ -250,20 +250,20 @@ class LiveRosterMixin(PagedState, _Session, mixin=True):
     @rx.event
     def set_filter(self, value: str | list[str]) -> rx.event.EventSpec | None:
         chosen = value if isinstance(value, str) else (value[0] if value else "all")
-        self.filter_by = chosen if chosen in class_view.FILTERS else "all"
+        self.filter_by = chosen if chosen in class_view_query.FILTERS else "all"
         self.page = 1
         return self._reload()
 
     @rx.event
     def set_sort(self, value: str) -> rx.event.EventSpec | None:
-        self.sort_by = value if value in class_view.SORTS else "name"
+        self.sort_by = value if value in class_view_query.SORTS else "name"
         self.page = 1
         return self._reload()
 
     @rx.event
     def set_inactive_days(self, value: str) -> rx.event.EventSpec | None:
         try:
-            days = class_view.check_inactive_days(value)
+            days = class_view_query.check_inactive_days(value)
         except ServiceError as exc:
             self.inactive_error = exc.message
             return None
@@ -314,7 +314,7 @@ class ClassViewState(LiveRosterMixin, SessionState):
         with tenant_session(ctx) as session:
             choices = class_view.cohort_choices(session, ctx, self.cid)
             cohort_by = self.cohort_by
-            if cohort_by not in (ALL_COHORTS, class_view.NO_COHORT, *dict(choices)):
+            if cohort_by not in (ALL_COHORTS, class_view_access.NO_COHORT, *dict(choices)):
                 cohort_by = ALL_COHORTS  # the cohort is gone: show everyone
             page = class_view.course_roster(
                 session,
@@ -345,7 +345,9 @@ class ClassViewState(LiveRosterMixin, SessionState):
     def set_cohort(self, value: str) -> rx.event.EventSpec | None:
         """Show one cohort ("all", "none" or a cohort id of the list; anything else: all)."""
         known = {c["id"] for c in self.cohorts}
-        self.cohort_by = value if value == class_view.NO_COHORT or value in known else ALL_COHORTS
+        self.cohort_by = (
+            value if value == class_view_access.NO_COHORT or value in known else ALL_COHORTS
+        )
         self.page = 1
         return self._reload()
 
@@ -365,7 +367,7 @@ class TeamLiveState(LiveRosterMixin, SessionState):
         return self.router.url.path.rstrip("/") == "/team/live"
 
     def _scope(self, ctx: OrgContext) -> str:
-        return class_view.default_scope(ctx)
+        return class_view_access.default_scope(ctx)
 
     def _read(self, ctx: OrgContext) -> tuple[RosterPage, dict[str, Any]]:
         scope = self._scope(ctx)

@@ -16,7 +16,7 @@ import reflex as rx
 from app.services.core.authz import Permission
 from app.services.core.errors import NotFound, PermissionDenied, ServiceError, ValidationFailed
 from app.services.core.tenancy import OrgContext, parse_id, tenant_session
-from app.services.learning import cohort_access, cohort_lifecycle, cohort_placement, cohort_views
+from app.services.learning import cohort_lifecycle, cohort_placement, cohort_views
 from app.services.learning.cohort_rows import CohortRow
 from app.services.learning.cohort_views import LearnerPage
 from app.state.account import FormState
@@ -175,12 +175,11 @@ class CohortsState(FormState, SessionState):
 
     def _load_list(self, ctx: OrgContext) -> None:
         with tenant_session(ctx) as session:
-            course = cohort_access.may_manage(session, ctx, self.cid)
-            rows = cohort_views.list_cohorts(
-                session, ctx, course_id=course.id, include_archived=self.show_archived
+            page = cohort_views.course_cohorts_page(
+                session, ctx, course_id=self.cid, include_archived=self.show_archived
             )
-        self.course_title, self.found, self.denied = course.title, True, False
-        self.cohorts = cohort_rows(rows)
+        self.course_title, self.found, self.denied = page.course_title, True, False
+        self.cohorts = cohort_rows(page.cohorts)
         if self.selected_id and not any(c["id"] == self.selected_id for c in self.cohorts):
             self.selected_id, self.selected_name = "", ""
         for c in self.cohorts:
@@ -285,14 +284,16 @@ class CohortsState(FormState, SessionState):
         self.form_values = values
         if self.editing_id:
             done = self._call(
-                lambda s, ctx: cohort_lifecycle.update_cohort(
+                lambda s, ctx: cohort_lifecycle.do_update_cohort(
                     s, ctx, cohort_id=parse_id(self.editing_id), **values
                 ),
                 permission=Permission.courses_author,
             )
         else:
             done = self._call(
-                lambda s, ctx: cohort_lifecycle.create_cohort(s, ctx, course_id=self.cid, **values),
+                lambda s, ctx: cohort_lifecycle.do_create_cohort(
+                    s, ctx, course_id=self.cid, **values
+                ),
                 permission=Permission.courses_author,
             )
         if not done.ok:
@@ -313,7 +314,7 @@ class CohortsState(FormState, SessionState):
     # ------------------------------------------------------------------ archive
 
     def _archive(self, cohort_id: str, archived: bool) -> rx.event.EventSpec | None:
-        fn = cohort_lifecycle.archive_cohort if archived else cohort_lifecycle.restore_cohort
+        fn = cohort_lifecycle.do_archive_cohort if archived else cohort_lifecycle.do_restore_cohort
         done = self._call(
             lambda s, ctx: fn(s, ctx, cohort_id=parse_id(cohort_id)),
             permission=Permission.courses_author,
@@ -360,7 +361,7 @@ class CohortsState(FormState, SessionState):
     @rx.event
     def remove_member(self, enrollment_id: str) -> rx.event.EventSpec | None:
         done = self._call(
-            lambda s, ctx: cohort_placement.unassign(
+            lambda s, ctx: cohort_placement.do_unassign(
                 s, ctx, enrollment_ids=[parse_id(enrollment_id)]
             ),
             permission=Permission.courses_author,
@@ -406,7 +407,7 @@ class CohortsState(FormState, SessionState):
             self.assign_error = "Tick the learners to add first."
             return None
         done = self._call(
-            lambda s, ctx: cohort_placement.assign(
+            lambda s, ctx: cohort_placement.do_assign(
                 s,
                 ctx,
                 enrollment_ids=[parse_id(x) for x in self.picked],

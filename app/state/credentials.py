@@ -11,7 +11,7 @@ import reflex as rx
 from app.services.core.authz import Permission, has
 from app.services.core.errors import ServiceError, ValidationFailed
 from app.services.core.tenancy import OrgContext, tenant_session
-from app.services.credentials import certificates
+from app.services.credentials import certificate_lists, certificate_revocation, certificate_verify
 from app.state.account import FormState
 from app.state.paging import PAGE_SIZE, PagedState
 from app.state.session import SessionState, handle_errors
@@ -24,7 +24,7 @@ def _day(value: Any) -> str:
     return value.strftime("%Y-%m-%d") if value else ""
 
 
-def cert_row(r: certificates.CertificateRow) -> dict[str, str]:
+def cert_row(r: certificate_lists.CertificateRow) -> dict[str, str]:
     """A certificate as the tables show it (strings only)."""
     return {
         "id": r.id,
@@ -63,11 +63,11 @@ class CertificatesState(FormState, PagedState, SessionState):
 
     def _load_mine(self, ctx: OrgContext) -> None:
         with tenant_session(ctx) as session:
-            self.mine = [cert_row(r) for r in certificates.list_mine(session, ctx)]
+            self.mine = [cert_row(r) for r in certificate_lists.list_mine(session, ctx)]
 
     def _load_org(self, ctx: OrgContext) -> None:
         with tenant_session(ctx) as session:
-            found = certificates.list_org(
+            found = certificate_lists.list_org(
                 session,
                 ctx,
                 page=self.page,
@@ -130,28 +130,25 @@ class CertificatesState(FormState, PagedState, SessionState):
         if not open_:
             self.revoke_id, self.errors, self.form_error = "", {}, ""
 
+    def _load_lists(self, ctx: OrgContext) -> None:
+        self._load_org(ctx)
+        self._load_mine(ctx)
+
     @rx.event
     def confirm_revoke(self, form: dict[str, Any]) -> rx.event.EventSpec | None:
         self._start()
-        try:
-            ctx = self._require(Permission.certificates_manage)
-            with tenant_session(ctx) as session:
-                cert = certificates.revoke(
-                    session,
-                    ctx,
-                    certificate_id=self.revoke_id,
-                    reason=str(form.get("reason", "")),
-                )
-            self._load_org(ctx)
-            self._load_mine(ctx)
-        except ValidationFailed as exc:
-            self._fail(exc)
-            return None
-        except ServiceError as exc:
-            self._fail(exc)
-            return handle_errors(exc)
+        done = self._call(
+            lambda s, ctx: certificate_revocation.do_revoke_certificate(
+                s, ctx, certificate_id=self.revoke_id, reason=str(form.get("reason", ""))
+            ),
+            permission=Permission.certificates_manage,
+            then=self._load_lists,
+        )
+        if not done.ok:
+            self._fail(done.error)
+            return None if isinstance(done.error, ValidationFailed) else done.reply
         self.busy, self.revoke_open, self.revoke_id = False, False, ""
-        return rx.toast.success(f"Certificate {cert.serial} is revoked.")
+        return rx.toast.success(f"Certificate {done.value.serial} is revoked.")
 
 
 class VerifyState(rx.State):
@@ -172,7 +169,7 @@ class VerifyState(rx.State):
     @rx.event
     def load(self) -> None:
         raw = unquote(self.router.url.path.rstrip("/").rsplit("/", 1)[-1])[:200]
-        found = certificates.verify(raw)
+        found = certificate_verify.verify(raw)
         self.checked, self.found = True, found is not None
         self.shown_serial = found.serial if found else raw[:40]
         if found is None:

@@ -153,6 +153,11 @@ class ComplianceState(FormState, PagedState, SessionState):
         self.loading = False
         return None
 
+    @rx.var
+    def status_choice(self) -> str:
+        """The segment shown as chosen: "all" when no status filters the report."""
+        return self.status_filter or "all"
+
     @rx.event
     def show_status(self, value: str | list[str]) -> rx.event.EventSpec | None:
         chosen = value if isinstance(value, str) else (value[0] if value else "")
@@ -166,36 +171,37 @@ class ComplianceState(FormState, PagedState, SessionState):
         self.page = 1
         return self._reload()
 
+    def _load_rules_and_report(self, ctx: OrgContext) -> None:
+        self._load_rules(ctx)
+        self._load_report(ctx)
+
     @rx.event
     def add_rule(self, form: dict[str, Any]) -> rx.event.EventSpec | None:
         self._start()
-        try:
-            ctx = self._require(Permission.compliance_manage)
-            with tenant_session(ctx) as session:
-                result = compliance_rules.set_rule(
-                    session,
-                    ctx,
-                    course_id=str(form.get("course_id", "")),
-                    role=str(form.get("role", "")),
-                    days_to_complete=str(form.get("days", "")),
-                )
-            self._load_rules(ctx)
-            self._load_report(ctx)
-        except ServiceError as exc:
-            self._fail(exc)
-            return None if exc.field else handle_errors(exc)
+        done = self._call(
+            lambda s, ctx: compliance_rules.do_set_rule(
+                s,
+                ctx,
+                course_id=str(form.get("course_id", "")),
+                role=str(form.get("role", "")),
+                days_to_complete=str(form.get("days", "")),
+            ),
+            permission=Permission.compliance_manage,
+            then=self._load_rules_and_report,
+        )
+        if not done.ok:
+            self._fail(done.error)
+            return None if done.error.field else done.reply
         self.busy = False
-        if result.queued:
+        if done.value.queued:
             return rx.toast.success("The course is mandatory; members are being enrolled.")
-        return rx.toast.success(f"The course is mandatory: {result.enrolled} enrolled.")
+        return rx.toast.success(f"The course is mandatory: {done.value.enrolled} enrolled.")
 
     @rx.event
     def delete_rule(self, rule_id: str) -> rx.event.EventSpec | None:
-        try:
-            ctx = self._require(Permission.compliance_manage)
-            with tenant_session(ctx) as session:
-                compliance_rules.delete_rule(session, ctx, rule_id)
-            self._load_rules(ctx)
-        except ServiceError as exc:
-            return handle_errors(exc)
-        return rx.toast.success("Rule removed. Enrollments it made stay.")
+        done = self._call(
+            lambda s, ctx: compliance_rules.do_delete_rule(s, ctx, rule_id),
+            permission=Permission.compliance_manage,
+            then=self._load_rules,
+        )
+        return done.reply_or(rx.toast.success("Rule removed. Enrollments it made stay."))

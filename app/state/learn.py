@@ -16,19 +16,22 @@ from app.services.core import topics
 from app.services.core.authz import Permission
 from app.services.core.errors import NotFound, ServiceError
 from app.services.core.tenancy import OrgContext, tenant_session
+from app.services.core.wording import counted
 from app.services.learning import (
     catalog,
     cohort_rows,
     cohort_views,
+    enrollment_approvals,
     enrollments,
     lesson_access,
     my_learning,
 )
+from app.state import covers
 from app.state.account import FormState
 from app.state.live import hub
 from app.state.live_coalesce import Change
 from app.state.paging import PAGE_SIZE, PagedState
-from app.state.session import SessionState, handle_errors
+from app.state.session import SessionState
 
 CATALOG_PAGE_SIZE = 12
 CATALOG_ROUTE = "/catalog"
@@ -59,7 +62,7 @@ def _cohort_label(c: cohort_rows.CohortRow) -> str:
     elif c.starts_on or c.ends_on:
         parts.append(f"from {_date(c.starts_on)}" if c.starts_on else f"until {_date(c.ends_on)}")
     if c.seats_left is not None:
-        parts.append(f"{c.seats_left} seat{'s' if c.seats_left != 1 else ''} left")
+        parts.append(f"{counted(c.seats_left, 'seat')} left")
     return f"{c.name} ({', '.join(parts)})" if parts else c.name
 
 
@@ -86,25 +89,30 @@ class CatalogState(SessionState):
         return max(1, math.ceil(self.total / CATALOG_PAGE_SIZE))
 
     @rx.var
+    def total_label(self) -> str:
+        return counted(self.total, "course")
+
+    @rx.var
     def filtered(self) -> bool:
         return bool(self.query or self.category or self.level or self.mode)
 
     def _reload(self) -> rx.event.EventSpec | None:
-        try:
-            ctx = self._require(Permission.learning_view)
-            with tenant_session(ctx) as session:
-                result = catalog.search(
-                    session,
-                    ctx,
-                    text=self.query,
-                    category=self.category,
-                    level=self.level,
-                    delivery_mode=self.mode,
-                    page=self.page,
-                    page_size=CATALOG_PAGE_SIZE,
-                )
-        except ServiceError as exc:
-            return handle_errors(exc)
+        done = self._call(
+            lambda s, ctx: catalog.search(
+                s,
+                ctx,
+                text=self.query,
+                category=self.category,
+                level=self.level,
+                delivery_mode=self.mode,
+                page=self.page,
+                page_size=CATALOG_PAGE_SIZE,
+            ),
+            permission=Permission.learning_view,
+        )
+        if done.error is not None:
+            return done.reply
+        result = done.value
         self.total, self.loaded = result.total, True
         self.cards = [
             {
@@ -117,6 +125,8 @@ class CatalogState(SessionState):
                 "price": c.price_label,
                 "approval": "yes" if c.requires_approval else "",
                 "cover": c.cover_url,
+                "tint": covers.cover_tint(c.category),
+                "initials": covers.initials(c.title),
                 "status": STATUS_LABELS.get(c.enrollment_status, ""),
             }
             for c in result.cards
@@ -243,16 +253,17 @@ class CourseState(FormState, SessionState):
         return ids[0] if ids else ""
 
     def _reload(self) -> rx.event.EventSpec | None:
-        try:
-            ctx = self._require(Permission.learning_view)
-            with tenant_session(ctx) as session:
-                page = catalog.course_page(session, ctx, self._course_id())
-        except NotFound:
+        done = self._call(
+            lambda s, ctx: catalog.course_page(s, ctx, self._course_id()),
+            permission=Permission.learning_view,
+        )
+        if isinstance(done.error, NotFound):
             self.found, self.loaded = False, True
             return None
-        except ServiceError as exc:
+        if done.error is not None:
             self.loaded = True
-            return handle_errors(exc)
+            return done.reply
+        page = done.value
         self.found = self.loaded = True
         self.course = {
             "id": page.id,
@@ -264,6 +275,8 @@ class CourseState(FormState, SessionState):
             "mode": page.mode_label,
             "price": page.price_label,
             "cover": page.cover_url,
+            "tint": covers.cover_tint(page.category),
+            "initials": covers.initials(page.title),
             "status": page.status,
             "lessons": str(page.lesson_count),
         }
@@ -293,7 +306,7 @@ class CourseState(FormState, SessionState):
         self.is_paid = page.is_paid
         self.requires_approval = page.requires_approval
         self.prerequisites_met = page.prerequisites_met
-        self._load_cohorts(ctx)
+        self._load_cohorts(done.ctx)
         return None
 
     def _load_cohorts(self, ctx: OrgContext) -> None:
@@ -323,22 +336,23 @@ class CourseState(FormState, SessionState):
         if self.busy:  # a double click while the first is running
             return None
         self._start()
-        try:
-            ctx = self._require(Permission.learning_view)
-            with tenant_session(ctx) as session:
-                got = enrollments.enroll(
-                    session,
-                    ctx,
-                    course_id=self._course_id(),
-                    funding_source=str(form.get("funding_source", "")),
-                    note=str(form.get("note", "")),
-                    cohort_id=str(form.get("cohort_id", "")),
-                )
-        except ServiceError as exc:
-            self._fail(exc)
-            if exc.field == "cohort_id":  # taken or closed meanwhile: offer what is open now
-                self._load_cohorts(ctx)
-            return handle_errors(exc) if not exc.field else None
+        done = self._call(
+            lambda s, ctx: enrollments.do_enroll(
+                s,
+                ctx,
+                course_id=self._course_id(),
+                funding_source=str(form.get("funding_source", "")),
+                note=str(form.get("note", "")),
+                cohort_id=str(form.get("cohort_id", "")),
+            ),
+            permission=Permission.learning_view,
+        )
+        if done.error is not None:
+            self._fail(done.error)
+            if done.error.field == "cohort_id":  # taken or closed meanwhile: offer what is open
+                self._load_cohorts(done.ctx)
+            return done.reply if not done.error.field else None
+        got = done.value
         self.busy = False
         self._reload()
         if got.status == "pending":
@@ -360,14 +374,11 @@ class MyLearningState(SessionState):
         if self._refresh() is None:
             return rx.redirect("/signin?next=/my-learning")
         self.loaded = False
-        try:
-            ctx = self._require(Permission.learning_view)
-            with tenant_session(ctx) as session:
-                rows = my_learning.my_learning(session, ctx)
-        except ServiceError as exc:
-            self.loaded = True
-            return handle_errors(exc) if exc.code != "forbidden" else None
+        done = self._call(my_learning.my_learning, permission=Permission.learning_view)
         self.loaded = True
+        if done.error is not None:
+            return done.reply if done.error.code != "forbidden" else None
+        rows = done.value
         self.cards = [
             {
                 "enrollment_id": c.enrollment_id,
@@ -410,14 +421,15 @@ class ApplicationsState(PagedState, FormState, SessionState):
         return self.errors.get("reason", "")
 
     def _reload(self) -> rx.event.EventSpec | None:
-        try:
-            ctx = self._require(Permission.enrollments_manage)
-            with tenant_session(ctx) as session:
-                rows, total = enrollments.list_applications(
-                    session, ctx, page=self.page, page_size=PAGE_SIZE
-                )
-        except ServiceError as exc:
-            return handle_errors(exc)
+        done = self._call(
+            lambda s, ctx: enrollment_approvals.list_applications(
+                s, ctx, page=self.page, page_size=PAGE_SIZE
+            ),
+            permission=Permission.enrollments_manage,
+        )
+        if done.error is not None:
+            return done.reply
+        rows, total = done.value
         self.total, self.loaded = total, True
         self.rows = [
             {
@@ -446,15 +458,14 @@ class ApplicationsState(PagedState, FormState, SessionState):
 
     @rx.event
     def approve(self, enrollment_id: str) -> rx.event.EventSpec | None:
-        try:
-            ctx = self._require(Permission.enrollments_manage)
-            with tenant_session(ctx) as session:
-                got = enrollments.approve(session, ctx, enrollment_id)
-        except ServiceError as exc:
-            self._reload()
-            return handle_errors(exc)
+        done = self._call(
+            lambda s, ctx: enrollment_approvals.do_approve(s, ctx, enrollment_id),
+            permission=Permission.enrollments_manage,
+        )
         self._reload()
-        return rx.toast.success(f"Approved: the learner can start now. {got.notice}".strip())
+        if done.error is not None:
+            return done.reply
+        return rx.toast.success(f"Approved: the learner can start now. {done.value.notice}".strip())
 
     @rx.event
     def open_reject(self, enrollment_id: str) -> None:
@@ -468,13 +479,15 @@ class ApplicationsState(PagedState, FormState, SessionState):
     @rx.event
     def reject(self, form: dict[str, Any]) -> rx.event.EventSpec | None:
         self._start()
-        try:
-            ctx = self._require(Permission.enrollments_manage)
-            with tenant_session(ctx) as session:
-                enrollments.reject(session, ctx, self.reject_id, str(form.get("reason", "")))
-        except ServiceError as exc:
-            self._fail(exc)
-            return handle_errors(exc) if not exc.field else None
+        done = self._call(
+            lambda s, ctx: enrollment_approvals.do_reject(
+                s, ctx, self.reject_id, str(form.get("reason", ""))
+            ),
+            permission=Permission.enrollments_manage,
+        )
+        if done.error is not None:
+            self._fail(done.error)
+            return done.reply if not done.error.field else None
         self.busy, self.reject_open, self.reject_id = False, False, ""
         self._reload()
         return rx.toast.success("Application rejected; the learner was told why.")

@@ -12,13 +12,14 @@ import json
 from typing import Any
 
 import reflex as rx
+from sqlmodel import Session
 
 from app.services.core.authz import Permission
-from app.services.core.errors import Conflict, NotFound, ServiceError
-from app.services.core.tenancy import tenant_session
+from app.services.core.errors import Conflict, NotFound
+from app.services.core.tenancy import OrgContext
 from app.services.learning import lesson_access, lesson_completion, player, quizzes, video_progress
 from app.state.learn import path_ids
-from app.state.session import SessionState, handle_errors
+from app.state.session import SessionState
 
 
 def _seconds(value: float) -> str:
@@ -76,33 +77,30 @@ class PlayerState(SessionState):
         preview = path.startswith("/preview")
         return preview, path_ids(path, "/preview" if preview else "/learn")
 
+    def _views(
+        self, session: Session, ctx: OrgContext
+    ) -> tuple[player.PlayerView, quizzes.QuizView | None]:
+        """The lesson on screen and, for a quiz lesson, its quiz (in one session)."""
+        view = player.player_view(
+            session, ctx, course_id=self.cid, lesson_id=self.lid, preview=self.preview
+        )
+        quiz = None
+        if view.lesson.kind == "quiz":
+            quiz = quizzes.quiz_for_learner(
+                session, ctx, course_id=self.cid, lesson_id=self.lid, preview=self.preview
+            )
+        return view, quiz
+
     def _show(self) -> rx.event.EventSpec | None:
         """Load the lesson in `course_id`/`lesson_id` (and its quiz)."""
-        try:
-            ctx = self._require(Permission.learning_view)
-            with tenant_session(ctx) as session:
-                view = player.player_view(
-                    session,
-                    ctx,
-                    course_id=self.cid,
-                    lesson_id=self.lid,
-                    preview=self.preview,
-                )
-                quiz = None
-                if view.lesson.kind == "quiz":
-                    quiz = quizzes.quiz_for_learner(
-                        session,
-                        ctx,
-                        course_id=self.cid,
-                        lesson_id=self.lid,
-                        preview=self.preview,
-                    )
-        except NotFound:
+        done = self._call(self._views, permission=Permission.learning_view)
+        if isinstance(done.error, NotFound):
             self.found, self.loaded = False, True
             return None
-        except ServiceError as exc:
+        if done.error is not None:
             self.loaded = True
-            return handle_errors(exc)
+            return done.reply
+        view, quiz = done.value
         self.found = self.loaded = True
         self.course_title = view.course_title
         lesson = view.lesson
@@ -237,16 +235,14 @@ class PlayerState(SessionState):
         if not ids:
             self.loaded = True
             return None
-        try:
-            ctx = self._require(Permission.learning_view)
-            with tenant_session(ctx) as session:
-                lesson_id = player.resume_lesson_id(session, ctx, course_id=ids[0], preview=preview)
-        except NotFound:
+        done = self._call(
+            lambda s, ctx: player.resume_lesson_id(s, ctx, course_id=ids[0], preview=preview),
+            permission=Permission.learning_view,
+        )
+        if done.error is not None:
             self.loaded = True
-            return None
-        except ServiceError as exc:
-            self.loaded = True
-            return handle_errors(exc)
+            return None if isinstance(done.error, NotFound) else done.reply
+        lesson_id = done.value
         if not lesson_id:
             self.loaded = True
             return rx.toast.info("This course has no lessons yet.")
@@ -257,18 +253,17 @@ class PlayerState(SessionState):
         if self.busy or self.preview:
             return None
         self.busy = True
-        try:
-            ctx = self._require(Permission.learning_view)
-            with tenant_session(ctx) as session:
-                done = lesson_completion.complete_lesson(
-                    session, ctx, course_id=self.cid, lesson_id=self.lid
-                )
-        except ServiceError as exc:
-            self.busy = False
-            return handle_errors(exc)
+        done = self._call(
+            lambda s, ctx: lesson_completion.do_complete_lesson(
+                s, ctx, course_id=self.cid, lesson_id=self.lid
+            ),
+            permission=Permission.learning_view,
+        )
         self.busy = False
+        if done.error is not None:
+            return done.reply
         self._show()
-        if done.enrollment_completed:
+        if done.value.enrollment_completed:
             return rx.toast.success("Course complete! Your certificate is on its way.")
         return rx.toast.success("Lesson complete.")
 
@@ -282,22 +277,23 @@ class PlayerState(SessionState):
             ranges = json.loads(str(form.get("ranges", "[]")) or "[]")
         except ValueError:
             ranges = []
-        try:
-            ctx = self._require(Permission.learning_view)
-            with tenant_session(ctx) as session:
-                saved = video_progress.save_video_position(
-                    session,
-                    ctx,
-                    course_id=self.cid,
-                    lesson_id=self.lid,
-                    position=_float(form.get("position")),
-                    played_ranges=ranges,
-                    duration=_float(form.get("duration")),
-                )
-        except ServiceError as exc:
-            if exc.code in ("unauthenticated",):
-                return handle_errors(exc)
+        done = self._call(
+            lambda s, ctx: video_progress.do_save_video_position(
+                s,
+                ctx,
+                course_id=self.cid,
+                lesson_id=self.lid,
+                position=_float(form.get("position")),
+                played_ranges=ranges,
+                duration=_float(form.get("duration")),
+            ),
+            permission=Permission.learning_view,
+        )
+        if done.error is not None:
+            if done.error.code in ("unauthenticated",):
+                return done.reply
             return None  # a missed save is caught up by the next one
+        saved = done.value
         self.position, self.watched = (
             _seconds(saved.position_seconds),
             _seconds(saved.watched_seconds),
@@ -333,24 +329,23 @@ class PlayerState(SessionState):
         # first of two queued submits has already moved on).
         shown = _int(form.get("_attempt", self.attempt_number))
         self.busy = True
-        try:
-            ctx = self._require(Permission.learning_view)
-            with tenant_session(ctx) as session:
-                result = quizzes.submit_attempt(
-                    session,
-                    ctx,
-                    course_id=self.cid,
-                    lesson_id=self.lid,
-                    answers=answers,
-                    attempt_number=shown,
-                )
-        except Conflict:
-            self.busy = False
-            return None  # a duplicate of the submit whose result is on screen
-        except ServiceError as exc:
-            self.busy = False
-            return handle_errors(exc)
+        done = self._call(
+            lambda s, ctx: quizzes.do_submit_attempt(
+                s,
+                ctx,
+                course_id=self.cid,
+                lesson_id=self.lid,
+                answers=answers,
+                attempt_number=shown,
+            ),
+            permission=Permission.learning_view,
+        )
         self.busy = False
+        if isinstance(done.error, Conflict):
+            return None  # a duplicate of the submit whose result is on screen
+        if done.error is not None:
+            return done.reply
+        result = done.value
         self._show()
         self._set_result(result)
         self.show_result = True

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 from typing import Any
 from urllib.parse import urlencode
 
@@ -20,8 +19,6 @@ from app.state.paging import PAGE_SIZE, PagedState
 from app.state.session import SessionState, handle_errors
 
 EXPORT_PATH = "/api/reports/audit.csv"
-# A link in a mail body, without the sentence's closing punctuation ("…/certificates.").
-_URL = re.compile(r"https?://\S+?(?=[.,;:!?)\]]*(?:\s|$))")
 
 
 class AuditState(PagedState, SessionState):
@@ -121,7 +118,6 @@ class MailState(PagedState, SessionState):
         rows, self.total = done.value
         self.messages = []
         for r in rows:
-            found = _URL.search(r.body_text)
             self.messages.append(
                 {
                     "id": r.id,
@@ -130,7 +126,7 @@ class MailState(PagedState, SessionState):
                     "subject": r.subject,
                     "body": r.body_text,
                     "status": r.status,
-                    "link": found.group(0) if found else "",
+                    "link": r.link,
                 }
             )
         return None

@@ -93,15 +93,10 @@ class MembersState(FormState, SessionState):
 
     def _reload(self, ctx: OrgContext) -> None:
         with tenant_session(ctx) as session:
-            org = orgs.require_in_subtree(session, ctx, self.target_org or str(ctx.org_id))
-            self.target_org, self.target_org_name = str(org.id), org.name
-            if has(ctx, Permission.org_manage):
-                self.org_choices = [
-                    {"value": n.id, "label": ("— " * n.depth) + n.name}
-                    for n in orgs.org_tree(session, ctx)
-                ]
-            else:
-                self.org_choices = [{"value": str(org.id), "label": org.name}]
+            picker = orgs.org_picker(session, ctx, self.target_org or None)
+            org = picker.org
+            self.target_org, self.target_org_name = org.id, org.name
+            self.org_choices = [{"value": v, "label": label} for v, label in picker.choices]
             result = members.list_members(
                 session,
                 ctx,
@@ -208,78 +203,80 @@ class MembersState(FormState, SessionState):
     @rx.event
     def invite(self, form: dict[str, Any]) -> rx.event.EventSpec | None:
         self._start()
-        try:
-            ctx = self._require(Permission.members_invite)
-            with tenant_session(ctx) as session:
-                invites.create_invite(
-                    session,
-                    ctx,
-                    email=str(form.get("email", "")),
-                    role=str(form.get("role", "")),
-                    org_id=self.target_org or None,
-                )
-            self._reload(ctx)
-        except ServiceError as exc:
-            self._fail(exc)
-            return handle_errors(exc)
+        done = self._call(
+            lambda s, ctx: invites.do_invite(
+                s,
+                ctx,
+                email=str(form.get("email", "")),
+                role=str(form.get("role", "")),
+                org_id=self.target_org or None,
+            ),
+            permission=Permission.members_invite,
+            then=self._reload,
+        )
+        if not done.ok:
+            self._fail(done.error)
+            return done.reply
         self.busy = False
         return rx.toast.success(f"Invite sent to {form.get('email', '')}.")
 
     @rx.event
     def revoke(self, invite_id: str) -> rx.event.EventSpec | None:
-        try:
-            ctx = self._require(Permission.members_invite)
-            with tenant_session(ctx) as session:
-                invite = invites.revoke_invite(session, ctx, invite_id)
-            self._reload(ctx)
-        except ServiceError as exc:
-            return handle_errors(exc)
-        return rx.toast.success(f"Invite for {invite.email} revoked.")
+        done = self._call(
+            lambda s, ctx: invites.do_revoke_invite(s, ctx, invite_id),
+            permission=Permission.members_invite,
+            then=self._reload,
+        )
+        if not done.ok:
+            return done.reply
+        return rx.toast.success(f"Invite for {done.value.email} revoked.")
 
     @rx.event
     def resend(self, invite_id: str) -> rx.event.EventSpec | None:
-        try:
-            ctx = self._require(Permission.members_invite)
-            with tenant_session(ctx) as session:
-                invite = invites.do_resend_invite(session, ctx, invite_id)
-            self._reload(ctx)
-        except ServiceError as exc:
-            return handle_errors(exc)
-        return rx.toast.success(f"A new invite link is on its way to {invite.email}.")
+        done = self._call(
+            lambda s, ctx: invites.do_resend_invite(s, ctx, invite_id),
+            permission=Permission.members_invite,
+            then=self._reload,
+        )
+        if not done.ok:
+            return done.reply
+        return rx.toast.success(f"A new invite link is on its way to {done.value.email}.")
 
     @rx.event
     def change_role(self, membership_id: str, role: str) -> rx.event.EventSpec | None:
-        try:
-            ctx = self._require(Permission.members_manage)
-            with tenant_session(ctx) as session:
-                members.change_role(session, ctx, membership_id, role)
-            self._reload(ctx)
-        except ServiceError as exc:
+        done = self._call(
+            lambda s, ctx: members.do_change_role(s, ctx, membership_id, role),
+            permission=Permission.members_manage,
+            then=self._reload,
+        )
+        if not done.ok:
             self._safe_reload()
-            return handle_errors(exc)
+            return done.reply
         return rx.toast.success(f"Role changed to {ROLE_LABELS.get(role, role)}.")
 
     @rx.event
     def set_active(self, membership_id: str, active: bool) -> rx.event.EventSpec | None:
-        try:
-            ctx = self._require(Permission.members_manage)
-            with tenant_session(ctx) as session:
-                members.set_active(session, ctx, membership_id, active)
-            self._reload(ctx)
-        except ServiceError as exc:
-            return handle_errors(exc)
-        return rx.toast.success("Member reactivated." if active else "Member deactivated.")
+        done = self._call(
+            lambda s, ctx: members.do_set_active(s, ctx, membership_id, active),
+            permission=Permission.members_manage,
+            then=self._reload,
+        )
+        return done.reply_or(
+            rx.toast.success("Member reactivated." if active else "Member deactivated.")
+        )
 
     @rx.event
     def assign_manager(self, membership_id: str, manager_user_id: str) -> rx.event.EventSpec | None:
-        try:
-            ctx = self._require(Permission.members_manage)
-            with tenant_session(ctx) as session:
-                members.assign_manager(session, ctx, membership_id, manager_user_id or None)
-            self._reload(ctx)
-        except ServiceError as exc:
+        done = self._call(
+            lambda s, ctx: members.do_assign_manager(
+                s, ctx, membership_id, manager_user_id or None
+            ),
+            permission=Permission.members_manage,
+            then=self._reload,
+        )
+        if not done.ok:
             self._safe_reload()
-            return handle_errors(exc)
+            return done.reply
         return rx.toast.success("Manager updated." if manager_user_id else "Manager removed.")
 
     # ------------------------------------------------------------------ CSV import
@@ -372,7 +369,7 @@ class MembersState(FormState, SessionState):
 
         def check() -> member_import.Staged:
             with tenant_session(ctx) as session:
-                return member_import.stage_import(
+                return member_import.do_stage_import(
                     session, ctx, org_id=target, data=data, filename=filename, progress=progress
                 )
 
@@ -430,7 +427,7 @@ class MembersState(FormState, SessionState):
 
         def run() -> member_import.ImportSummary:
             with tenant_session(ctx) as session:
-                return member_import.confirm_import(
+                return member_import.do_confirm_import(
                     session, ctx, import_id, on_claimed=claimed.set, on_progress=progress
                 )
 

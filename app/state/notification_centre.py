@@ -11,6 +11,7 @@ one flag check and no query.
 from __future__ import annotations
 
 import reflex as rx
+from sqlmodel import Session
 
 from app.services.comms import notifications
 from app.services.core import topics
@@ -124,17 +125,8 @@ class NotificationsState(PagedState, SessionState):
         return self._reload()
 
     def _mark(self, notification_id: str, *, read: bool = True) -> rx.event.EventSpec | None:
-        try:
-            ctx = self._require()
-            with tenant_session(ctx) as session:
-                if read:
-                    notifications.mark_read(session, ctx, notification_id)
-                else:
-                    notifications.mark_unread(session, ctx, notification_id)
-            self._load(ctx)
-        except ServiceError as exc:
-            return handle_errors(exc)
-        return None
+        mark = notifications.do_mark_read if read else notifications.do_mark_unread
+        return self._call(lambda s, ctx: mark(s, ctx, notification_id), then=self._load).reply
 
     @rx.event
     def mark_read(self, notification_id: str) -> rx.event.EventSpec | None:
@@ -156,30 +148,27 @@ class NotificationsState(PagedState, SessionState):
 
     @rx.event
     def mark_all_read(self) -> rx.event.EventSpec | None:
-        try:
-            ctx = self._require()
-            with tenant_session(ctx) as session:
-                changed = notifications.mark_all_read(session, ctx)
-            self._load(ctx)
-        except ServiceError as exc:
-            return handle_errors(exc)
+        done = self._call(notifications.do_mark_all_read, then=self._load)
+        if not done.ok:
+            return done.reply
+        changed = done.value
         return rx.toast.success(f"{changed} marked read." if changed else "Nothing unread.")
 
     @rx.event
     def set_email_kind(self, kind: str, on: bool) -> rx.event.EventSpec | None:
         """Turn one kind's email on or off for the active org; saved at once."""
-        try:
-            ctx = self._require()
-            with tenant_session(ctx) as session:
-                chosen = set(notifications.get_preferences(session, ctx))
-                if on:
-                    chosen.add(kind)
-                else:
-                    chosen.discard(kind)
-                notifications.set_preferences(session, ctx, email_kinds=chosen)
-            self._load_prefs(ctx)
-        except ServiceError as exc:
-            return handle_errors(exc)
+
+        def save(session: Session, ctx: OrgContext) -> None:
+            chosen = set(notifications.get_preferences(session, ctx))
+            if on:
+                chosen.add(kind)
+            else:
+                chosen.discard(kind)
+            notifications.do_set_preferences(session, ctx, email_kinds=chosen)
+
+        done = self._call(save, then=self._load_prefs)
+        if not done.ok:
+            return done.reply
         label = notifications.kind_label(kind)
         return rx.toast.success(
             f"You will get emails for: {label}." if on else f"No more emails for: {label}."

@@ -9,7 +9,6 @@ import reflex as rx
 from app.services.config import orgs
 from app.services.core.authz import Permission
 from app.services.core.errors import NotFound
-from app.services.core.tenancy import tenant_session
 from app.state.account import FormState
 from app.state.session import Outcome, SessionState
 
@@ -49,7 +48,7 @@ class OrgsState(FormState, SessionState):
     def create(self, form: dict[str, Any]) -> rx.event.EventSpec | None:
         self._start()
         created = done = self._call(
-            lambda s, ctx: orgs.create_child_org(
+            lambda s, ctx: orgs.do_create_child_org(
                 s,
                 ctx,
                 parent_id=str(form.get("parent_id", "")),
@@ -70,7 +69,7 @@ class OrgsState(FormState, SessionState):
     def move(self, form: dict[str, Any]) -> rx.event.EventSpec | None:
         self.move_error = ""
         moved = done = self._call(
-            lambda s, ctx: orgs.move_org(
+            lambda s, ctx: orgs.do_move_org(
                 s,
                 ctx,
                 org_id=str(form.get("org_id", "")),
@@ -101,17 +100,13 @@ class OrgDetailState(FormState, SessionState):
             return rx.redirect(f"/signin?next={self.router.url.path}")
         org_id = self.router.url.path.rstrip("/").rsplit("/", 1)[-1]
         self.found, self.detail_name, self.detail_kind, self.detail_children = False, "", "", []
-        try:
-            with tenant_session(ctx) as session:
-                org = orgs.get_org(session, ctx, org_id)
-                children = [
-                    {"id": str(c.id), "name": c.name, "kind": c.kind}
-                    for c in orgs.descendants(session, org.id)
-                    if c.parent_id == org.id and c.id in ctx.org_ids
-                ]
-        except NotFound:
-            return None
+        done = self._call(lambda session, ctx: orgs.org_detail(session, ctx, org_id))
+        if done.value is None:
+            return None if isinstance(done.error, NotFound) else done.reply
+        detail = done.value
         self.found = True
-        self.detail_name, self.detail_kind = org.name, org.kind
-        self.detail_children = children
+        self.detail_name, self.detail_kind = detail.org.name, detail.org.kind
+        self.detail_children = [
+            {"id": c.id, "name": c.name, "kind": c.kind} for c in detail.children
+        ]
         return None

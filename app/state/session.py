@@ -31,6 +31,9 @@ from app.state.live_coalesce import Change
 
 T = TypeVar("T")
 
+Events = list[rx.event.EventSpec] | rx.event.EventSpec | None
+"""What a handler hands back to the browser: nothing, one event, or several."""
+
 
 def go(url: str) -> rx.event.EventSpec:
     """A full page load of `url` (for our own HTTP routes, which the SPA router can't serve)."""
@@ -104,22 +107,32 @@ class SessionState(rx.State):
         return ctx
 
     def _call(
-        self, service: Callable[[Session, OrgContext], T], *, permission: Permission | None = None
+        self,
+        service: Callable[[Session, OrgContext], T],
+        *,
+        permission: Permission | None = None,
+        then: Callable[[OrgContext], object] | None = None,
     ) -> Outcome[T]:
         """One line of intent for a handler: require `permission` (and a signed-in user),
-        open a tenant session, run `service(session, ctx)`; a refusal (`ServiceError`)
-        becomes the outcome's toast or redirect instead of an exception.
+        open a tenant session, run `service(session, ctx)`, then (once that session has
+        closed, so a write is committed) `then(ctx)`, typically the handler's reload. A
+        refusal (`ServiceError`) from any step becomes the outcome's toast or redirect
+        instead of an exception.
 
             done = self._call(lambda s, ctx: cohorts.archive(s, ctx, cohort_id=cid))
             if not done.ok:
                 return done.reply
         """
+        ctx: OrgContext | None = None
         try:
             ctx = self._require(permission)
             with tenant_session(ctx) as session:
-                return Outcome(value=service(session, ctx))
+                value = service(session, ctx)
+            if then is not None:
+                then(ctx)
+            return Outcome(value=value, ctx=ctx)
         except ServiceError as exc:
-            return Outcome(error=exc, reply=handle_errors(exc))
+            return Outcome(error=exc, reply=handle_errors(exc), ctx=ctx)
 
     def _apply(self, ctx: OrgContext | None, *, new_page: bool = True) -> None:
         self.loaded = True
@@ -192,7 +205,7 @@ class SessionState(rx.State):
         try:
             ctx = self._require()
             with public_session() as session:
-                auth.switch_org(session, ctx, org_id)
+                auth.do_switch_org(session, ctx, org_id)
         except ServiceError as exc:
             return rx.toast.error(exc.message)
         return go("/dashboard")
@@ -206,6 +219,11 @@ class Outcome(Generic[T]):
     value: T | None = None
     error: ServiceError | None = None
     reply: rx.event.EventSpec | None = None
+    ctx: OrgContext | None = None  # whose call it was; None when signed out
+
+    def reply_or(self, success: Events) -> Events:
+        """The refusal's reply, or `success` (a toast, a redirect) when the call went through."""
+        return self.reply if self.error is not None else success
 
     @property
     def ok(self) -> bool:

@@ -1,6 +1,6 @@
 """The settings console: one org's config (of the admin's subtree), section by section.
 
-A thin adapter: it turns the HTML forms into values for `writes.update_section` and the
+A thin adapter: it turns the HTML forms into values for `writes.do_update_section` and the
 service's view (effective value and source per field) into rows the page lays out.
 """
 
@@ -17,12 +17,13 @@ from app.services.config.schema import (
     STANDARD_FUNDING_SOURCES,
     field_title,
 )
-from app.services.core.authz import Permission, has
+from app.services.core.authz import Permission
 from app.services.core.errors import NotFound, ServiceError, ValidationFailed
 from app.services.core.tenancy import OrgContext, tenant_session
 from app.services.infra.storage import MAX_LOGO_BYTES
 from app.services.people import seats
 from app.state.account import FormState
+from app.state.form_keys import form_key
 from app.state.session import SessionState, handle_errors
 
 SECTION_TITLES: dict[str, str] = {
@@ -49,7 +50,10 @@ class SettingsState(FormState, SessionState):
     org_choices: list[dict[str, str]] = []
     missing: bool = False
     ready: bool = False
-    form_key: str = ""  # remounts the forms (fresh default values) after a save or reload
+    # Per section: changes only when that section's stored values change, so a save (here
+    # or in another tab) remounts its own form with the saved values and leaves what is
+    # being typed in the other sections alone.
+    form_keys: dict[str, str] = {}
     feature_rows: list[dict[str, Any]] = []
     reporting_rows: list[dict[str, Any]] = []
     source_rows: list[dict[str, Any]] = []
@@ -64,7 +68,6 @@ class SettingsState(FormState, SessionState):
     license_info: dict[str, str] = {}
     _view: dict[str, dict[str, dict[str, Any]]] = {}
     _usage: dict[str, list[Any]] = {}
-    _saves: int = 0
 
     @rx.var
     def color_options(self) -> list[str]:
@@ -74,18 +77,12 @@ class SettingsState(FormState, SessionState):
 
     def _reload(self, ctx: OrgContext) -> None:
         with tenant_session(ctx) as session:
-            org = orgs.require_in_subtree(session, ctx, self.target_org or str(ctx.org_id))
+            picker = orgs.org_picker(session, ctx, self.target_org or None)
+            org = picker.org
             view = inheritance.effective_with_sources(session, ctx, org_id=org.id)
             used = seats.usage(session, ctx, org_id=org.id)
-            if has(ctx, Permission.org_manage):
-                choices = [
-                    {"value": n.id, "label": ("— " * n.depth) + n.name}
-                    for n in orgs.org_tree(session, ctx)
-                ]
-            else:
-                choices = [{"value": str(org.id), "label": org.name}]
-        self.target_org, self.target_org_name = str(org.id), org.name
-        self.org_choices = choices
+        self.target_org, self.target_org_name = org.id, org.name
+        self.org_choices = [{"value": v, "label": label} for v, label in picker.choices]
         self._view = {
             section: {
                 name: {"value": v.value, "source": v.source, "overridden": v.overridden}
@@ -94,8 +91,10 @@ class SettingsState(FormState, SessionState):
             for section, fields in view.items()
         }
         self._usage = {name: [u, cap] for name, (u, cap) in used.items()}
-        self._saves += 1
-        self.form_key = f"{self.target_org}-{self._saves}"
+        self.form_keys = {
+            section: form_key(f"{self.target_org}-{section}", fields)
+            for section, fields in self._view.items()
+        }
         self.errors, self.form_error = {}, ""
         self._decorate()
         if self.target_org == str(ctx.org_id):
@@ -217,19 +216,20 @@ class SettingsState(FormState, SessionState):
 
     def _save(self, section: str, values: dict[str, Any]) -> rx.event.EventSpec | None:
         self._start()
-        try:
-            ctx = self._require(Permission.config_edit)
-            with tenant_session(ctx) as session:
-                writes.update_section(
-                    session, ctx, org_id=self.target_org, section=section, values=values
-                )
-            self._reload(ctx)
-        except ServiceError as exc:
+        done = self._call(
+            lambda s, ctx: writes.do_update_section(
+                s, ctx, org_id=self.target_org, section=section, values=values
+            ),
+            permission=Permission.config_edit,
+            then=self._reload,
+        )
+        if not done.ok:
+            exc = done.error
             self._fail(exc)
             if isinstance(exc, ValidationFailed) and exc.field and "." in exc.field:
                 self._decorate()  # the message goes beside its field
                 return rx.toast.error(f"Not saved: {exc.message}")
-            return handle_errors(exc)
+            return done.reply
         self.busy = False
         return rx.toast.success(f"{SECTION_TITLES[section]} saved for {self.target_org_name}.")
 
@@ -288,15 +288,15 @@ class SettingsState(FormState, SessionState):
 
     @rx.event
     def reset_field(self, section: str, name: str) -> rx.event.EventSpec | None:
-        try:
-            ctx = self._require(Permission.config_edit)
-            with tenant_session(ctx) as session:
-                writes.reset_override(
-                    session, ctx, org_id=self.target_org, section=section, field=name
-                )
-            self._reload(ctx)
-        except ServiceError as exc:
-            return handle_errors(exc)
+        done = self._call(
+            lambda s, ctx: writes.do_reset_override(
+                s, ctx, org_id=self.target_org, section=section, field=name
+            ),
+            permission=Permission.config_edit,
+            then=self._reload,
+        )
+        if not done.ok:
+            return done.reply
         label = field_title(section, name) if section in schema.SECTIONS else name
         return rx.toast.success(f"{label} now follows the inherited value.")
 

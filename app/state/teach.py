@@ -125,7 +125,7 @@ class TeachState(PagedState, FormState, SessionState):
         self._start()
         self.field_errors = blank_errors()
         done = self._call(
-            lambda s, ctx: courses.create_course(
+            lambda s, ctx: courses.do_create_course(
                 s, ctx, data=course_input.course_input_from_form(form)
             ),
             permission=Permission.courses_author,
@@ -147,7 +147,7 @@ class TeachState(PagedState, FormState, SessionState):
     def create_program(self, form: dict[str, Any]) -> rx.event.EventSpec | None:
         self.program_error = ""
         done = self._call(
-            lambda s, ctx: course_programs.create_program(
+            lambda s, ctx: course_programs.do_create_program(
                 s,
                 ctx,
                 title=str(form.get("program_title", "")),

@@ -1,9 +1,10 @@
 """`/teach/courses/<id>`: the course editor (details, cover, publishing, the modules > lessons
 tree; the selected lesson, its questions and uploads are in `app.state.teach_lesson`).
 
-Every handler re-checks `courses.author` through `_ctx()` and passes ids to the services,
-which check that each one belongs to this course of the active org (a module, lesson or
-question id of another course or org is not found). The course id comes from the page's URL.
+Every handler re-checks `courses.author` (the permission of its `_call`, or `_ctx()`) and
+passes ids to the services, which check that each one belongs to this course of the active
+org (a module, lesson or question id of another course or org is not found). The course id
+comes from the page's URL.
 """
 
 from __future__ import annotations
@@ -25,7 +26,9 @@ from app.services.authoring.course_views import CourseEditorView, LessonView
 from app.services.core.authz import Permission
 from app.services.core.errors import NotFound, ServiceError
 from app.services.core.tenancy import OrgContext, tenant_session
+from app.services.core.wording import counted
 from app.state.account import FormState
+from app.state.form_keys import form_key
 from app.state.session import SessionState, handle_errors
 from app.state.teach import STATUS_COLORS, blank_errors
 from app.state.teach_lesson import (
@@ -44,7 +47,7 @@ class TeachEditorState(LessonEditorMixin, FormState, SessionState):
 
     found: bool = False
     cid: str = ""
-    rev: int = 0
+    details_key: str = ""  # remounts the details form only when the saved details change
     course: dict[str, str] = {}
     modes: list[dict[str, str]] = []
     programs: list[dict[str, str]] = []
@@ -83,7 +86,6 @@ class TeachEditorState(LessonEditorMixin, FormState, SessionState):
     def _fill(self, view: CourseEditorView) -> None:
         self.found = True
         self.cid = view.id
-        self.rev += 1
         self.course = {
             "id": view.id,
             "title": view.title,
@@ -104,6 +106,17 @@ class TeachEditorState(LessonEditorMixin, FormState, SessionState):
             "modified": view.modified.strftime("%Y-%m-%d %H:%M UTC"),
             "preview_href": f"/preview/{view.id}",
         }
+        editable = ("title", "summary", "description", "category", "level", "delivery_mode")
+        self.details_key = form_key(
+            view.id,
+            [
+                *(self.course[k] for k in editable),
+                *(self.course[k] for k in ("shared_with_children", "requires_approval")),
+                *(self.course[k] for k in ("sequential", "price", "certificate_valid_days")),
+                view.program_id,
+                sorted(view.prerequisite_ids),
+            ],
+        )
         self.modes = [{"value": c.value, "label": c.label} for c in view.delivery_modes]
         self.programs = [{"value": "", "label": "No program"}] + [
             {"value": c.value, "label": c.label} for c in view.programs
@@ -128,7 +141,7 @@ class TeachEditorState(LessonEditorMixin, FormState, SessionState):
                     "kind": "",
                     "kind_label": "",
                     "required": "",
-                    "count": str(len(module.lessons)),
+                    "count": counted(len(module.lessons), "lesson"),
                 }
             )
             for li, lsn in enumerate(module.lessons):
@@ -191,14 +204,15 @@ class TeachEditorState(LessonEditorMixin, FormState, SessionState):
     @rx.event
     def save_details(self, form: dict[str, Any]) -> Events:
         self._clear_errors()
-        try:
-            ctx = self._ctx()
-            data = course_input.course_input_from_form(form)
-            with tenant_session(ctx) as session:
-                courses.update_course(session, ctx, course_id=self.cid, data=data)
-            self._reload(ctx)
-        except ServiceError as exc:
-            return self._field_fail(exc)
+        done = self._call(
+            lambda s, ctx: courses.do_update_course(
+                s, ctx, course_id=self.cid, data=course_input.course_input_from_form(form)
+            ),
+            permission=Permission.courses_author,
+            then=self._reload,
+        )
+        if done.error is not None:
+            return self._field_fail(done.error)
         return rx.toast.success("Details saved.")
 
     @rx.event
@@ -206,14 +220,14 @@ class TeachEditorState(LessonEditorMixin, FormState, SessionState):
         self._clear_errors()
         if not files:
             return rx.toast.error("Choose an image first.")
-        try:
-            ctx = self._ctx()
-            data = await files[0].read(media.MAX_COVER_BYTES + 1)
-            with tenant_session(ctx) as session:
-                media.set_cover(session, ctx, course_id=self.cid, data=data)
-            self._reload(ctx)
-        except ServiceError as exc:
-            return self._field_fail(exc)
+        data = await files[0].read(media.MAX_COVER_BYTES + 1)
+        done = self._call(
+            lambda s, ctx: media.do_set_cover(s, ctx, course_id=self.cid, data=data),
+            permission=Permission.courses_author,
+            then=self._reload,
+        )
+        if done.error is not None:
+            return self._field_fail(done.error)
         return [rx.clear_selected_files(COVER_UPLOAD_ID), rx.toast.success("Cover image saved.")]
 
     # ------------------------------------------------------------------ status
@@ -221,21 +235,21 @@ class TeachEditorState(LessonEditorMixin, FormState, SessionState):
     def _status(self, action: str) -> Events:
         self.publish_error = ""
         fn = {
-            "publish": course_status.publish_course,
-            "archive": course_status.archive_course,
-            "draft": course_status.unpublish_course,
+            "publish": course_status.do_publish_course,
+            "archive": course_status.do_archive_course,
+            "draft": course_status.do_unpublish_course,
         }[action]
-        try:
-            ctx = self._ctx()
-            with tenant_session(ctx) as session:
-                fn(session, ctx, course_id=self.cid)
-            self._reload(ctx)
-        except course_status.PublishRefused as exc:
-            self.publish_error = exc.message
-            self.problems = list(exc.reasons)
-            return rx.toast.error(exc.message)
-        except ServiceError as exc:
-            return handle_errors(exc)
+        done = self._call(
+            lambda s, ctx: fn(s, ctx, course_id=self.cid),
+            permission=Permission.courses_author,
+            then=self._reload,
+        )
+        if isinstance(done.error, course_status.PublishRefused):
+            self.publish_error = done.error.message
+            self.problems = list(done.error.reasons)
+            return rx.toast.error(done.error.message)
+        if done.error is not None:
+            return done.reply
         message = {
             "publish": "Published: learners can find this course in the catalog.",
             "archive": "Archived: the course left the catalog.",
@@ -259,20 +273,20 @@ class TeachEditorState(LessonEditorMixin, FormState, SessionState):
 
     def _structure(self, call: Any, success: str = "", **kwargs: Any) -> Events:
         """Run one structural service call on this course, reload, toast."""
-        try:
-            ctx = self._ctx()
-            with tenant_session(ctx) as session:
-                call(session, ctx, course_id=self.cid, **kwargs)
-            self._reload(ctx)
-        except ServiceError as exc:
-            return self._field_fail(exc)
+        done = self._call(
+            lambda s, ctx: call(s, ctx, course_id=self.cid, **kwargs),
+            permission=Permission.courses_author,
+            then=self._reload,
+        )
+        if done.error is not None:
+            return self._field_fail(done.error)
         return rx.toast.success(success) if success else None
 
     @rx.event
     def add_module(self, form: dict[str, Any]) -> Events:
         self._clear_errors()
         return self._structure(
-            course_outline.add_module, "Module added.", title=str(form.get("module_title", ""))
+            course_outline.do_add_module, "Module added.", title=str(form.get("module_title", ""))
         )
 
     @rx.event
@@ -282,13 +296,17 @@ class TeachEditorState(LessonEditorMixin, FormState, SessionState):
         ):
             return None
         return self._structure(
-            course_outline.rename_module, "Module renamed.", module_id=module_id, title=title
+            course_outline.do_rename_module, "Module renamed.", module_id=module_id, title=title
         )
 
     @rx.event
     def delete_module(self, module_id: str) -> Events:
-        return self._structure(course_outline.delete_module, "Module deleted.", module_id=module_id)
+        return self._structure(
+            course_outline.do_delete_module, "Module deleted.", module_id=module_id
+        )
 
     @rx.event
     def move_module(self, module_id: str, direction: str) -> Events:
-        return self._structure(course_outline.move_module, module_id=module_id, direction=direction)
+        return self._structure(
+            course_outline.do_move_module, module_id=module_id, direction=direction
+        )

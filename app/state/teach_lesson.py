@@ -1,22 +1,27 @@
 """The lesson half of the course editor (`TeachEditorState` mixes it in): the selected
 lesson's form, its quiz questions, and the streamed media upload with its progress.
 
-Like the rest of the editor, every handler re-checks `courses.author` (through `_ctx()`) and
-hands ids to the services, which refuse ids of another course or org.
+Like the rest of the editor, every handler re-checks `courses.author` (the permission of its
+`_call`, or `_ctx()`) and hands ids to the services, which refuse ids of another course or org.
 """
 
 from __future__ import annotations
 
 import asyncio
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import reflex as rx
+from sqlmodel import Session
 
+from app.models.course import Lesson
 from app.services.authoring import course_lessons, course_views, media, questions
 from app.services.authoring.course_views import LessonView
+from app.services.core.authz import Permission
 from app.services.core.errors import ServiceError, ValidationFailed
 from app.services.core.tenancy import OrgContext, tenant_session
-from app.state.session import handle_errors
+from app.state.form_keys import form_key
+from app.state.session import Outcome, handle_errors
 
 FILE_UPLOAD_ID = "lesson-file-upload"
 VIDEO_UPLOAD_ID = "lesson-video-upload"
@@ -25,6 +30,7 @@ QUESTION_FIELDS = ("kind", "prompt", "options", "answer", "points", "explanation
 PROGRESS_EVERY = 4 * media.MB  # how often the server-side byte count reaches the page
 
 Events = list[rx.event.EventSpec] | rx.event.EventSpec | None
+T = TypeVar("T")
 
 
 def yes(value: bool) -> str:
@@ -58,6 +64,7 @@ def _question_row(q: course_views.QuestionView) -> dict[str, str]:
         "answers": "\n".join(str(a) for a in q.answer) if short else "",
         "points": str(q.points),
         "explanation": q.explanation,
+        "key": form_key(q.id, [q.kind, q.prompt, q.options, q.answer, q.points, q.explanation]),
     }
 
 
@@ -84,6 +91,13 @@ class LessonEditorMixin(rx.State, mixin=True):
             self, exc: ServiceError, *, rename: dict[str, str] | None = None
         ) -> Events: ...
         def _structure(self, call: Any, success: str = "", **kwargs: Any) -> Events: ...
+        def _call(
+            self,
+            service: Callable[[Session, OrgContext], T],
+            *,
+            permission: Permission | None = None,
+            then: Callable[[OrgContext], object] | None = None,
+        ) -> Outcome[T]: ...
 
     def _show_lesson(self, lsn: LessonView) -> None:
         self.sel = lsn.id
@@ -106,6 +120,18 @@ class LessonEditorMixin(rx.State, mixin=True):
             "limit": f"{media.limit_bytes(lsn.kind) // media.MB} MB"
             if lsn.kind in ("file", "video")
             else "",
+            "key": form_key(
+                lsn.id,
+                [
+                    lsn.title,
+                    lsn.body,
+                    lsn.required,
+                    lsn.passing_score,
+                    lsn.max_attempts,
+                    lsn.shuffle,
+                    lsn.media_name,
+                ],
+            ),
         }
         self.preview = lsn.body
         self.questions = [_question_row(q) for q in lsn.questions]
@@ -115,22 +141,23 @@ class LessonEditorMixin(rx.State, mixin=True):
     @rx.event
     def add_lesson(self, form: dict[str, Any]) -> Events:
         self._clear_errors()
-        try:
-            ctx = self._ctx()
-            with tenant_session(ctx) as session:
-                lesson = course_lessons.add_lesson(
-                    session,
-                    ctx,
-                    course_id=self.cid,
-                    module_id=str(form.get("module_id", "")),
-                    kind=str(form.get("kind", "")),
-                    title=str(form.get("lesson_title", "")),
-                )
-            self.sel = str(lesson.id)
-            self._reload(ctx)
-        except ServiceError as exc:
-            return self._field_fail(exc)
-        return rx.toast.success(f"Lesson “{lesson.title}” added.")
+
+        def add(session: Session, ctx: OrgContext) -> Lesson:
+            lesson = course_lessons.do_add_lesson(
+                session,
+                ctx,
+                course_id=self.cid,
+                module_id=str(form.get("module_id", "")),
+                kind=str(form.get("kind", "")),
+                title=str(form.get("lesson_title", "")),
+            )
+            self.sel = str(lesson.id)  # the reload then shows the new lesson
+            return lesson
+
+        done = self._call(add, permission=Permission.courses_author, then=self._reload)
+        if done.error is not None:
+            return self._field_fail(done.error)
+        return rx.toast.success(f"Lesson “{done.value.title}” added.")
 
     @rx.event
     def select_lesson(self, lesson_id: str) -> Events:
@@ -159,30 +186,30 @@ class LessonEditorMixin(rx.State, mixin=True):
         self._clear_errors()
         kind = self.lesson.get("kind", "")
         quiz = kind == "quiz"
-        try:
-            ctx = self._ctx()
-            with tenant_session(ctx) as session:
-                course_lessons.update_lesson(
-                    session,
-                    ctx,
-                    course_id=self.cid,
-                    lesson_id=self.sel,
-                    title=str(form.get("lesson_title", "")),
-                    body=str(form.get("body", "")),
-                    required=str(form.get("required", "")) == "on",
-                    passing_score=str(form.get("passing_score", "")) if quiz else None,
-                    max_attempts=str(form.get("max_attempts", "")) if quiz else None,
-                    shuffle=(str(form.get("shuffle", "")) == "on") if quiz else None,
-                )
-            self._reload(ctx)
-        except ServiceError as exc:
-            return self._field_fail(exc, rename={"title": "lesson_title"})
+        done = self._call(
+            lambda s, ctx: course_lessons.do_update_lesson(
+                s,
+                ctx,
+                course_id=self.cid,
+                lesson_id=self.sel,
+                title=str(form.get("lesson_title", "")),
+                body=str(form.get("body", "")),
+                required=str(form.get("required", "")) == "on",
+                passing_score=str(form.get("passing_score", "")) if quiz else None,
+                max_attempts=str(form.get("max_attempts", "")) if quiz else None,
+                shuffle=(str(form.get("shuffle", "")) == "on") if quiz else None,
+            ),
+            permission=Permission.courses_author,
+            then=self._reload,
+        )
+        if done.error is not None:
+            return self._field_fail(done.error, rename={"title": "lesson_title"})
         return rx.toast.success("Lesson saved.")
 
     @rx.event
     def set_required(self, lesson_id: str, value: bool) -> Events:
         return self._structure(
-            course_lessons.set_lesson_required,
+            course_lessons.do_set_lesson_required,
             "Lesson is required." if value else "Lesson is optional.",
             lesson_id=lesson_id,
             required=bool(value),
@@ -192,16 +219,20 @@ class LessonEditorMixin(rx.State, mixin=True):
     def delete_lesson(self, lesson_id: str) -> Events:
         if lesson_id == self.sel:
             self.sel = ""
-        return self._structure(course_lessons.delete_lesson, "Lesson deleted.", lesson_id=lesson_id)
+        return self._structure(
+            course_lessons.do_delete_lesson, "Lesson deleted.", lesson_id=lesson_id
+        )
 
     @rx.event
     def move_lesson(self, lesson_id: str, direction: str) -> Events:
-        return self._structure(course_lessons.move_lesson, lesson_id=lesson_id, direction=direction)
+        return self._structure(
+            course_lessons.do_move_lesson, lesson_id=lesson_id, direction=direction
+        )
 
     @rx.event
     def move_lesson_to(self, module_id: str) -> Events:
         return self._structure(
-            course_lessons.move_lesson_to_module,
+            course_lessons.do_move_lesson_to_module,
             "Lesson moved.",
             lesson_id=self.sel,
             module_id=module_id,
@@ -209,7 +240,7 @@ class LessonEditorMixin(rx.State, mixin=True):
 
     @rx.event
     def remove_media(self) -> Events:
-        return self._structure(media.remove_media, "File removed.", lesson_id=self.sel)
+        return self._structure(media.do_remove_media, "File removed.", lesson_id=self.sel)
 
     # ------------------------------------------------------------------ questions
 
@@ -230,7 +261,7 @@ class LessonEditorMixin(rx.State, mixin=True):
     def add_question(self, form: dict[str, Any]) -> Events:
         self._clear_errors()
         return self._structure(
-            questions.add_question,
+            questions.do_add_question,
             "Question added.",
             lesson_id=self.sel,
             prompt=str(form.get("prompt", "")),
@@ -243,7 +274,7 @@ class LessonEditorMixin(rx.State, mixin=True):
     def save_question(self, form: dict[str, Any]) -> Events:
         self._clear_errors()
         return self._structure(
-            questions.update_question,
+            questions.do_update_question,
             "Question saved.",
             question_id=str(form.get("question_id", "")),
             prompt=str(form.get("prompt", "")),
@@ -255,13 +286,13 @@ class LessonEditorMixin(rx.State, mixin=True):
     @rx.event
     def delete_question(self, question_id: str) -> Events:
         return self._structure(
-            questions.delete_question, "Question deleted.", question_id=question_id
+            questions.do_delete_question, "Question deleted.", question_id=question_id
         )
 
     @rx.event
     def move_question(self, question_id: str, direction: str) -> Events:
         return self._structure(
-            questions.move_question, question_id=question_id, direction=direction
+            questions.do_move_question, question_id=question_id, direction=direction
         )
 
     # ------------------------------------------------------------------ media upload
@@ -337,7 +368,7 @@ class LessonEditorMixin(rx.State, mixin=True):
         ctx: OrgContext, course_id: str, lesson_id: str, sink: media.UploadSink, filename: str
     ) -> None:
         with tenant_session(ctx) as session:
-            media.attach_media(
+            media.do_attach_media(
                 session,
                 ctx,
                 course_id=course_id,

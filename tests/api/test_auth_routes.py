@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
 from http.cookies import SimpleCookie
 from urllib.parse import urljoin, urlsplit
@@ -12,7 +11,6 @@ from sqlalchemy import update
 from sqlmodel import col
 from starlette.testclient import TestClient
 
-from app.api.routes import build_api
 from app.models.base import utcnow
 from app.models.user import LoginTicket
 from app.services.core.security import token_hash
@@ -20,25 +18,17 @@ from app.services.core.tenancy import public_session
 from app.services.people import auth
 from app.settings import get_settings
 from tests import factories as f
+from tests.api.helpers import BASE
 
 pytestmark = pytest.mark.usefixtures("backend")
 
-BASE = "http://localhost:3000"
 # What a browser sends with the sign-out form of our own pages (the Origin check wants it).
 SAME_ORIGIN = {"origin": BASE}
 
 
-@pytest.fixture
-def client() -> Iterator[TestClient]:
-    """Our routes only (no Reflex server), not following redirects, with no cookie jar
-    surprises: each request names its cookie explicitly."""
-    with TestClient(build_api(), base_url=BASE, follow_redirects=False) as c:
-        yield c
-
-
 def _ticket(email: str, password: str = f.PASSWORD) -> str:
     with public_session() as session:
-        return auth.sign_in(session, email=email, password=password, ip=f.IP, user_agent="t")
+        return auth.do_sign_in(session, email=email, password=password, ip=f.IP, user_agent="t")
 
 
 def _cookie_header(token: str) -> dict[str, str]:

@@ -11,52 +11,30 @@ Every refusal is the 404 of a missing file, signed in or not.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from pathlib import Path
-
 import httpx
 import pytest
 from sqlalchemy import update
 from sqlmodel import col
 from starlette.testclient import TestClient
 
-from app.api.routes import build_api
 from app.models.course import Course, LessonKind
 from app.models.user import Role
 from app.services.core.tenancy import tenant_session
-from app.services.credentials import certificates
+from app.services.credentials import certificate_revocation
 from app.services.infra import storage
 from app.services.learning import lesson_completion
-from app.settings import get_settings
 from tests import factories as f
 from tests import file_factories as ff
 from tests import learning_factories as lf
+from tests.api.helpers import as_user
 
-pytestmark = pytest.mark.usefixtures("backend")
-
-
-@pytest.fixture(autouse=True)
-def _files(tmp_path: Path, settings_env: Callable[..., None]) -> None:
-    settings_env(storage_dir=tmp_path / "files")
-
-
-@pytest.fixture
-def client() -> Iterator[TestClient]:
-    with TestClient(build_api(), base_url="http://localhost:3000", follow_redirects=False) as c:
-        yield c
-
-
-def _as(client: TestClient, who: f.SignedIn | None) -> TestClient:
-    client.cookies.clear()
-    if who is not None:
-        client.cookies.set(get_settings().session_cookie_name, who.token)
-    return client
+pytestmark = pytest.mark.usefixtures("backend", "local_files")
 
 
 def _missing(client: TestClient, who: f.SignedIn | None, url: str) -> httpx.Response:
     """What a file that does not exist looks like to `who` (the same family, a new name)."""
     head, _, name = url.rpartition("/")
-    response: httpx.Response = _as(client, who).get(f"{head}/no-such-{name}")
+    response: httpx.Response = as_user(client, who).get(f"{head}/no-such-{name}")
     assert response.status_code == 404
     return response
 
@@ -64,7 +42,7 @@ def _missing(client: TestClient, who: f.SignedIn | None, url: str) -> httpx.Resp
 def _assert_refused(client: TestClient, who: f.SignedIn | None, url: str) -> None:
     """`who` gets exactly what a missing file gives them: nothing to tell the two apart."""
     missing = _missing(client, who, url)
-    response = _as(client, who).get(url)
+    response = as_user(client, who).get(url)
     label = who.email if who else "anonymous"
     assert response.status_code == 404, (label, response.status_code)
     assert missing.json()["error"]["code"] == "not_found"
@@ -77,7 +55,7 @@ def _assert_refused(client: TestClient, who: f.SignedIn | None, url: str) -> Non
 def _assert_served(
     client: TestClient, who: f.SignedIn, url: str, data: bytes | None = None
 ) -> bytes:
-    response = _as(client, who).get(url)
+    response = as_user(client, who).get(url)
     assert response.status_code == 200, (who.email, response.text)
     assert response.headers["cache-control"] == "private, no-store"
     if data is not None:
@@ -124,7 +102,10 @@ def test_a_certificate_pdf_by_serial_reaches_its_learner_and_certificate_manager
     for anyone in refused:
         _assert_refused(client, anyone, url)
     for anyone in (learner, admin, *refused):
-        assert _as(client, anyone).get(api).status_code == _as(client, anyone).get(url).status_code
+        assert (
+            as_user(client, anyone).get(api).status_code
+            == as_user(client, anyone).get(url).status_code
+        )
 
 
 def test_a_revoked_certificate_s_stored_pdf_is_never_served_unstamped(client: TestClient) -> None:
@@ -133,11 +114,13 @@ def test_a_revoked_certificate_s_stored_pdf_is_never_served_unstamped(client: Te
     cert = ff.certificate(learner.ctx, lf.published_course(admin.ctx))
     url = storage.public_url(cert.pdf_key)
     with tenant_session(admin.ctx) as session:
-        certificates.revoke(session, admin.ctx, certificate_id=cert.id, reason="Issued in error")
+        certificate_revocation.do_revoke_certificate(
+            session, admin.ctx, certificate_id=cert.id, reason="Issued in error"
+        )
 
     # `pdf_for` renders a revoked certificate afresh, stamped REVOKED; the stored file is the
     # clean original, so the file route refuses it to everyone.
-    stamped = _as(client, learner).get(f"/api/certificates/{cert.id}.pdf")
+    stamped = as_user(client, learner).get(f"/api/certificates/{cert.id}.pdf")
     assert stamped.status_code == 200 and b"REVOKED" in stamped.content
     for who in (learner, admin, None):
         _assert_refused(client, who, url)
@@ -226,7 +209,7 @@ def test_a_locked_lesson_s_media_waits_like_the_player(client: TestClient) -> No
     _assert_served(client, admin, video)  # authors preview: nothing is locked
     with tenant_session(learner.ctx) as session:
         for lesson_id in course.lesson_ids[:2]:
-            lesson_completion.complete_lesson(
+            lesson_completion.do_complete_lesson(
                 session, learner.ctx, course_id=course.course_id, lesson_id=lesson_id
             )
     _assert_served(client, learner, video)
@@ -321,5 +304,5 @@ def test_a_public_logo_is_still_served_to_anyone(client: TestClient) -> None:
     admin = f.new_admin()
     key = storage.public_key(admin.org_id, "logo.png")
     storage.get_storage().put(key, b"\x89PNG\r\n\x1a\n", "image/png")
-    response = _as(client, None).get(storage.public_url(key))
+    response = as_user(client, None).get(storage.public_url(key))
     assert response.status_code == 200 and response.headers["cache-control"].startswith("public")

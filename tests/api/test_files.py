@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import tracemalloc
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -14,7 +14,6 @@ import pytest
 from starlette.testclient import TestClient
 
 from app.api import files
-from app.api.routes import build_api
 from app.models.course import LessonKind
 from app.models.user import Role
 from app.services.infra import storage
@@ -22,6 +21,7 @@ from app.settings import get_settings
 from tests import factories as f
 from tests import file_factories as ff
 from tests import learning_factories as lf
+from tests.api.helpers import as_user
 from tests.conftest import Backend
 from tests.services.infra.test_storage import PNG, new_s3_storage, s3_test_url
 
@@ -48,19 +48,6 @@ def s3_store(settings_env: Callable[..., None]) -> storage.S3Storage:
     return store
 
 
-@pytest.fixture
-def client() -> Iterator[TestClient]:
-    with TestClient(build_api(), base_url="http://localhost:3000", follow_redirects=False) as c:
-        yield c
-
-
-def _as(client: TestClient, who: f.SignedIn | None) -> TestClient:
-    client.cookies.clear()
-    if who is not None:
-        client.cookies.set(get_settings().session_cookie_name, who.token)
-    return client
-
-
 def _assert_not_found(response: httpx.Response) -> None:
     assert response.status_code == 404, response.text
     assert response.json()["error"]["code"] == "not_found"
@@ -75,7 +62,7 @@ def test_public_logo_is_served_to_anyone(
 ) -> None:
     key = storage.public_key(uuid.uuid4(), "branding/logo.png")
     local_store.put(key, PNG, "image/png")
-    response = _as(client, None).get(storage.public_url(key))
+    response = as_user(client, None).get(storage.public_url(key))
     assert response.status_code == 200
     assert response.content == PNG
     assert response.headers["content-type"] == "image/png"
@@ -95,19 +82,19 @@ def test_private_file_only_for_who_may_read_it(
     lf.enrollment(learner.ctx, course)
 
     for who in (t.a, learner):
-        response = _as(client, who).get(url)
+        response = as_user(client, who).get(url)
         assert response.status_code == 200, who.email
         assert response.content == b"%PDF-1.7 A's handout"
         assert response.headers["content-type"] == "application/pdf"
         assert response.headers["cache-control"] == "private, no-store"
         assert response.headers["x-content-type-options"] == "nosniff"
 
-    _assert_not_found(_as(client, t.b).get(url))  # B's admin: as if it did not exist
-    _assert_not_found(_as(client, classmate).get(url))  # A's member, but not in the course
-    _assert_not_found(_as(client, None).get(url))  # anonymous
+    _assert_not_found(as_user(client, t.b).get(url))  # B's admin: as if it did not exist
+    _assert_not_found(as_user(client, classmate).get(url))  # A's member, but not in the course
+    _assert_not_found(as_user(client, None).get(url))  # anonymous
     client.cookies.set(get_settings().session_cookie_name, "forged-token")
     _assert_not_found(client.get(url))
-    _assert_not_found(_as(client, t.a).get(url + ".missing"))
+    _assert_not_found(as_user(client, t.a).get(url + ".missing"))
 
 
 def test_parent_admin_reads_the_subtree_s_certificates_child_admin_not_the_parent_s(
@@ -124,9 +111,9 @@ def test_parent_admin_reads_the_subtree_s_certificates_child_admin_not_the_paren
     child_pdf = storage.public_url(ff.certificate(child_learner.ctx, course).pdf_key)
 
     # certificate managers of the child's org and of the orgs above it (as `pdf_for` allows)
-    assert _as(client, a).get(child_pdf).content.startswith(b"%PDF")
-    assert _as(client, child_admin).get(child_pdf).content.startswith(b"%PDF")
-    _assert_not_found(_as(client, child_admin).get(parent_pdf))
+    assert as_user(client, a).get(child_pdf).content.startswith(b"%PDF")
+    assert as_user(client, child_admin).get(child_pdf).content.startswith(b"%PDF")
+    _assert_not_found(as_user(client, child_admin).get(parent_pdf))
 
 
 @pytest.mark.parametrize(
@@ -148,7 +135,7 @@ def test_traversal_and_odd_keys_are_refused(
 ) -> None:
     a = f.new_admin()
     local_store.put(storage.private_key(a.org_id, "secret.txt"), b"top secret", "text/plain")
-    response = _as(client, a).get(path.format(a=a.org_id))
+    response = as_user(client, a).get(path.format(a=a.org_id))
     assert response.status_code == 404
     assert b"top secret" not in response.content
 
@@ -165,7 +152,7 @@ def test_active_content_is_a_sandboxed_download(
         content_type="text/html",
         name="page.html",
     )
-    response = _as(client, a).get(url)
+    response = as_user(client, a).get(url)
     assert response.status_code == 200
     assert response.headers["content-disposition"] == (
         f'attachment; filename="{url.rsplit("/", 1)[-1]}"'
@@ -190,7 +177,7 @@ def test_range_requests_work_for_video(
         name="lesson.mp4",
     )
     for who in (a, learner):
-        response = _as(client, who).get(url, headers={"Range": "bytes=10-19"})
+        response = as_user(client, who).get(url, headers={"Range": "bytes=10-19"})
         assert response.status_code == 206
         assert response.content == bytes(range(10, 20))
 
@@ -215,7 +202,7 @@ def test_s3_private_file_redirects_to_a_presigned_url_for_who_may_read_it_only(
         name="clip.mp4",
     )
 
-    response = _as(client, learner).get(url)
+    response = as_user(client, learner).get(url)
     assert response.status_code == 307
     assert response.headers["cache-control"] == "private, no-store"
     location = response.headers["location"]
@@ -225,10 +212,10 @@ def test_s3_private_file_redirects_to_a_presigned_url_for_who_may_read_it_only(
     assert fetched.headers["content-type"] == "video/mp4"
 
     for who in (t.b, classmate, None):
-        denied = _as(client, who).get(url)
+        denied = as_user(client, who).get(url)
         _assert_not_found(denied)
         assert "location" not in denied.headers
-    _assert_not_found(_as(client, t.a).get(url + ".missing"))
+    _assert_not_found(as_user(client, t.a).get(url + ".missing"))
 
 
 def test_s3_public_logo_is_streamed(
@@ -236,7 +223,7 @@ def test_s3_public_logo_is_streamed(
 ) -> None:
     key = storage.public_key(uuid.uuid4(), "logo.png")
     s3_store.put(key, PNG, "image/png")
-    response = _as(client, None).get(storage.public_url(key))
+    response = as_user(client, None).get(storage.public_url(key))
     assert response.status_code == 200
     assert response.content == PNG
     assert response.headers["content-type"] == "image/png"
@@ -256,12 +243,12 @@ def test_s3_proxy_mode_streams_private_files(
     classmate = f.invite_and_accept_member(t.a.ctx, Role.learner)
     course = lf.published_course(t.a.ctx)
     url = ff.lesson_file(t.a.ctx, course, data=b"A's notes", content_type="text/plain")
-    response = _as(client, t.a).get(url)
+    response = as_user(client, t.a).get(url)
     assert response.status_code == 200
     assert response.content == b"A's notes"
     assert "location" not in response.headers
     for who in (t.b, classmate):
-        _assert_not_found(_as(client, who).get(url))
+        _assert_not_found(as_user(client, who).get(url))
 
 
 def test_s3_proxied_files_stream_in_chunks_and_never_whole(
@@ -291,7 +278,7 @@ def test_s3_proxied_files_stream_in_chunks_and_never_whole(
     received, largest = 0, 0
     tracemalloc.start()
     try:
-        with _as(client, a).stream("GET", url) as response:
+        with as_user(client, a).stream("GET", url) as response:
             assert response.status_code == 200
             assert response.headers["content-length"] == str(size)
             assert response.headers["content-type"] == "video/mp4"
@@ -305,10 +292,10 @@ def test_s3_proxied_files_stream_in_chunks_and_never_whole(
     assert received == size and largest <= files.STREAM_CHUNK
     assert peak < size // 8, f"serving {size >> 20} MB took {peak >> 20} MB"
 
-    head = _as(client, a).head(url)
+    head = as_user(client, a).head(url)
     assert head.status_code == 200 and head.content == b""
     assert head.headers["content-length"] == str(size)
-    _assert_not_found(_as(client, f.new_admin()).get(url))  # authorization as before
+    _assert_not_found(as_user(client, f.new_admin()).get(url))  # authorization as before
 
 
 def test_a_shared_course_s_media_reaches_the_child_org_and_nothing_else_of_the_parent(
@@ -335,13 +322,13 @@ def test_a_shared_course_s_media_reaches_the_child_org_and_nothing_else_of_the_p
         )
 
     shared_url = media(shared)
-    assert _as(client, learner).get(shared_url).status_code == 200
-    _assert_not_found(_as(client, learner).get(media(unshared)))
-    _assert_not_found(_as(client, learner).get(media(draft)))
+    assert as_user(client, learner).get(shared_url).status_code == 200
+    _assert_not_found(as_user(client, learner).get(media(unshared)))
+    _assert_not_found(as_user(client, learner).get(media(draft)))
     other_file = storage.private_key(a.org_id, "report.csv")
     local_store.put(other_file, b"parent", "text/csv")
-    _assert_not_found(_as(client, learner).get(storage.public_url(other_file)))
+    _assert_not_found(as_user(client, learner).get(storage.public_url(other_file)))
     parent_pdf = ff.certificate(parent_learner.ctx, shared).pdf_key
-    _assert_not_found(_as(client, learner).get(storage.public_url(parent_pdf)))
+    _assert_not_found(as_user(client, learner).get(storage.public_url(parent_pdf)))
     outsider = f.new_admin()
-    _assert_not_found(_as(client, outsider).get(shared_url))
+    _assert_not_found(as_user(client, outsider).get(shared_url))

@@ -5,12 +5,10 @@ from __future__ import annotations
 import csv
 import io
 import uuid
-from collections.abc import Iterator
 
 import pytest
 from starlette.testclient import TestClient
 
-from app.api.routes import build_api
 from app.models.user import Role
 from app.services.core.tenancy import OrgContext, tenant_session
 from app.services.people import member_import
@@ -18,14 +16,6 @@ from app.settings import get_settings
 from tests import factories as f
 
 pytestmark = pytest.mark.usefixtures("backend")
-
-BASE = "http://localhost:3000"
-
-
-@pytest.fixture
-def client() -> Iterator[TestClient]:
-    with TestClient(build_api(), base_url=BASE, follow_redirects=False) as c:
-        yield c
 
 
 def _import_with_errors(ctx: OrgContext) -> str:
@@ -36,8 +26,8 @@ def _import_with_errors(ctx: OrgContext) -> str:
         f"{f.unique_email('bad')},Bad Role,pirate\n"
     ).encode()
     with tenant_session(ctx) as session:
-        staged = member_import.stage_import(session, ctx, org_id=None, data=data)
-        summary = member_import.confirm_import(session, ctx, staged.import_id)
+        staged = member_import.do_stage_import(session, ctx, org_id=None, data=data)
+        summary = member_import.do_confirm_import(session, ctx, staged.import_id)
     assert (summary.invited, summary.failed) == (1, 2)
     return summary.import_id
 
@@ -66,8 +56,8 @@ def test_parent_admin_downloads_a_child_org_import(client: TestClient) -> None:
     admin = f.refresh(admin)
     data = b"email,full_name\nbroken,Broken\n"
     with tenant_session(admin.ctx) as session:
-        staged = member_import.stage_import(session, admin.ctx, org_id=child.id, data=data)
-        summary = member_import.confirm_import(session, admin.ctx, staged.import_id)
+        staged = member_import.do_stage_import(session, admin.ctx, org_id=child.id, data=data)
+        summary = member_import.do_confirm_import(session, admin.ctx, staged.import_id)
     assert _get(client, summary.import_id, admin.token).status_code == 200  # type: ignore[attr-defined]
 
 

@@ -7,7 +7,7 @@ POST from another site must not end a session or start an upload.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import pytest
 from starlette.applications import Starlette
@@ -20,16 +20,9 @@ from app.api.edge import ORIGIN_EXEMPT_PATHS, OriginCheckMiddleware
 from app.api.routes import build_api
 from app.settings import Settings, allowed_origins, get_settings
 from tests import factories as f
+from tests.api.helpers import BASE
 
 pytestmark = pytest.mark.usefixtures("backend")
-
-BASE = "http://localhost:3000"
-
-
-@pytest.fixture
-def client() -> Iterator[TestClient]:
-    with TestClient(build_api(), base_url=BASE, follow_redirects=False) as c:
-        yield c
 
 
 def _cookie(token: str) -> dict[str, str]:

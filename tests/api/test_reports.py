@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from urllib.parse import quote_plus
 
 import pytest
 from starlette.testclient import TestClient
 
-from app.api.routes import build_api
 from app.models.user import Role
 from app.services.config import gates, writes
 from app.services.core import audit
@@ -20,6 +18,7 @@ from app.services.reports import exports as reports
 from app.settings import get_settings
 from app.state.logs import AuditState
 from tests import factories as f
+from tests.api.helpers import as_user
 from tests.conftest import Backend
 from tests.state.harness import StateHarness
 
@@ -27,25 +26,12 @@ pytestmark = pytest.mark.usefixtures("backend")
 URL = "/api/reports/audit.csv"
 
 
-@pytest.fixture
-def client() -> Iterator[TestClient]:
-    with TestClient(build_api(), base_url="http://localhost:3000", follow_redirects=False) as c:
-        yield c
-
-
-def _as(client: TestClient, who: f.SignedIn | None) -> TestClient:
-    client.cookies.clear()
-    if who is not None:
-        client.cookies.set(get_settings().session_cookie_name, who.token)
-    return client
-
-
 def _rows(text: str) -> list[dict[str, str]]:
     return list(csv.DictReader(io.StringIO(text)))
 
 
 def test_without_a_session_401(backend: Backend, client: TestClient) -> None:
-    response = _as(client, None).get(URL)
+    response = as_user(client, None).get(URL)
     assert response.status_code == 401
     assert response.json()["error"]["code"] == "unauthenticated"
     client.cookies.set(get_settings().session_cookie_name, "not-a-session")
@@ -55,7 +41,7 @@ def test_without_a_session_401(backend: Backend, client: TestClient) -> None:
 def test_learner_gets_403(backend: Backend, client: TestClient) -> None:
     a = f.new_admin()
     learner = f.invite_and_accept_member(a.ctx, Role.learner)
-    response = _as(client, learner).get(URL)
+    response = as_user(client, learner).get(URL)
     assert response.status_code == 403
     assert response.json()["error"]["code"] == "forbidden"
     assert a.email not in response.text
@@ -63,7 +49,7 @@ def test_learner_gets_403(backend: Backend, client: TestClient) -> None:
 
 def test_admin_downloads_csv(backend: Backend, client: TestClient) -> None:
     a = f.new_admin()
-    response = _as(client, a).get(URL)
+    response = as_user(client, a).get(URL)
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/csv")
     disposition = response.headers["content-disposition"]
@@ -83,7 +69,7 @@ def test_filters_from_the_query(backend: Backend, client: TestClient) -> None:
         session.commit()
     today = datetime.now(UTC).strftime("%Y-%m-%d")
     rows = _rows(
-        _as(client, a)
+        as_user(client, a)
         .get(URL, params={"action": "course.", "actor": a.email, "since": today, "until": today})
         .text
     )
@@ -95,7 +81,7 @@ def test_filters_from_the_query(backend: Backend, client: TestClient) -> None:
 @pytest.mark.parametrize("field", ["since", "until"])
 def test_bad_dates_are_400(backend: Backend, client: TestClient, field: str) -> None:
     a = f.new_admin()
-    response = _as(client, a).get(URL, params={field: "31/01/2026"})
+    response = as_user(client, a).get(URL, params={field: "31/01/2026"})
     assert response.status_code == 400
     assert response.json()["error"] == {
         "code": "invalid",
@@ -106,7 +92,7 @@ def test_bad_dates_are_400(backend: Backend, client: TestClient, field: str) -> 
 
 def test_b_admin_gets_only_b_rows(backend: Backend, client: TestClient) -> None:
     t = f.two_tenants()
-    response = _as(client, t.b).get(URL)
+    response = as_user(client, t.b).get(URL)
     assert response.status_code == 200
     assert t.a.email not in response.text
     assert str(t.a.org_id) not in response.text
@@ -125,7 +111,7 @@ def test_audit_page_export_link_carries_the_filters(backend: Backend, client: Te
         tab.dispatch(AuditState.apply_filters(form))
         href = tab.state(AuditState).export_href
     assert href == f"{URL}?action=auth.&actor={quote_plus(a.email)}&since=2026-01-01"
-    rows = _rows(_as(client, a).get(href).text)
+    rows = _rows(as_user(client, a).get(href).text)
     assert rows and all(r["action"].startswith("auth.") for r in rows)
 
 
@@ -134,10 +120,10 @@ def test_exports_turned_off_in_the_settings_are_refused(
 ) -> None:
     a = f.new_admin()
     with tenant_session(a.ctx) as session:
-        writes.update_section(
+        writes.do_update_section(
             session, a.ctx, org_id=a.ctx.org_id, section="reporting", values={"exports": False}
         )
-    response = _as(client, a).get(URL)
+    response = as_user(client, a).get(URL)
     assert response.status_code == 403
     assert "turned off" in response.json()["error"]["message"]
     # A child org inherits the switch.

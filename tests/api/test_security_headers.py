@@ -25,10 +25,10 @@ from app.api import csp
 from app.api.routes import build_api
 from app.services.infra import storage
 from app.settings import get_settings
+from tests.api.helpers import BASE
 
 pytestmark = pytest.mark.usefixtures("backend")
 
-BASE = "http://localhost:3000"
 INLINE = 'window.__reactRouterContext = {"basename": "/"};'
 THEME = "\n// theme\ndocument.documentElement.classList.add('light');\n"
 PAGE = (

@@ -328,13 +328,16 @@ FAILED = pytest.StashKey[bool]()
 @pytest.fixture
 def new_context(
     request: pytest.FixtureRequest, chromium: Browser, e2e_app: E2EApp
-) -> Iterator[Callable[[], BrowserContext]]:
+) -> Iterator[Callable[..., BrowserContext]]:
     """A factory of fresh browser contexts (own cookies) on the app's base URL."""
     contexts: list[BrowserContext] = []
 
-    def make() -> BrowserContext:
+    def make(*, width: int = 1280, height: int = 900) -> BrowserContext:
         context = chromium.new_context(
-            base_url=e2e_app.base_url, viewport={"width": 1280, "height": 900}
+            base_url=e2e_app.base_url,
+            viewport={"width": width, "height": height},
+            is_mobile=width < 768,
+            has_touch=width < 768,
         )
         context.set_default_timeout(UI_TIMEOUT_MS)
         context.add_init_script(_SOCKET_PROBE)

@@ -166,6 +166,9 @@ def test_turning_exports_off_removes_the_export_link_from_an_open_page(
         auditor = f.invite_and_accept_member(admin.ctx, Role.auditor)
     watcher = new_context().new_page()
     sign_in(watcher, auditor.email, auditor.password)
+    # The dashboard promises an auditor only what they may do: read, not invite.
+    expect(watcher.locator("main")).to_contain_text("See who is here and their roles.")
+    expect(watcher.locator("main")).not_to_contain_text("invite people")
     watcher.goto("/admin/audit")
     expect(watcher.locator("#audit-export")).to_be_visible()
     watcher.evaluate("window.__stillTheSamePage = true")

@@ -73,8 +73,22 @@ def test_a_completed_lesson_moves_the_instructor_s_roster_live(
     # the instructor's tab through Redis, whichever worker holds it: the update crosses
     # processes by construction, not by the luck of worker assignment.
     with app_services(), tenant_session(learner.ctx) as session:
-        lesson_completion.complete_lesson(
+        lesson_completion.do_complete_lesson(
             session, learner.ctx, course_id=course.course_id, lesson_id=course.lesson_ids[2]
         )
     expect(progress).to_have_text("75%", timeout=5_000)
+    assert teacher.evaluate("window.__stillTheSamePage") is True
+
+    # Someone new enrolls from their own browser: the open roster gains them, no reload.
+    newcomer_name = f.unique("Newcomer")
+    with app_services():
+        newcomer = f.invite_and_accept_member(admin.ctx, Role.learner, full_name=newcomer_name)
+    late = new_context().new_page()
+    sign_in(late, newcomer.email, newcomer.password)
+    late.goto(f"/courses/{course.course_id}")
+    wait_ready(late)
+    late.click("#enroll")
+    expect(late.locator("#start-course")).to_be_visible()
+    expect(teacher.locator("#live-count-total")).to_have_text("2", timeout=5_000)
+    expect(teacher.locator("#live-roster")).to_contain_text(newcomer_name)
     assert teacher.evaluate("window.__stillTheSamePage") is True

@@ -34,7 +34,7 @@ Services = Callable[[], contextlib.AbstractContextManager[None]]
 def _new_tenant(email: str, org_name: str, kind: str) -> OrgContext:
     """Sign up (services) and return the org admin's context."""
     with public_session() as session:
-        user, org = auth.sign_up(
+        user, org = auth.do_sign_up(
             session,
             full_name=unique("Admin"),
             email=email,
@@ -44,7 +44,7 @@ def _new_tenant(email: str, org_name: str, kind: str) -> OrgContext:
         )
         ticket = auth.ticket_for_user(session, user_id=user.id, active_org_id=org.id)
     with public_session() as session:
-        token = auth.redeem_ticket(session, ticket)
+        token = auth.do_redeem_ticket(session, ticket)
     with public_session() as session:
         ctx = auth.resolve(session, token)
     assert ctx is not None and ctx.org_id == org.id
@@ -64,9 +64,7 @@ def test_cross_tenant_not_found(
         a_ctx = _new_tenant(a_email, a_name, "national")
         b_ctx = _new_tenant(b_email, b_name, "provider")
         with tenant_session(b_ctx) as session:
-            _, invite_token = invites.create_invite(
-                session, b_ctx, email=learner_email, role="learner"
-            )
+            _, invite_token = invites.do_invite(session, b_ctx, email=learner_email, role="learner")
     a_id, b_id = str(a_ctx.org_id), str(b_ctx.org_id)
 
     # Org A's admin creates a child org on the Organizations page.

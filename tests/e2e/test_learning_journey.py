@@ -154,6 +154,7 @@ def _take_course(page: Page, title: str, course_id: str) -> None:
     page.locator("#quiz-form label", has_text="Blue").click()
     page.click("#quiz-submit")
     expect(page.locator("#quiz-result")).to_contain_text(re.compile(r"^(?!.*Not).*Passed"))
+    expect(page.locator("#quiz-try-again")).to_have_count(0)  # passed: nothing to try again
     expect(page.locator("#player-progress")).to_have_attribute("data-value", "100")
 
 

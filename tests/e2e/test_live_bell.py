@@ -38,7 +38,7 @@ def test_an_enrollment_lights_the_instructor_s_bell_live(
     page.evaluate("window.__stillTheSamePage = true")
 
     with app_services(), tenant_session(learner.ctx) as session:
-        enrollments.enroll(
+        enrollments.do_enroll(
             session, learner.ctx, course_id=course.course_id, funding_source="self_pay"
         )
 

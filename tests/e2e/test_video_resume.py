@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import re
+import time
 from collections.abc import Callable
 
 import pytest
@@ -86,3 +87,25 @@ def test_a_video_lesson_resumes_where_the_learner_left_it(
     )
     resumed = again.evaluate("document.querySelector('#lesson-video').currentTime")
     assert abs(resumed - saved.position_seconds) < 1.5, (resumed, saved.position_seconds)
+
+    # Watch on from there and leave through an in-app link while it plays (before the next
+    # periodic report): the seconds up to the click are kept.
+    again.evaluate(
+        "async () => { const v = document.querySelector('#lesson-video');"
+        " v.muted = true; await v.play(); }"
+    )
+    again.wait_for_function(
+        "document.querySelector('#lesson-video').currentTime >= 18.5", timeout=20_000
+    )
+    left_at = again.evaluate("document.querySelector('#lesson-video').currentTime")
+    again.click("#side-nav a[data-nav='/my-learning']")
+    again.wait_for_url("**/my-learning")
+    deadline = time.monotonic() + 10
+    while True:
+        with app_services():
+            kept = _progress(learner, video_id)
+        assert kept is not None
+        if kept.position_seconds >= left_at - 0.5 or time.monotonic() > deadline:
+            break
+        time.sleep(0.25)
+    assert kept.position_seconds >= left_at - 0.5, (kept.position_seconds, left_at)

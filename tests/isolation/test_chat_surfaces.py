@@ -22,7 +22,7 @@ from sqlmodel import Session
 
 from app.models.chat import ChatChannel
 from app.models.user import Role
-from app.services.comms import chat_channels, chat_courses, chat_list
+from app.services.comms import chat_channels, chat_courses, chat_history, chat_list, chat_mutes
 from app.services.comms import chat_messages as msgs
 from app.services.core import topics
 from app.services.core.errors import NotFound
@@ -71,9 +71,11 @@ def _world(admin: f.SignedIn, learner: f.SignedIn) -> ChatWorld:
     with tenant_session(admin.ctx) as session:
         general = str(chat_channels.org_channel(session, admin.ctx).id)
         interest = str(
-            chat_channels.create_interest_channel(session, admin.ctx, name=f.unique("Interest")).id
+            chat_channels.do_create_interest_channel(
+                session, admin.ctx, name=f.unique("Interest")
+            ).id
         )
-        direct = str(chat_channels.open_direct(session, admin.ctx, user_id=learner.user_id).id)
+        direct = str(chat_channels.do_open_direct(session, admin.ctx, user_id=learner.user_id).id)
     with tenant_session(learner.ctx) as session:
         course_channel = str(
             chat_courses.course_channel(session, learner.ctx, course_id=course.course_id).id
@@ -90,7 +92,7 @@ def _world(admin: f.SignedIn, learner: f.SignedIn) -> ChatWorld:
     ):
         secret = f"secret-{name}-{uuid.uuid4().hex[:8]}"
         with tenant_session(who.ctx) as session:
-            row = msgs.post_message(session, who.ctx, channel_id=cid, body=secret)
+            row = msgs.do_post_message(session, who.ctx, channel_id=cid, body=secret)
         secrets[name] = secret
         ids[cid] = row.id
     return ChatWorld(
@@ -120,7 +122,7 @@ def _a_view(world: ChatWorld) -> dict[str, list[tuple[str, bool]]]:
     for cid in world.channels:
         reader = world.learner if cid in (world.course, world.cohort, world.direct) else world.admin
         with tenant_session(reader.ctx) as session:
-            rows = msgs.history(session, reader.ctx, channel_id=cid, limit=100).rows
+            rows = chat_history.history(session, reader.ctx, channel_id=cid, limit=100).rows
         view[cid] = [(r.body, r.deleted) for r in rows]
     return view
 
@@ -130,40 +132,42 @@ def _a_view(world: ChatWorld) -> dict[str, list[tuple[str, bool]]]:
 Attempt = Callable[[Session, OrgContext, ChatWorld, str], object]
 
 REFUSED: list[tuple[str, Attempt]] = [
-    ("history", lambda s, me, w, cid: msgs.history(s, me, channel_id=cid)),
-    ("since", lambda s, me, w, cid: msgs.since(s, me, channel_id=cid, after=None)),
+    ("history", lambda s, me, w, cid: chat_history.history(s, me, channel_id=cid)),
+    ("since", lambda s, me, w, cid: chat_history.since(s, me, channel_id=cid, after=None)),
     ("channel_info", lambda s, me, w, cid: chat_list.channel_info(s, me, cid)),
-    ("post", lambda s, me, w, cid: msgs.post_message(s, me, channel_id=cid, body="intruder")),
+    ("post", lambda s, me, w, cid: msgs.do_post_message(s, me, channel_id=cid, body="intruder")),
     (
         "edit",
-        lambda s, me, w, cid: msgs.edit_message(
+        lambda s, me, w, cid: msgs.do_edit_message(
             s, me, message_id=w.message_ids[cid], body="defaced"
         ),
     ),
-    ("delete", lambda s, me, w, cid: msgs.delete_message(s, me, message_id=w.message_ids[cid])),
+    ("delete", lambda s, me, w, cid: msgs.do_delete_message(s, me, message_id=w.message_ids[cid])),
     (
         "mute",
-        lambda s, me, w, cid: msgs.mute_member(
+        lambda s, me, w, cid: chat_mutes.do_mute_member(
             s, me, channel_id=cid, user_id=w.learner.user_id, minutes=60
         ),
     ),
     (
         "unmute",
-        lambda s, me, w, cid: msgs.unmute_member(s, me, channel_id=cid, user_id=w.learner.user_id),
+        lambda s, me, w, cid: chat_mutes.do_unmute_member(
+            s, me, channel_id=cid, user_id=w.learner.user_id
+        ),
     ),
-    ("mark_read", lambda s, me, w, cid: chat_list.mark_read(s, me, channel_id=cid)),
-    ("join", lambda s, me, w, cid: chat_channels.join_channel(s, me, channel_id=cid)),
-    ("leave", lambda s, me, w, cid: chat_channels.leave_channel(s, me, channel_id=cid)),
-    ("archive", lambda s, me, w, cid: chat_channels.archive_channel(s, me, channel_id=cid)),
+    ("mark_read", lambda s, me, w, cid: chat_list.do_mark_read(s, me, channel_id=cid)),
+    ("join", lambda s, me, w, cid: chat_channels.do_join_channel(s, me, channel_id=cid)),
+    ("leave", lambda s, me, w, cid: chat_channels.do_leave_channel(s, me, channel_id=cid)),
+    ("archive", lambda s, me, w, cid: chat_channels.do_archive_channel(s, me, channel_id=cid)),
     (
         "remove_member",
-        lambda s, me, w, cid: chat_channels.remove_member(
+        lambda s, me, w, cid: chat_channels.do_remove_member(
             s, me, channel_id=cid, user_id=w.learner.user_id
         ),
     ),
     (
         "search in channel",
-        lambda s, me, w, cid: msgs.search_messages(s, me, query="secret", channel_id=cid),
+        lambda s, me, w, cid: chat_history.search_messages(s, me, query="secret", channel_id=cid),
     ),
 ]
 
@@ -189,7 +193,7 @@ def test_lists_search_and_people_show_attacker_nothing_of_a(scenario: Scenario) 
     with tenant_session(attacker) as session:
         listed = {r.id for r in chat_list.list_channels(session, attacker)}
         browse = {r.id for r in chat_list.browse_interest_channels(session, attacker)}
-        found = msgs.search_messages(session, attacker, query="secret")
+        found = chat_history.search_messages(session, attacker, query="secret")
         people = chat_list.find_people(session, attacker, query=world.learner.email[:8])
         watched = chat_list.tab_topics(attacker, chat_list.list_channels(session, attacker))
     assert not listed & set(world.channels) and not browse & set(world.channels)
@@ -198,7 +202,7 @@ def test_lists_search_and_people_show_attacker_nothing_of_a(scenario: Scenario) 
     assert not any(str(world.org_id) in t for t in watched)
     assert not any(cid in t for t in watched for cid in world.channels)
     with tenant_session(attacker) as session, pytest.raises(NotFound):
-        chat_channels.open_direct(session, attacker, user_id=world.learner.user_id)
+        chat_channels.do_open_direct(session, attacker, user_id=world.learner.user_id)
     with tenant_session(attacker) as session, pytest.raises(NotFound):
         chat_courses.course_channel(session, attacker, course_id=world.course_id)
     with tenant_session(attacker) as session, pytest.raises(NotFound):
@@ -250,11 +254,11 @@ def test_a_learner_not_enrolled_cannot_read_the_course_channel(other_tenant: Sce
     outsider = f.invite_and_accept_member(world.admin.ctx, Role.learner)
     with tenant_session(outsider.ctx) as session:
         with pytest.raises(NotFound):
-            msgs.history(session, outsider.ctx, channel_id=world.course)
+            chat_history.history(session, outsider.ctx, channel_id=world.course)
         with pytest.raises(NotFound):
-            msgs.post_message(session, outsider.ctx, channel_id=world.course, body="hi")
+            msgs.do_post_message(session, outsider.ctx, channel_id=world.course, body="hi")
         with pytest.raises(NotFound):
-            msgs.history(session, outsider.ctx, channel_id=world.direct)
+            chat_history.history(session, outsider.ctx, channel_id=world.direct)
         assert world.course not in {r.id for r in chat_list.list_channels(session, outsider.ctx)}
         watched = chat_list.tab_topics(outsider.ctx, chat_list.list_channels(session, outsider.ctx))
     assert topics.CHANNEL.name(org=world.org_id, channel=world.course) not in watched
@@ -275,12 +279,12 @@ def test_a_learner_in_no_cohort_cannot_read_the_cohort_channel(other_tenant: Sce
         assert world.course in {r.id for r in chat_list.list_channels(session, classmate.ctx)}
         assert world.cohort not in {r.id for r in chat_list.list_channels(session, classmate.ctx)}
         with pytest.raises(NotFound):
-            msgs.history(session, classmate.ctx, channel_id=world.cohort)
+            chat_history.history(session, classmate.ctx, channel_id=world.cohort)
         with pytest.raises(NotFound):
-            msgs.post_message(session, classmate.ctx, channel_id=world.cohort, body="hi")
+            msgs.do_post_message(session, classmate.ctx, channel_id=world.cohort, body="hi")
         with pytest.raises(NotFound):
             chat_courses.cohort_channel(session, classmate.ctx, world.cohort_id)
-        found = msgs.search_messages(session, classmate.ctx, query="secret-cohort")
+        found = chat_history.search_messages(session, classmate.ctx, query="secret-cohort")
         watched = chat_list.tab_topics(
             classmate.ctx, chat_list.list_channels(session, classmate.ctx)
         )
@@ -317,22 +321,22 @@ def test_another_org_s_cohort_never_yields_a_channel(scenario: Scenario) -> None
     with tenant_session(attacker) as session:
         assert forged_id not in {r.id for r in chat_list.list_channels(session, attacker)}
         with pytest.raises(NotFound):
-            msgs.history(session, attacker, channel_id=forged_id)
+            chat_history.history(session, attacker, channel_id=forged_id)
         with pytest.raises(NotFound):
-            msgs.post_message(session, attacker, channel_id=forged_id, body="hi")
+            msgs.do_post_message(session, attacker, channel_id=forged_id, body="hi")
     # A's learner is in A's cohort, not in the attacker's org: nothing there either
     with tenant_session(world.learner.ctx) as session, pytest.raises(NotFound):
-        msgs.history(session, world.learner.ctx, channel_id=forged_id)
+        chat_history.history(session, world.learner.ctx, channel_id=forged_id)
 
 
 def test_a_parent_admin_does_not_read_a_child_org_s_chat(child_admin: Scenario) -> None:  # noqa: F811
     c_admin = child_admin.attacker
     with tenant_session(c_admin.ctx) as session:
         c_general = str(chat_channels.org_channel(session, c_admin.ctx).id)
-        msgs.post_message(session, c_admin.ctx, channel_id=c_general, body="child only")
+        msgs.do_post_message(session, c_admin.ctx, channel_id=c_general, body="child only")
     a_admin = child_admin.victim.admin
     with tenant_session(a_admin.ctx) as session, pytest.raises(NotFound):
-        msgs.history(session, a_admin.ctx, channel_id=c_general)
+        chat_history.history(session, a_admin.ctx, channel_id=c_general)
 
 
 def test_owner_control(other_tenant: Scenario) -> None:  # noqa: F811
@@ -340,47 +344,51 @@ def test_owner_control(other_tenant: Scenario) -> None:  # noqa: F811
     world = _victim_world(other_tenant)
     admin, learner = world.admin.ctx, world.learner.ctx
     calls: list[tuple[OrgContext, str, Callable[[Session, OrgContext, str], Any]]] = [
-        (admin, world.general, lambda s, me, cid: msgs.history(s, me, channel_id=cid)),
-        (learner, world.course, lambda s, me, cid: msgs.since(s, me, channel_id=cid, after=None)),
+        (admin, world.general, lambda s, me, cid: chat_history.history(s, me, channel_id=cid)),
+        (
+            learner,
+            world.course,
+            lambda s, me, cid: chat_history.since(s, me, channel_id=cid, after=None),
+        ),
         (learner, world.direct, lambda s, me, cid: chat_list.channel_info(s, me, cid)),
         (learner, world.cohort, lambda s, me, cid: chat_list.channel_info(s, me, cid)),
-        (admin, world.cohort, lambda s, me, cid: msgs.history(s, me, channel_id=cid)),
-        (admin, world.interest, lambda s, me, cid: chat_list.mark_read(s, me, channel_id=cid)),
+        (admin, world.cohort, lambda s, me, cid: chat_history.history(s, me, channel_id=cid)),
+        (admin, world.interest, lambda s, me, cid: chat_list.do_mark_read(s, me, channel_id=cid)),
         (
             learner,
             world.interest,
-            lambda s, me, cid: chat_channels.join_channel(s, me, channel_id=cid),
+            lambda s, me, cid: chat_channels.do_join_channel(s, me, channel_id=cid),
         ),
         (
             learner,
             world.general,
-            lambda s, me, cid: msgs.post_message(s, me, channel_id=cid, body="owner ok"),
+            lambda s, me, cid: msgs.do_post_message(s, me, channel_id=cid, body="owner ok"),
         ),
         (
             admin,
             world.general,
-            lambda s, me, cid: msgs.edit_message(
+            lambda s, me, cid: msgs.do_edit_message(
                 s, me, message_id=world.message_ids[cid], body="edited by owner"
             ),
         ),
         (
             admin,
             world.course,
-            lambda s, me, cid: msgs.mute_member(
+            lambda s, me, cid: chat_mutes.do_mute_member(
                 s, me, channel_id=cid, user_id=world.learner.user_id, minutes=5
             ),
         ),
         (
             admin,
             world.course,
-            lambda s, me, cid: msgs.delete_message(s, me, message_id=world.message_ids[cid]),
+            lambda s, me, cid: msgs.do_delete_message(s, me, message_id=world.message_ids[cid]),
         ),
     ]
     for ctx, cid, call in calls:
         with tenant_session(ctx) as session:
             call(session, ctx, cid)
     with tenant_session(learner) as session:
-        hits = msgs.search_messages(session, learner, query="secret-direct")
+        hits = chat_history.search_messages(session, learner, query="secret-direct")
         assert hits.total == 1
     with StateHarness(cookie=world.learner.token, path=f"/chat/{world.direct}") as tab:
         tab.dispatch(ChatState.load())
@@ -419,9 +427,9 @@ def _members_world(case: Scenario) -> ChatWorld:
     """A's chat with its learner in the interest channel and muted in General."""
     world = _victim_world(case)
     with tenant_session(world.learner.ctx) as session:
-        chat_channels.join_channel(session, world.learner.ctx, channel_id=world.interest)
+        chat_channels.do_join_channel(session, world.learner.ctx, channel_id=world.interest)
     with tenant_session(world.admin.ctx) as session:
-        msgs.mute_member(
+        chat_mutes.do_mute_member(
             session,
             world.admin.ctx,
             channel_id=world.general,
@@ -442,11 +450,13 @@ def test_members_services_refuse_attacker_on_every_channel(scenario: Scenario) -
         lambda s, cid: cm.list_members(s, attacker, channel_id=cid),
         lambda s, cid: cm.list_members(s, attacker, channel_id=cid, muted_only=True),
         lambda s, cid: cm.people_to_add(s, attacker, channel_id=cid, query=world.learner.email),
-        lambda s, cid: cm.add_member(s, attacker, channel_id=cid, user_id=uid),
-        lambda s, cid: cm.add_member(s, attacker, channel_id=cid, user_id=attacker.user_id),
-        lambda s, cid: msgs.mute_member(s, attacker, channel_id=cid, user_id=uid, minutes=5),
-        lambda s, cid: msgs.unmute_member(s, attacker, channel_id=cid, user_id=uid),
-        lambda s, cid: chat_channels.remove_member(s, attacker, channel_id=cid, user_id=uid),
+        lambda s, cid: cm.do_add_member(s, attacker, channel_id=cid, user_id=uid),
+        lambda s, cid: cm.do_add_member(s, attacker, channel_id=cid, user_id=attacker.user_id),
+        lambda s, cid: chat_mutes.do_mute_member(
+            s, attacker, channel_id=cid, user_id=uid, minutes=5
+        ),
+        lambda s, cid: chat_mutes.do_unmute_member(s, attacker, channel_id=cid, user_id=uid),
+        lambda s, cid: chat_channels.do_remove_member(s, attacker, channel_id=cid, user_id=uid),
     ]
     for cid in world.channels:
         for attempt in attempts:
@@ -469,7 +479,7 @@ def test_members_of_a_never_reach_the_attacker_s_own_channels(scenario: Scenario
     with tenant_session(attacker) as session:
         own_general = str(chat_channels.org_channel(session, attacker).id)
         own_club = str(
-            chat_channels.create_interest_channel(session, attacker, name=f.unique("Own")).id
+            chat_channels.do_create_interest_channel(session, attacker, name=f.unique("Own")).id
         )
     with tenant_session(attacker) as session:
         listed = {
@@ -479,10 +489,12 @@ def test_members_of_a_never_reach_the_attacker_s_own_channels(scenario: Scenario
     assert str(uid) not in listed and str(world.admin.user_id) not in listed
     assert people == []
     for attempt in (
-        lambda s: cm.add_member(s, attacker, channel_id=own_club, user_id=uid),
-        lambda s: msgs.mute_member(s, attacker, channel_id=own_general, user_id=uid, minutes=5),
-        lambda s: msgs.unmute_member(s, attacker, channel_id=own_general, user_id=uid),
-        lambda s: chat_channels.remove_member(s, attacker, channel_id=own_club, user_id=uid),
+        lambda s: cm.do_add_member(s, attacker, channel_id=own_club, user_id=uid),
+        lambda s: chat_mutes.do_mute_member(
+            s, attacker, channel_id=own_general, user_id=uid, minutes=5
+        ),
+        lambda s: chat_mutes.do_unmute_member(s, attacker, channel_id=own_general, user_id=uid),
+        lambda s: chat_channels.do_remove_member(s, attacker, channel_id=own_club, user_id=uid),
     ):
         with tenant_session(attacker) as session, pytest.raises(NotFound):
             attempt(session)
@@ -524,16 +536,16 @@ def test_members_owner_control(other_tenant: Scenario) -> None:  # noqa: F811
         listed = cm.list_members(session, admin, channel_id=world.general, muted_only=True)
     assert [r.user_id for r in listed.rows] == [str(uid)]
     with tenant_session(admin) as session:
-        msgs.unmute_member(session, admin, channel_id=world.general, user_id=uid)
+        chat_mutes.do_unmute_member(session, admin, channel_id=world.general, user_id=uid)
     with tenant_session(admin) as session:
-        chat_channels.remove_member(session, admin, channel_id=world.interest, user_id=uid)
+        chat_channels.do_remove_member(session, admin, channel_id=world.interest, user_id=uid)
     with tenant_session(world.learner.ctx) as session:
         assert cm.lost_channel_notice(session, world.learner.ctx, channel_id=world.interest)
     with tenant_session(admin) as session:
         assert cm.people_to_add(
             session, admin, channel_id=world.interest, query=world.learner.email
         )
-        cm.add_member(session, admin, channel_id=world.interest, user_id=uid)
+        cm.do_add_member(session, admin, channel_id=world.interest, user_id=uid)
     after = _members_of_a(world)
     assert (str(uid), False) in after[world.general]
     assert (str(uid), False) in after[world.interest]

@@ -1,5 +1,5 @@
 """Isolation rows for cohorts: `app.services.learning.cohort_*`, the cohort choice of
-`enrollments.enroll`, and the `/teach/courses/<id>/cohorts` handlers.
+`enrollments.do_enroll`, and the `/teach/courses/<id>/cohorts` handlers.
 
 Attackers (from `test_surfaces.py`): the admin of an unrelated org B and the admin of C, a
 child org of A. A has a course with a cohort holding A's learner. Every attempt at A's
@@ -64,11 +64,11 @@ def _a(s: Scenario) -> ACohort:
     other = f.invite_and_accept_member(admin.ctx, Role.learner)
     unplaced = str(lf.enrollment(other.ctx, course))
     with tenant_session(admin.ctx) as session:
-        cohort = cohort_lifecycle.create_cohort(
+        cohort = cohort_lifecycle.do_create_cohort(
             session, admin.ctx, course_id=course.course_id, name="A's intake", capacity="5"
         )
     with tenant_session(admin.ctx) as session:
-        cohort_placement.assign(session, admin.ctx, cohort_id=cohort.id, enrollment_ids=[member])
+        cohort_placement.do_assign(session, admin.ctx, cohort_id=cohort.id, enrollment_ids=[member])
     return ACohort(
         admin=admin,
         course=course,
@@ -99,7 +99,7 @@ def _own(ctx: OrgContext) -> tuple[lf.CourseWorld, str, str]:
     """The attacker's own course, a cohort of it, and an enrollment of theirs in it."""
     course = lf.published_course(ctx)
     with tenant_session(ctx) as session:
-        cohort = cohort_lifecycle.create_cohort(
+        cohort = cohort_lifecycle.do_create_cohort(
             session, ctx, course_id=course.course_id, name="Ours"
         )
     return course, cohort.id, str(lf.enrollment(ctx, course))
@@ -119,30 +119,42 @@ SERVICE_ATTEMPTS: list[tuple[str, Attempt]] = [
     ),
     ("may_manage", lambda s, ctx, a: cohort_access.may_manage(s, ctx, a.course.course_id)),
     (
+        "course_cohorts_page",
+        lambda s, ctx, a: cohort_views.course_cohorts_page(s, ctx, course_id=a.course.course_id),
+    ),
+    (
         "create",
-        lambda s, ctx, a: cohort_lifecycle.create_cohort(
+        lambda s, ctx, a: cohort_lifecycle.do_create_cohort(
             s, ctx, course_id=a.course.course_id, name="Planted"
         ),
     ),
     (
         "update",
-        lambda s, ctx, a: cohort_lifecycle.update_cohort(
+        lambda s, ctx, a: cohort_lifecycle.do_update_cohort(
             s, ctx, cohort_id=a.cohort_id, name="Renamed", capacity="5"
         ),
     ),
-    ("archive", lambda s, ctx, a: cohort_lifecycle.archive_cohort(s, ctx, cohort_id=a.cohort_id)),
-    ("restore", lambda s, ctx, a: cohort_lifecycle.restore_cohort(s, ctx, cohort_id=a.cohort_id)),
+    (
+        "archive",
+        lambda s, ctx, a: cohort_lifecycle.do_archive_cohort(s, ctx, cohort_id=a.cohort_id),
+    ),
+    (
+        "restore",
+        lambda s, ctx, a: cohort_lifecycle.do_restore_cohort(s, ctx, cohort_id=a.cohort_id),
+    ),
     ("members", lambda s, ctx, a: cohort_views.members(s, ctx, cohort_id=a.cohort_id)),
     ("unplaced", lambda s, ctx, a: cohort_views.unplaced(s, ctx, course_id=a.course.course_id)),
     (
         "assign_a_to_a",
-        lambda s, ctx, a: cohort_placement.assign(
+        lambda s, ctx, a: cohort_placement.do_assign(
             s, ctx, cohort_id=a.cohort_id, enrollment_ids=[a.unplaced_enrollment]
         ),
     ),
     (
         "unassign_a",
-        lambda s, ctx, a: cohort_placement.unassign(s, ctx, enrollment_ids=[a.member_enrollment]),
+        lambda s, ctx, a: cohort_placement.do_unassign(
+            s, ctx, enrollment_ids=[a.member_enrollment]
+        ),
     ),
     (
         "open_cohorts",
@@ -172,15 +184,15 @@ def test_a_s_ids_do_not_mix_into_the_attackers_own_cohorts(scenario: Scenario) -
     # A's enrollment into the attacker's cohort, also hidden in a batch of their own.
     for batch in ([a.unplaced_enrollment], [own_enrollment, a.member_enrollment]):
         with tenant_session(ctx) as session, pytest.raises(NotFound):
-            cohort_placement.assign(session, ctx, cohort_id=own_cohort, enrollment_ids=batch)
+            cohort_placement.do_assign(session, ctx, cohort_id=own_cohort, enrollment_ids=batch)
     with tenant_session(ctx) as session, pytest.raises(NotFound):
-        cohort_placement.unassign(
+        cohort_placement.do_unassign(
             session, ctx, enrollment_ids=[own_enrollment, a.member_enrollment]
         )
     # Enrolling (the attacker is a learner of their own org too) into A's cohort.
     fresh = lf.published_course(ctx)
     with tenant_session(ctx) as session, pytest.raises(ValidationFailed) as exc:
-        enrollments.enroll(
+        enrollments.do_enroll(
             session,
             ctx,
             course_id=fresh.course_id,
@@ -205,25 +217,25 @@ def test_the_child_runs_its_own_cohorts_of_a_shared_course_never_a_s(
     shared = lf.published_course(victim.admin.ctx, shared=True, title=f.unique("Shared"))
     member = str(lf.enrollment(victim.learner.ctx, shared))
     with tenant_session(victim.admin.ctx) as session:
-        a_cohort = cohort_lifecycle.create_cohort(
+        a_cohort = cohort_lifecycle.do_create_cohort(
             session, victim.admin.ctx, course_id=shared.course_id, name="A's intake"
         )
-        cohort_placement.assign(
+        cohort_placement.do_assign(
             session, victim.admin.ctx, cohort_id=a_cohort.id, enrollment_ids=[member]
         )
     ctx = c_admin.ctx
     with tenant_session(ctx) as session:
         assert cohort_views.list_cohorts(session, ctx, course_id=shared.course_id) == []
-        mine = cohort_lifecycle.create_cohort(
+        mine = cohort_lifecycle.do_create_cohort(
             session, ctx, course_id=shared.course_id, name="C's intake"
         )
     assert mine.id != a_cohort.id
     for attempt in (
-        lambda s: cohort_lifecycle.update_cohort(s, ctx, cohort_id=a_cohort.id, name="x"),
-        lambda s: cohort_lifecycle.archive_cohort(s, ctx, cohort_id=a_cohort.id),
+        lambda s: cohort_lifecycle.do_update_cohort(s, ctx, cohort_id=a_cohort.id, name="x"),
+        lambda s: cohort_lifecycle.do_archive_cohort(s, ctx, cohort_id=a_cohort.id),
         lambda s: cohort_views.members(s, ctx, cohort_id=a_cohort.id),
-        lambda s: cohort_placement.assign(s, ctx, cohort_id=mine.id, enrollment_ids=[member]),
-        lambda s: cohort_placement.unassign(s, ctx, enrollment_ids=[member]),
+        lambda s: cohort_placement.do_assign(s, ctx, cohort_id=mine.id, enrollment_ids=[member]),
+        lambda s: cohort_placement.do_unassign(s, ctx, enrollment_ids=[member]),
     ):
         with tenant_session(ctx) as session, pytest.raises(NotFound):
             attempt(session)
@@ -231,7 +243,7 @@ def test_the_child_runs_its_own_cohorts_of_a_shared_course_never_a_s(
         offered = cohort_views.open_cohorts(session, ctx, course_id=shared.course_id)
         assert [r.id for r in offered] == [mine.id]
         with pytest.raises(ValidationFailed):
-            enrollments.enroll(
+            enrollments.do_enroll(
                 session,
                 ctx,
                 course_id=shared.course_id,
@@ -264,7 +276,7 @@ def test_owner_control(backend: Any) -> None:
     # A's own learner may enroll choosing A's open cohort.
     newcomer = f.invite_and_accept_member(a_admin.ctx, Role.learner)
     with tenant_session(newcomer.ctx) as session:
-        got = enrollments.enroll(
+        got = enrollments.do_enroll(
             session,
             newcomer.ctx,
             course_id=a.course.course_id,

@@ -51,7 +51,7 @@ def _give_a_config(v: Victim) -> None:
     """A's own overrides (with a secret site name) and one on its child."""
     ctx = v.admin.ctx
     with tenant_session(ctx) as session:
-        writes.update_section(
+        writes.do_update_section(
             session,
             ctx,
             org_id=v.org_id,
@@ -59,7 +59,7 @@ def _give_a_config(v: Victim) -> None:
             values={"site_name": _secret(v), "primary_color": "jade"},
         )
     with tenant_session(ctx) as session:
-        writes.update_section(
+        writes.do_update_section(
             session, ctx, org_id=v.child_id, section="features", values={"chat": False}
         )
 
@@ -90,7 +90,7 @@ def _attack(scenario: Scenario, surface: Surface) -> None:
 
 
 def _update(org: uuid.UUID) -> Any:
-    return lambda s, me, a: writes.update_section(
+    return lambda s, me, a: writes.do_update_section(
         s, me, org_id=getattr(a, org), section="features", values={"chat": True, "events": False}
     )
 
@@ -104,23 +104,23 @@ CONFIG_SURFACES: list[Surface] = [
         "inheritance.effective_with_sources(A's child)",
         lambda s, me, a: inheritance.effective_with_sources(s, me, org_id=a.child_id),
     ),
-    Surface("writes.update_section(A)", _update("org_id")),
-    Surface("writes.update_section(A's child)", _update("child_id")),
+    Surface("writes.do_update_section(A)", _update("org_id")),
+    Surface("writes.do_update_section(A's child)", _update("child_id")),
     Surface(
-        "writes.update_section(A, branding)",
-        lambda s, me, a: writes.update_section(
+        "writes.do_update_section(A, branding)",
+        lambda s, me, a: writes.do_update_section(
             s, me, org_id=a.org_id, section="branding", values={"site_name": "Pwned"}
         ),
     ),
     Surface(
-        "writes.reset_override(A's site name)",
-        lambda s, me, a: writes.reset_override(
+        "writes.do_reset_override(A's site name)",
+        lambda s, me, a: writes.do_reset_override(
             s, me, org_id=a.org_id, section="branding", field="site_name"
         ),
     ),
     Surface(
-        "writes.reset_override(A's child's chat)",
-        lambda s, me, a: writes.reset_override(
+        "writes.do_reset_override(A's child's chat)",
+        lambda s, me, a: writes.do_reset_override(
             s, me, org_id=a.child_id, section="features", field="chat"
         ),
     ),

@@ -25,7 +25,10 @@ from app.services.comms import notifications
 from app.services.core.errors import NotFound, ServiceError, ValidationFailed
 from app.services.core.tenancy import OrgContext, tenant_session
 from app.services.credentials import (
-    certificates,
+    certificate_downloads,
+    certificate_lists,
+    certificate_revocation,
+    certificate_verify,
     compliance_export,
     compliance_report,
     compliance_rules,
@@ -73,7 +76,7 @@ def _things(v: Victim) -> Things:
     course = lf.published_course(v.admin.ctx)
     cert = issued(v.learner.ctx, course)
     with tenant_session(v.admin.ctx) as session:
-        rule = compliance_rules.set_rule(
+        rule = compliance_rules.do_set_rule(
             session, v.admin.ctx, course_id=course.course_id, role="", days_to_complete=30
         ).rule
         note = notifications.notify(
@@ -98,7 +101,7 @@ def _things(v: Victim) -> Things:
 
 def _a_state(t: Things) -> tuple[Any, ...]:
     """What an attack could change, read as A's own people."""
-    found = certificates.verify(t.serial)
+    found = certificate_verify.verify(t.serial)
     assert found is not None
     with tenant_session(t.victim.admin.ctx) as session:
         rules = [
@@ -130,31 +133,34 @@ class Surface:
 
 SURFACES: list[Surface] = [
     Surface(
-        "certificates.pdf_for(A's)", lambda s, me, t: certificates.pdf_for(s, me, t.certificate_id)
+        "certificate_downloads.pdf_for(A's)",
+        lambda s, me, t: certificate_downloads.pdf_for(s, me, t.certificate_id),
     ),
     Surface(
-        "certificates.revoke(A's)",
-        lambda s, me, t: certificates.revoke(
+        "certificate_revocation.do_revoke_certificate(A's)",
+        lambda s, me, t: certificate_revocation.do_revoke_certificate(
             s, me, certificate_id=t.certificate_id, reason="Attack"
         ),
     ),
-    Surface("certificates.list_org", lambda s, me, t: certificates.list_org(s, me), None),
+    Surface("certificate_lists.list_org", lambda s, me, t: certificate_lists.list_org(s, me), None),
     Surface(
-        "certificates.list_org(search=A's serial)",
-        lambda s, me, t: certificates.list_org(s, me, search=t.serial),
+        "certificate_lists.list_org(search=A's serial)",
+        lambda s, me, t: certificate_lists.list_org(s, me, search=t.serial),
         None,
     ),
-    Surface("certificates.list_mine", lambda s, me, t: certificates.list_mine(s, me), None),
+    Surface(
+        "certificate_lists.list_mine", lambda s, me, t: certificate_lists.list_mine(s, me), None
+    ),
     Surface(
         "compliance.set_rule(A's unshared course)",
-        lambda s, me, t: compliance_rules.set_rule(
+        lambda s, me, t: compliance_rules.do_set_rule(
             s, me, course_id=t.course_id, role="", days_to_complete=3
         ),
         ValidationFailed,
     ),
     Surface(
         "compliance.delete_rule(A's)",
-        lambda s, me, t: compliance_rules.delete_rule(s, me, t.rule_id),
+        lambda s, me, t: compliance_rules.do_delete_rule(s, me, t.rule_id),
     ),
     Surface("compliance.list_rules", lambda s, me, t: compliance_rules.list_rules(s, me), None),
     Surface(
@@ -166,8 +172,8 @@ SURFACES: list[Surface] = [
         "compliance.compliance_csv", lambda s, me, t: compliance_export.compliance_csv(s, me), None
     ),
     Surface(
-        "notifications.mark_read(A's learner's)",
-        lambda s, me, t: notifications.mark_read(s, me, t.notification_id),
+        "notifications.do_mark_read(A's learner's)",
+        lambda s, me, t: notifications.do_mark_read(s, me, t.notification_id),
     ),
     Surface(
         "notifications.list_for_user",
@@ -258,7 +264,7 @@ def test_owner_control(other_tenant: Scenario, client: TestClient) -> None:  # n
     client.cookies.set(get_settings().session_cookie_name, admin.token)
     assert t.victim.learner.email in client.get("/api/reports/compliance.csv").text
     with tenant_session(admin.ctx) as session:
-        assert t.serial in repr(certificates.list_org(session, admin.ctx))
+        assert t.serial in repr(certificate_lists.list_org(session, admin.ctx))
         assert t.victim.learner.email in repr(
             compliance_report.compliance_report(session, admin.ctx)
         )

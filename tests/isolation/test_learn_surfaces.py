@@ -24,6 +24,7 @@ from app.services.core.errors import NotFound, ServiceError
 from app.services.core.tenancy import OrgContext, tenant_session
 from app.services.learning import (
     catalog,
+    enrollment_approvals,
     enrollments,
     lesson_completion,
     my_learning,
@@ -72,7 +73,7 @@ def _world() -> World:
     gated = lf.published_course(admin.ctx, requires_approval=True, shared=True)
     enrollment_id = lf.enrollment(learner.ctx, private, progress=True)
     with tenant_session(applicant.ctx) as session:
-        applied = enrollments.enroll(
+        applied = enrollments.do_enroll(
             session, applicant.ctx, course_id=gated.course_id, funding_source="self_pay"
         )
     return World(
@@ -122,7 +123,7 @@ def _a_state(w: World) -> tuple[Any, ...]:
             session, ctx, course_id=w.private.course_id, lesson_id=w.private.quiz_lesson_id
         )
     with tenant_session(w.admin.ctx) as session:
-        apps = [a.id for a in enrollments.list_applications(session, w.admin.ctx)[0]]
+        apps = [a.id for a in enrollment_approvals.list_applications(session, w.admin.ctx)[0]]
     return (cards, view.position_seconds, view.watched_seconds, quiz.attempts_used, apps)
 
 
@@ -143,11 +144,11 @@ def test_services_give_attackers_nothing(setup: tuple[World, list[f.SignedIn]]) 
                         session, ctx, course_id=course.course_id, lesson_id=course.lesson_ids[0]
                     )
                 with pytest.raises(NotFound):
-                    lesson_completion.complete_lesson(
+                    lesson_completion.do_complete_lesson(
                         session, ctx, course_id=course.course_id, lesson_id=course.lesson_ids[0]
                     )
                 with pytest.raises(NotFound):
-                    video_progress.save_video_position(
+                    video_progress.do_save_video_position(
                         session,
                         ctx,
                         course_id=course.course_id,
@@ -157,7 +158,7 @@ def test_services_give_attackers_nothing(setup: tuple[World, list[f.SignedIn]]) 
                         duration=60,
                     )
                 with pytest.raises(NotFound):
-                    quizzes.submit_attempt(
+                    quizzes.do_submit_attempt(
                         session,
                         ctx,
                         course_id=course.course_id,
@@ -165,7 +166,7 @@ def test_services_give_attackers_nothing(setup: tuple[World, list[f.SignedIn]]) 
                         answers={str(course.question_ids[0]): [1]},
                     )
                 with pytest.raises(NotFound):
-                    enrollments.enroll(
+                    enrollments.do_enroll(
                         session, ctx, course_id=course.course_id, funding_source="self_pay"
                     )
                 with pytest.raises(NotFound):
@@ -179,16 +180,16 @@ def test_services_give_attackers_nothing(setup: tuple[World, list[f.SignedIn]]) 
             # A's learner's enrollment and A's application, by id
             for enrollment_id in (str(w.enrollment_id), w.application_id):
                 with pytest.raises(ServiceError) as err:
-                    enrollments.withdraw(session, ctx, enrollment_id)
+                    enrollments.do_withdraw(session, ctx, enrollment_id)
                 assert err.value.code == "not_found"
                 with pytest.raises(ServiceError) as err:
-                    enrollments.approve(session, ctx, enrollment_id)
+                    enrollment_approvals.do_approve(session, ctx, enrollment_id)
                 assert err.value.code in ("not_found", "forbidden")
                 with pytest.raises(ServiceError) as err:
-                    enrollments.reject(session, ctx, enrollment_id, "Not today")
+                    enrollment_approvals.do_reject(session, ctx, enrollment_id, "Not today")
                 assert err.value.code in ("not_found", "forbidden")
             try:
-                rows = enrollments.list_applications(session, ctx)[0]
+                rows = enrollment_approvals.list_applications(session, ctx)[0]
                 assert w.application_id not in {r.id for r in rows}
             except ServiceError:
                 pass  # learners may not list applications at all
@@ -256,7 +257,7 @@ def test_owner_controls_and_child_learner_sees_shared(backend: Backend) -> None:
     w = _world()
     with tenant_session(w.admin.ctx) as session:
         assert w.application_id in {
-            a.id for a in enrollments.list_applications(session, w.admin.ctx)[0]
+            a.id for a in enrollment_approvals.list_applications(session, w.admin.ctx)[0]
         }
         found = {c.id for c in catalog.search(session, w.admin.ctx, page_size=48).cards}
         assert str(w.private.course_id) in found
@@ -269,7 +270,7 @@ def test_owner_controls_and_child_learner_sees_shared(backend: Backend) -> None:
         )
     ctx = w.learner.ctx
     with tenant_session(ctx) as session:
-        done = lesson_completion.complete_lesson(
+        done = lesson_completion.do_complete_lesson(
             session, ctx, course_id=w.private.course_id, lesson_id=w.private.lesson_ids[1]
         )
         assert done.newly_completed
@@ -278,7 +279,7 @@ def test_owner_controls_and_child_learner_sees_shared(backend: Backend) -> None:
     with tenant_session(cctx) as session:
         found = {c.id for c in catalog.search(session, cctx, page_size=48).cards}
         assert str(w.shared.course_id) in found and str(w.private.course_id) not in found
-        got = enrollments.enroll(
+        got = enrollments.do_enroll(
             session, cctx, course_id=w.shared.course_id, funding_source="self_pay"
         )
         assert got.org_id == str(w.child_id)
@@ -287,11 +288,11 @@ def test_owner_controls_and_child_learner_sees_shared(backend: Backend) -> None:
             session, cctx, course_id=w.shared.course_id, lesson_id=w.shared.lesson_ids[0]
         )
         assert not view.locked and view.lesson.body
-        assert lesson_completion.complete_lesson(
+        assert lesson_completion.do_complete_lesson(
             session, cctx, course_id=w.shared.course_id, lesson_id=w.shared.lesson_ids[0]
         ).newly_completed
     with tenant_session(cctx) as session:
-        result = quizzes.submit_attempt(
+        result = quizzes.do_submit_attempt(
             session,
             cctx,
             course_id=w.shared.course_id,
@@ -300,4 +301,7 @@ def test_owner_controls_and_child_learner_sees_shared(backend: Backend) -> None:
         )
         assert result.passed
     with tenant_session(w.admin.ctx) as session:
-        assert enrollments.approve(session, w.admin.ctx, w.application_id).status == "active"
+        assert (
+            enrollment_approvals.do_approve(session, w.admin.ctx, w.application_id).status
+            == "active"
+        )

@@ -62,9 +62,9 @@ def _prepare(v: Victim) -> str:
         f"{f.unique_email('new')},Brand New,learner\n"
     ).encode()
     with tenant_session(ctx) as session:
-        members.assign_manager(session, ctx, v.learner_membership_id, v.admin.user_id)
-        staged = member_import.stage_import(session, ctx, org_id=v.org_id, data=data)
-        summary = member_import.confirm_import(session, ctx, staged.import_id)
+        members.do_assign_manager(session, ctx, v.learner_membership_id, v.admin.user_id)
+        staged = member_import.do_stage_import(session, ctx, org_id=v.org_id, data=data)
+        summary = member_import.do_confirm_import(session, ctx, staged.import_id)
     assert summary.failed == 1 and summary.invited == 1
     _A_IMPORTS[v.org_id] = summary.import_id
     return summary.import_id
@@ -110,17 +110,17 @@ def _forget_prepared() -> Iterator[None]:
 
 MEMBER_SURFACES: list[Surface] = [
     Surface(
-        "members.assign_manager(A's learner -> A's admin)",
-        lambda s, me, a: members.assign_manager(s, me, a.learner_membership_id, a.admin.user_id),
+        "members.do_assign_manager(A's learner -> A's admin)",
+        lambda s, me, a: members.do_assign_manager(s, me, a.learner_membership_id, a.admin.user_id),
     ),
     Surface(
-        "members.assign_manager(A's learner -> me)",
-        lambda s, me, a: members.assign_manager(s, me, a.learner_membership_id, me.user_id),
+        "members.do_assign_manager(A's learner -> me)",
+        lambda s, me, a: members.do_assign_manager(s, me, a.learner_membership_id, me.user_id),
         owner_may=False,  # A's admin is not the attacker: the attacker is no member of A
     ),
     Surface(
-        "members.assign_manager(A's learner -> nobody)",
-        lambda s, me, a: members.assign_manager(s, me, a.learner_membership_id, None),
+        "members.do_assign_manager(A's learner -> nobody)",
+        lambda s, me, a: members.do_assign_manager(s, me, a.learner_membership_id, None),
     ),
     Surface(
         "members.team_of(A's admin) shows none of A",
@@ -144,22 +144,22 @@ MEMBER_SURFACES: list[Surface] = [
         ),
     ),
     Surface(
-        "member_import.stage_import(org_id=A)",
-        lambda s, me, a: member_import.stage_import(
+        "member_import.do_stage_import(org_id=A)",
+        lambda s, me, a: member_import.do_stage_import(
             s, me, org_id=a.org_id, data=_csv(f.unique_email("plant"))
         ),
         owner_may=False,  # A's own import changes A: run in test_member_import instead
     ),
     Surface(
-        "member_import.stage_import(org_id=A's child)",
-        lambda s, me, a: member_import.stage_import(
+        "member_import.do_stage_import(org_id=A's child)",
+        lambda s, me, a: member_import.do_stage_import(
             s, me, org_id=a.child_id, data=_csv(f.unique_email("plant"))
         ),
         owner_may=False,  # same: it writes a row of A's child
     ),
     Surface(
-        "member_import.confirm_import(A's import)",
-        lambda s, me, a: member_import.confirm_import(s, me, _a_import(a)),
+        "member_import.do_confirm_import(A's import)",
+        lambda s, me, a: member_import.do_confirm_import(s, me, _a_import(a)),
         owner_may=False,  # same (and A's import is finished: A's admin is refused too)
     ),
     Surface(
@@ -168,8 +168,8 @@ MEMBER_SURFACES: list[Surface] = [
         owner_may=False,  # same
     ),
     Surface(
-        "member_import.do_import(A's import)",
-        lambda s, me, a: member_import.do_import(
+        "member_import.invite_rows(A's import)",
+        lambda s, me, a: member_import.invite_rows(
             s, me, import_id=_a_import(a), rows=_csv_rows(f.unique_email("plant"))
         ),
         owner_may=False,  # same (and A's import is finished: A's admin is refused too)
@@ -369,7 +369,7 @@ def test_importing_as_admins_email_invites_them_and_shows_b_nothing_of_theirs(
 
     # Control: only their own acceptance puts them in B (and their name in B's list).
     (token,) = [t for t in made if invites.preview(t).email == a_admin.email]
-    invites.accept(token, signed_in_user_id=a_admin.user_id)
+    invites.do_accept_invite(token, signed_in_user_id=a_admin.user_id)
     with tenant_session(attacker.ctx) as session:
         listed = members.list_members(session, attacker.ctx, page_size=500).rows
     assert a_admin.ctx.full_name in {r.full_name for r in listed if r.email == a_admin.email}

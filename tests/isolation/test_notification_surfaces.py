@@ -60,10 +60,10 @@ def _things(s: Scenario) -> Things:
             title="A's secret note",
         )
         session.commit()
-        notifications.set_preferences(session, a.admin.ctx, email_kinds=["chat.mention"])
+        notifications.do_set_preferences(session, a.admin.ctx, email_kinds=["chat.mention"])
     assert note is not None
     with tenant_session(a.admin.ctx) as session:
-        sent = announcements.send(
+        sent = announcements.do_send_announcement(
             session, a.admin.ctx, audience="org", title="A's news", body="For A only"
         )
     return Things(
@@ -105,15 +105,15 @@ def test_service_gives_attacker_nothing(scenario: Scenario) -> None:  # noqa: F8
         titles = [r.title for r in notifications.list_for_user(session, attacker).rows]
         assert "A's secret note" not in titles and "A's news" not in titles
         with pytest.raises(NotFound):
-            notifications.mark_read(session, attacker, t.note_id)
+            notifications.do_mark_read(session, attacker, t.note_id)
         with pytest.raises(NotFound):
-            notifications.mark_unread(session, attacker, t.note_id)
-        notifications.mark_all_read(session, attacker)
+            notifications.do_mark_unread(session, attacker, t.note_id)
+        notifications.do_mark_all_read(session, attacker)
         # Preferences: only the attacker's own, in their own org.
-        notifications.set_preferences(session, attacker, email_kinds=[])
+        notifications.do_set_preferences(session, attacker, email_kinds=[])
         # Announcements: not to A's course, and a role reaches only the attacker's own org.
         with pytest.raises((ValidationFailed, NotFound, PermissionDenied)):
-            announcements.send(
+            announcements.do_send_announcement(
                 session,
                 attacker,
                 audience="course",
@@ -122,7 +122,7 @@ def test_service_gives_attacker_nothing(scenario: Scenario) -> None:  # noqa: F8
                 body="Click here",
             )
         session.rollback()
-        sent = announcements.send(
+        sent = announcements.do_send_announcement(
             session, attacker, audience="role", role=Role.learner, title="Hi all", body="x"
         )
         assert sent.recipients == 1  # their own learner, not A's

@@ -45,7 +45,7 @@ def world(pg_backend: Backend) -> World:
     for tenant in (t.a, t.b):
         f.invite(tenant.ctx, Role.learner)  # an invite and an outbound email
         with tenant_session(tenant.ctx) as session:  # a member import and an outbox job
-            member_import.stage_import(
+            member_import.do_stage_import(
                 session, tenant.ctx, org_id=None, data=b"email,full_name\nstaged@example.com,S\n"
             )
             outbox.enqueue(session, kind="test.rls", payload={}, org_id=tenant.ctx.org_id)

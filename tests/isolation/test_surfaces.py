@@ -222,33 +222,35 @@ SERVICE_SURFACES: list[Surface] = [
     # --- organizations
     Surface("orgs.get_org(A)", lambda s, me, a: orgs.get_org(s, me, a.org_id)),
     Surface("orgs.get_org(A's child)", lambda s, me, a: orgs.get_org(s, me, a.child_id)),
+    Surface("orgs.org_detail(A)", lambda s, me, a: orgs.org_detail(s, me, a.org_id)),
+    Surface("orgs.org_picker(A)", lambda s, me, a: orgs.org_picker(s, me, a.org_id)),
     Surface(
         "orgs.require_in_subtree(A)", lambda s, me, a: orgs.require_in_subtree(s, me, a.org_id)
     ),
     Surface(
-        "orgs.create_child_org(parent_id=A)",
-        lambda s, me, a: orgs.create_child_org(
+        "orgs.do_create_child_org(parent_id=A)",
+        lambda s, me, a: orgs.do_create_child_org(
             s, me, parent_id=a.org_id, name=f.unique("Sneaky"), kind="local"
         ),
     ),
     Surface(
-        "orgs.create_child_org(parent_id=A's child)",
-        lambda s, me, a: orgs.create_child_org(
+        "orgs.do_create_child_org(parent_id=A's child)",
+        lambda s, me, a: orgs.do_create_child_org(
             s, me, parent_id=a.child_id, name=f.unique("Sneaky"), kind="group"
         ),
     ),
     Surface(
-        "orgs.move_org(A's child -> under mine)",
-        lambda s, me, a: orgs.move_org(s, me, org_id=a.child_id, new_parent_id=me.org_id),  # type: ignore[arg-type]
+        "orgs.do_move_org(A's child -> under mine)",
+        lambda s, me, a: orgs.do_move_org(s, me, org_id=a.child_id, new_parent_id=me.org_id),  # type: ignore[arg-type]
     ),
     Surface(
-        "orgs.move_org(A -> under mine)",
-        lambda s, me, a: orgs.move_org(s, me, org_id=a.org_id, new_parent_id=_own_child(me)),
+        "orgs.do_move_org(A -> under mine)",
+        lambda s, me, a: orgs.do_move_org(s, me, org_id=a.org_id, new_parent_id=_own_child(me)),
         owner_may=False,  # an admin moves orgs below the active one, never the active one
     ),
     Surface(
-        "orgs.move_org(my child -> under A)",
-        lambda s, me, a: orgs.move_org(s, me, org_id=_own_child(me), new_parent_id=a.org_id),
+        "orgs.do_move_org(my child -> under A)",
+        lambda s, me, a: orgs.do_move_org(s, me, org_id=_own_child(me), new_parent_id=a.org_id),
     ),
     Surface(
         "orgs.org_tree shows none of A",
@@ -270,33 +272,33 @@ SERVICE_SURFACES: list[Surface] = [
         refused_with=None,
     ),
     Surface(
-        "members.change_role(A's learner -> org_admin)",
-        lambda s, me, a: members.change_role(s, me, a.learner_membership_id, Role.org_admin),
+        "members.do_change_role(A's learner -> org_admin)",
+        lambda s, me, a: members.do_change_role(s, me, a.learner_membership_id, Role.org_admin),
     ),
     Surface(
-        "members.change_role(A's admin -> learner)",
-        lambda s, me, a: members.change_role(s, me, a.admin_membership_id, Role.learner),
+        "members.do_change_role(A's admin -> learner)",
+        lambda s, me, a: members.do_change_role(s, me, a.admin_membership_id, Role.learner),
         owner_may=False,  # the last org admin cannot be demoted
     ),
     Surface(
-        "members.set_active(A's learner, False)",
-        lambda s, me, a: members.set_active(s, me, a.learner_membership_id, False),
+        "members.do_set_active(A's learner, False)",
+        lambda s, me, a: members.do_set_active(s, me, a.learner_membership_id, False),
     ),
     Surface(
-        "members.set_active(A's admin, False)",
-        lambda s, me, a: members.set_active(s, me, a.admin_membership_id, False),
+        "members.do_set_active(A's admin, False)",
+        lambda s, me, a: members.do_set_active(s, me, a.admin_membership_id, False),
         owner_may=False,  # nobody deactivates themselves
     ),
     # --- invites
     Surface(
-        "invites.create_invite(org_id=A)",
-        lambda s, me, a: invites.create_invite(
+        "invites.do_invite(org_id=A)",
+        lambda s, me, a: invites.do_invite(
             s, me, email=f.unique_email("plant"), role=Role.org_admin, org_id=a.org_id
         ),
     ),
     Surface(
-        "invites.create_invite(org_id=A's child)",
-        lambda s, me, a: invites.create_invite(
+        "invites.do_invite(org_id=A's child)",
+        lambda s, me, a: invites.do_invite(
             s, me, email=f.unique_email("plant"), role=Role.learner, org_id=a.child_id
         ),
     ),
@@ -305,8 +307,8 @@ SERVICE_SURFACES: list[Surface] = [
         lambda s, me, a: invites.list_invites(s, me, org_id=a.org_id),
     ),
     Surface(
-        "invites.revoke_invite(A's invite)",
-        lambda s, me, a: invites.revoke_invite(s, me, a.invite_id),
+        "invites.do_revoke_invite(A's invite)",
+        lambda s, me, a: invites.do_revoke_invite(s, me, a.invite_id),
     ),
     Surface(
         "invites.do_resend_invite(A's invite)",
@@ -329,10 +331,10 @@ SERVICE_SURFACES: list[Surface] = [
         refused_with=None,
     ),
     # --- sessions
-    Surface("auth.switch_org(A)", lambda s, me, a: auth.switch_org(s, me, a.org_id)),
+    Surface("auth.do_switch_org(A)", lambda s, me, a: auth.do_switch_org(s, me, a.org_id)),
     Surface(
-        "auth.switch_org(A's child)",
-        lambda s, me, a: auth.switch_org(s, me, a.child_id),
+        "auth.do_switch_org(A's child)",
+        lambda s, me, a: auth.do_switch_org(s, me, a.child_id),
         owner_may=False,  # A's admin is not a member of the child org either
     ),
 ]
@@ -343,13 +345,13 @@ SERVICE_SURFACES: list[Surface] = [
 CHILD_TO_PARENT: list[Surface] = [
     *SERVICE_SURFACES,
     Surface(
-        "orgs.move_org(my own org -> under A's other child)",
-        lambda s, me, a: orgs.move_org(s, me, org_id=me.org_id, new_parent_id=a.child_id),  # type: ignore[arg-type]
+        "orgs.do_move_org(my own org -> under A's other child)",
+        lambda s, me, a: orgs.do_move_org(s, me, org_id=me.org_id, new_parent_id=a.child_id),  # type: ignore[arg-type]
         owner_may=False,  # an admin moves orgs below the active one, never the active one
     ),
     Surface(
-        "invites.create_invite(org_id=A, role=org_admin) for myself",
-        lambda s, me, a: invites.create_invite(
+        "invites.do_invite(org_id=A, role=org_admin) for myself",
+        lambda s, me, a: invites.do_invite(
             s, me, email=me.email, role=Role.org_admin, org_id=a.org_id
         ),
         owner_may=False,  # A's admin is already a member of A
@@ -422,9 +424,9 @@ class HttpSurface:
 def _used_ticket(v: Victim) -> str:
     """A login ticket of A's learner that A's browser already exchanged for a session."""
     with public_session() as session:
-        ticket = auth.sign_in(session, email=v.learner.email, password=v.learner.password)
+        ticket = auth.do_sign_in(session, email=v.learner.email, password=v.learner.password)
     with public_session() as session:
-        auth.redeem_ticket(session, ticket)
+        auth.do_redeem_ticket(session, ticket)
     return ticket
 
 

@@ -73,7 +73,7 @@ class Draft:
 def _draft(ctx: OrgContext) -> Draft:
     world = lf.published_course(ctx, status="draft", title=f.unique("Secret draft"))
     with tenant_session(ctx) as session:
-        lesson = media.attach_media(
+        lesson = media.do_attach_media(
             session,
             ctx,
             course_id=world.course_id,
@@ -81,7 +81,7 @@ def _draft(ctx: OrgContext) -> Draft:
             source=samples.pdf(),
             filename="secret.pdf",
         )
-        media.set_cover(session, ctx, course_id=world.course_id, data=samples.png())
+        media.do_set_cover(session, ctx, course_id=world.course_id, data=samples.png())
     return Draft(
         course_id=str(world.course_id),
         module_id=str(world.module_ids[0]),
@@ -102,8 +102,8 @@ def _snapshot(ctx: OrgContext, d: Draft) -> Any:
 def _own_course(ctx: OrgContext) -> tuple[str, str]:
     """A course of the attacker's own (course id, module id) to mix A's ids into."""
     with tenant_session(ctx) as session:
-        course = courses.create_course(session, ctx, data={"title": "Attacker course"})
-        module = course_outline.add_module(session, ctx, course_id=course.id, title="Mine")
+        course = courses.do_create_course(session, ctx, data={"title": "Attacker course"})
+        module = course_outline.do_add_module(session, ctx, course_id=course.id, title="Mine")
     return str(course.id), str(module.id)
 
 
@@ -123,70 +123,73 @@ SERVICE_ATTEMPTS: list[tuple[str, Attempt]] = [
     (
         "update details",
         lambda d, c, m: (
-            courses.update_course,
+            courses.do_update_course,
             {"course_id": d.course_id, "data": {"title": "Owned"}},
         ),
     ),
-    ("publish", lambda d, c, m: (course_status.publish_course, {"course_id": d.course_id})),
-    ("archive", lambda d, c, m: (course_status.archive_course, {"course_id": d.course_id})),
-    ("back to draft", lambda d, c, m: (course_status.unpublish_course, {"course_id": d.course_id})),
+    ("publish", lambda d, c, m: (course_status.do_publish_course, {"course_id": d.course_id})),
+    ("archive", lambda d, c, m: (course_status.do_archive_course, {"course_id": d.course_id})),
+    (
+        "back to draft",
+        lambda d, c, m: (course_status.do_unpublish_course, {"course_id": d.course_id}),
+    ),
     (
         "add module",
-        lambda d, c, m: (course_outline.add_module, {"course_id": d.course_id, "title": "X"}),
+        lambda d, c, m: (course_outline.do_add_module, {"course_id": d.course_id, "title": "X"}),
     ),
     (
         "rename module",
         lambda d, c, m: (
-            course_outline.rename_module,
+            course_outline.do_rename_module,
             {"course_id": d.course_id, "module_id": d.module_id, "title": "X"},
         ),
     ),
     (
         "move module",
         lambda d, c, m: (
-            course_outline.move_module,
+            course_outline.do_move_module,
             {"course_id": d.course_id, "module_id": d.module_id, "direction": "down"},
         ),
     ),
     (
         "delete module",
         lambda d, c, m: (
-            course_outline.delete_module,
+            course_outline.do_delete_module,
             {"course_id": d.course_id, "module_id": d.module_id},
         ),
     ),
     (
         "add lesson",
         lambda d, c, m: (
-            course_lessons.add_lesson,
+            course_lessons.do_add_lesson,
             {"course_id": d.course_id, "module_id": d.module_id, "kind": "text", "title": "X"},
         ),
     ),
     (
         "update lesson",
         lambda d, c, m: (
-            course_lessons.update_lesson,
+            course_lessons.do_update_lesson,
             {"course_id": d.course_id, "lesson_id": d.text_lesson_id, "body": "pwned"},
         ),
     ),
     (
         "delete lesson",
         lambda d, c, m: (
-            course_lessons.delete_lesson,
+            course_lessons.do_delete_lesson,
             {"course_id": d.course_id, "lesson_id": d.text_lesson_id},
         ),
     ),
     (
         "move lesson",
         lambda d, c, m: (
-            course_lessons.move_lesson,
+            course_lessons.do_move_lesson,
             {"course_id": d.course_id, "lesson_id": d.file_lesson_id, "direction": "up"},
         ),
     ),
     (
         "add question",
         lambda d, c, m: (
-            questions.add_question,
+            questions.do_add_question,
             {
                 "course_id": d.course_id,
                 "lesson_id": d.quiz_lesson_id,
@@ -199,7 +202,7 @@ SERVICE_ATTEMPTS: list[tuple[str, Attempt]] = [
     (
         "update question",
         lambda d, c, m: (
-            questions.update_question,
+            questions.do_update_question,
             {
                 "course_id": d.course_id,
                 "question_id": d.question_id,
@@ -212,21 +215,21 @@ SERVICE_ATTEMPTS: list[tuple[str, Attempt]] = [
     (
         "delete question",
         lambda d, c, m: (
-            questions.delete_question,
+            questions.do_delete_question,
             {"course_id": d.course_id, "question_id": d.question_id},
         ),
     ),
     (
         "move question",
         lambda d, c, m: (
-            questions.move_question,
+            questions.do_move_question,
             {"course_id": d.course_id, "question_id": d.question_id, "direction": "down"},
         ),
     ),
     (
         "replace media",
         lambda d, c, m: (
-            media.attach_media,
+            media.do_attach_media,
             {
                 "course_id": d.course_id,
                 "lesson_id": d.file_lesson_id,
@@ -238,44 +241,47 @@ SERVICE_ATTEMPTS: list[tuple[str, Attempt]] = [
     (
         "remove media",
         lambda d, c, m: (
-            media.remove_media,
+            media.do_remove_media,
             {"course_id": d.course_id, "lesson_id": d.file_lesson_id},
         ),
     ),
     (
         "set cover",
-        lambda d, c, m: (media.set_cover, {"course_id": d.course_id, "data": samples.png()}),
+        lambda d, c, m: (media.do_set_cover, {"course_id": d.course_id, "data": samples.png()}),
     ),
     # A's ids mixed into a course of the attacker's own
     (
         "own course, A's lesson",
         lambda d, c, m: (
-            course_lessons.update_lesson,
+            course_lessons.do_update_lesson,
             {"course_id": c, "lesson_id": d.text_lesson_id, "title": "X"},
         ),
     ),
     (
         "own course, A's module",
         lambda d, c, m: (
-            course_lessons.add_lesson,
+            course_lessons.do_add_lesson,
             {"course_id": c, "module_id": d.module_id, "kind": "text", "title": "X"},
         ),
     ),
     (
         "own course, A's question",
-        lambda d, c, m: (questions.delete_question, {"course_id": c, "question_id": d.question_id}),
+        lambda d, c, m: (
+            questions.do_delete_question,
+            {"course_id": c, "question_id": d.question_id},
+        ),
     ),
     (
         "own course, A's lesson to my module",
         lambda d, c, m: (
-            course_lessons.move_lesson_to_module,
+            course_lessons.do_move_lesson_to_module,
             {"course_id": c, "lesson_id": d.text_lesson_id, "module_id": m},
         ),
     ),
     (
         "own course, A's quiz",
         lambda d, c, m: (
-            questions.add_question,
+            questions.do_add_question,
             {
                 "course_id": c,
                 "lesson_id": d.quiz_lesson_id,
@@ -288,7 +294,7 @@ SERVICE_ATTEMPTS: list[tuple[str, Attempt]] = [
     (
         "own course, A's media lesson",
         lambda d, c, m: (
-            media.attach_media,
+            media.do_attach_media,
             {
                 "course_id": c,
                 "lesson_id": d.file_lesson_id,
@@ -300,7 +306,7 @@ SERVICE_ATTEMPTS: list[tuple[str, Attempt]] = [
     (
         "own course, A's course as prerequisite",
         lambda d, c, m: (
-            courses.update_course,
+            courses.do_update_course,
             {"course_id": c, "data": {"title": "Mine", "prerequisite_ids": [d.course_id]}},
         ),
     ),

@@ -36,7 +36,7 @@ def test_right_password_sends_the_browser_to_the_cookie_route() -> None:
 
     # The ticket is real: the cookie route would turn it into this user's session.
     with public_session() as session:
-        token = auth.redeem_ticket(session, ticket)
+        token = auth.do_redeem_ticket(session, ticket)
     ctx = f.context(token)
     assert (ctx.user_id, ctx.org_id) == (admin.user_id, admin.org_id)
 

@@ -13,14 +13,16 @@ from sqlmodel import col
 
 from app.models.chat import ChatMessage
 from app.models.user import Role
-from app.pages.chat import chat_page, message_item
-from app.services.comms import chat_channels
+from app.pages.chat import chat_page
+from app.pages.chat_messages import message_item
+from app.services.comms import chat_channels, chat_history
 from app.services.comms import chat_messages as msgs
 from app.services.config import writes
 from app.services.core import topics
 from app.services.core.tenancy import OrgContext, count_rows, scoped, tenant_session
 from app.state import chat as chat_state
-from app.state.chat import ChatMsg, ChatState
+from app.state.chat import ChatState
+from app.state.chat_rows import ChatMsg, to_msg
 from app.state.live import hub
 from tests import factories as f
 from tests.state.harness import StateHarness
@@ -40,9 +42,9 @@ def general(ctx: OrgContext) -> str:
         return str(chat_channels.org_channel(session, ctx).id)
 
 
-def post(ctx: OrgContext, channel_id: str, body: str) -> msgs.MessageRow:
+def post(ctx: OrgContext, channel_id: str, body: str) -> chat_history.MessageRow:
     with tenant_session(ctx) as session:
-        return msgs.post_message(session, ctx, channel_id=channel_id, body=body)
+        return msgs.do_post_message(session, ctx, channel_id=channel_id, body=body)
 
 
 def push(tab: StateHarness, topic: str, message: dict[str, Any] | None) -> None:
@@ -56,7 +58,7 @@ def push(tab: StateHarness, topic: str, message: dict[str, Any] | None) -> None:
 
 def stored(ctx: OrgContext, channel_id: str) -> list[str]:
     with tenant_session(ctx) as session:
-        page = msgs.history(session, ctx, channel_id=channel_id, limit=100)
+        page = chat_history.history(session, ctx, channel_id=channel_id, limit=100)
     return [r.body for r in page.rows]
 
 
@@ -138,12 +140,12 @@ def test_a_push_adds_a_message_once_and_applies_edits_and_deletes() -> None:
         push(tab, topic, {"message_id": row.id, "kind": "new"})  # delivered twice
         assert [m.body for m in tab.state(ChatState).messages] == ["hi from the learner"]
         with tenant_session(learner.ctx) as session:
-            msgs.edit_message(session, learner.ctx, message_id=row.id, body="hi, edited")
+            msgs.do_edit_message(session, learner.ctx, message_id=row.id, body="hi, edited")
         push(tab, topic, {"message_id": row.id, "kind": "edit"})
         (m,) = tab.state(ChatState).messages
         assert m.body == "hi, edited" and m.edited
         with tenant_session(learner.ctx) as session:
-            msgs.delete_message(session, learner.ctx, message_id=row.id)
+            msgs.do_delete_message(session, learner.ctx, message_id=row.id)
         push(tab, topic, {"message_id": row.id, "kind": "delete"})
         (m,) = tab.state(ChatState).messages
         assert m.deleted and m.body == "" and m.parts == []
@@ -154,7 +156,7 @@ def test_a_push_on_another_channel_updates_its_unread_badge() -> None:
     learner = f.invite_and_accept_member(admin.ctx, Role.learner)
     gid = general(admin.ctx)
     with tenant_session(learner.ctx) as session:
-        dm = str(chat_channels.open_direct(session, learner.ctx, user_id=admin.user_id).id)
+        dm = str(chat_channels.do_open_direct(session, learner.ctx, user_id=admin.user_id).id)
     with StateHarness(cookie=admin.token, path=f"/chat/{gid}") as tab:
         tab.dispatch(ChatState.load())
         assert topics.CHANNEL.name(org=admin.org_id, channel=dm) in hub.watching(tab.token)
@@ -175,7 +177,7 @@ def test_a_new_direct_message_channel_reaches_the_list_live() -> None:
     with StateHarness(cookie=admin.token, path="/chat") as tab:
         tab.dispatch(ChatState.load())
         with tenant_session(learner.ctx) as session:
-            dm = str(chat_channels.open_direct(session, learner.ctx, user_id=admin.user_id).id)
+            dm = str(chat_channels.do_open_direct(session, learner.ctx, user_id=admin.user_id).id)
         push(
             tab,
             topics.CHAT_LIST.name(org=admin.org_id, user=admin.user_id),
@@ -190,7 +192,7 @@ def test_a_removed_member_s_tab_loses_the_channel_on_the_next_push() -> None:
     learner = f.invite_and_accept_member(admin.ctx, Role.learner)
     with tenant_session(learner.ctx) as session:
         cid = str(
-            chat_channels.create_interest_channel(session, learner.ctx, name=f.unique("Club")).id
+            chat_channels.do_create_interest_channel(session, learner.ctx, name=f.unique("Club")).id
         )
     post(learner.ctx, cid, "my club")
     topic = topics.CHANNEL.name(org=admin.org_id, channel=cid)
@@ -198,7 +200,9 @@ def test_a_removed_member_s_tab_loses_the_channel_on_the_next_push() -> None:
         tab.dispatch(ChatState.load())
         assert tab.state(ChatState).found
         with tenant_session(admin.ctx) as session:
-            chat_channels.remove_member(session, admin.ctx, channel_id=cid, user_id=learner.user_id)
+            chat_channels.do_remove_member(
+                session, admin.ctx, channel_id=cid, user_id=learner.user_id
+            )
         push(tab, topic, {"kind": "members"})
         s = tab.state(ChatState)
         assert not s.found and s.messages == []
@@ -213,7 +217,7 @@ def test_leaving_makes_the_channel_read_only_in_the_tab() -> None:
     learner = f.invite_and_accept_member(admin.ctx, Role.learner)
     with tenant_session(learner.ctx) as session:
         cid = str(
-            chat_channels.create_interest_channel(session, learner.ctx, name=f.unique("Club")).id
+            chat_channels.do_create_interest_channel(session, learner.ctx, name=f.unique("Club")).id
         )
     with StateHarness(cookie=learner.token, path=f"/chat/{cid}") as tab:
         tab.dispatch(ChatState.load())
@@ -283,7 +287,7 @@ def test_chat_switched_off_shows_nothing_and_refuses_handlers() -> None:
     gid = general(admin.ctx)
     post(admin.ctx, gid, "before")
     with tenant_session(admin.ctx) as session:
-        writes.update_section(
+        writes.do_update_section(
             session, admin.ctx, org_id=admin.org_id, section="features", values={"chat": False}
         )
     with StateHarness(cookie=admin.token, path=f"/chat/{gid}") as tab:
@@ -344,7 +348,7 @@ def test_to_msg_keeps_only_http_links() -> None:
     from datetime import UTC, datetime
 
     now = datetime.now(UTC)
-    row = msgs.MessageRow(
+    row = chat_history.MessageRow(
         id="1",
         channel_id="c",
         user_id="u",
@@ -357,6 +361,6 @@ def test_to_msg_keeps_only_http_links() -> None:
         mentions_me=False,
         changed=now,
     )
-    m: ChatMsg = chat_state.to_msg(row)
+    m: ChatMsg = to_msg(row)
     assert [p.href for p in m.parts if p.href] == ["https://ok.example/x"]
     assert "".join(p.text for p in m.parts) == row.body

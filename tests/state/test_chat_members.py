@@ -15,14 +15,15 @@ from sqlmodel import col
 from app.models.base import utcnow
 from app.models.chat import ChatMember
 from app.models.user import Role
-from app.pages.chat import member_row, members_panel
-from app.services.comms import chat_channels, chat_courses
+from app.pages.chat_members import member_row, members_panel
+from app.services.comms import chat_channels, chat_courses, chat_mutes
 from app.services.comms import chat_members as cm
 from app.services.comms import chat_messages as msgs
 from app.services.core import topics
 from app.services.core.tenancy import OrgContext, scoped, tenant_session
 from app.state import chat as chat_state
 from app.state.chat import ChatState
+from app.state.chat_rows import muted_text
 from app.state.live import hub
 from tests import factories as f
 from tests.state.harness import StateHarness
@@ -42,10 +43,10 @@ def general(ctx: OrgContext) -> str:
 
 def interest(ctx: OrgContext, *joiners: f.SignedIn) -> str:
     with tenant_session(ctx) as session:
-        cid = str(chat_channels.create_interest_channel(session, ctx, name=f.unique("Club")).id)
+        cid = str(chat_channels.do_create_interest_channel(session, ctx, name=f.unique("Club")).id)
     for who in joiners:
         with tenant_session(who.ctx) as session:
-            chat_channels.join_channel(session, who.ctx, channel_id=cid)
+            chat_channels.do_join_channel(session, who.ctx, channel_id=cid)
     return cid
 
 
@@ -175,7 +176,9 @@ def test_a_mute_that_ends_clears_on_the_tabs_timer() -> None:
     learner = f.invite_and_accept_member(admin.ctx, Role.learner)
     gid = general(admin.ctx)
     with tenant_session(admin.ctx) as session:
-        msgs.mute_member(session, admin.ctx, channel_id=gid, user_id=learner.user_id, minutes=5)
+        chat_mutes.do_mute_member(
+            session, admin.ctx, channel_id=gid, user_id=learner.user_id, minutes=5
+        )
     with StateHarness(cookie=learner.token, path=f"/chat/{gid}") as tab:
         tab.dispatch(ChatState.load())
         notice = tab.state(ChatState).muted_notice
@@ -200,11 +203,11 @@ def test_a_mute_that_ends_clears_on_the_tabs_timer() -> None:
 
 def test_the_notice_says_the_date_when_the_mute_ends_another_day() -> None:
     now = utcnow().replace(hour=23, minute=50)
-    assert chat_state.muted_text(now + timedelta(minutes=5), now) == (
+    assert muted_text(now + timedelta(minutes=5), now) == (
         f"You are muted in this channel until {now + timedelta(minutes=5):%H:%M} UTC"
     )
     later = now + timedelta(days=1)
-    assert chat_state.muted_text(later, now) == (
+    assert muted_text(later, now) == (
         f"You are muted in this channel until {later:%Y-%m-%d %H:%M} UTC"
     )
 
@@ -290,7 +293,9 @@ def test_a_plain_member_calling_moderation_handlers_is_refused_and_nothing_chang
     gid = general(admin.ctx)
     cid = interest(admin.ctx, ana, ben)
     with tenant_session(admin.ctx) as session:
-        msgs.mute_member(session, admin.ctx, channel_id=gid, user_id=ben.user_id, minutes=60)
+        chat_mutes.do_mute_member(
+            session, admin.ctx, channel_id=gid, user_id=ben.user_id, minutes=60
+        )
     ben_id, eve_id = str(ben.user_id), str(eve.user_id)
     with StateHarness(cookie=ana.token, path=f"/chat/{gid}") as tab:
         open_panel(tab)

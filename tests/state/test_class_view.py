@@ -134,7 +134,7 @@ def test_a_viewer_who_lost_access_gets_nothing_more() -> None:
             membership = session.exec(
                 scoped(w.admin.ctx, Membership).where(Membership.user_id == w.instructor.user_id)
             ).one()
-            members.change_role(session, w.admin.ctx, membership.id, Role.learner)
+            members.do_change_role(session, w.admin.ctx, membership.id, Role.learner)
         s = _push(tab, ClassViewState, w)
         assert s.rows == [] and not s.found and s.denied
         assert _topic(w) not in hub.watching(tab.token)
@@ -165,7 +165,7 @@ def test_the_team_view_is_live_for_a_manager() -> None:
         membership = session.exec(
             scoped(w.admin.ctx, Membership).where(Membership.user_id == w.learners["ben"].user_id)
         ).one()
-        members.assign_manager(session, w.admin.ctx, membership.id, manager.user_id)
+        members.do_assign_manager(session, w.admin.ctx, membership.id, manager.user_id)
     with StateHarness(cookie=manager.token, path="/team/live") as tab:
         tab.dispatch(TeamLiveState.load())
         s = tab.state(TeamLiveState)

@@ -32,7 +32,7 @@ def _form(name: str, *, start: str = "", end: str = "", capacity: str = "") -> d
 
 def _create(ctx: OrgContext, course: lf.CourseWorld, name: str, **kw: str) -> str:
     with tenant_session(ctx) as session:
-        return cohort_lifecycle.create_cohort(
+        return cohort_lifecycle.do_create_cohort(
             session, ctx, course_id=course.course_id, name=name, **kw
         ).id
 

@@ -14,7 +14,7 @@ from app.models.notification import Notification
 from app.models.user import Role
 from app.services.comms import notifications
 from app.services.core.tenancy import tenant_session
-from app.services.credentials import certificates, compliance_report, compliance_rules
+from app.services.credentials import certificate_verify, compliance_report, compliance_rules
 from app.state.credentials import CertificatesState, VerifyState
 from app.state.credentials_compliance import ComplianceState
 from app.state.notification_centre import NotificationsState
@@ -53,7 +53,7 @@ def test_learner_sees_their_certificate_and_cannot_revoke() -> None:
         tab.dispatch(CertificatesState.open_revoke(str(cert.id), "x"))
         reply = tab.dispatch(CertificatesState.confirm_revoke({"reason": "I want to"}))
         assert reply.toast("error")
-    assert certificates.verify(cert.serial).status == "valid"  # type: ignore[union-attr]
+    assert certificate_verify.verify(cert.serial).status == "valid"  # type: ignore[union-attr]
 
 
 def test_signed_out_visitors_are_sent_to_sign_in() -> None:
@@ -86,7 +86,7 @@ def test_admin_revokes_with_a_reason_through_the_dialog() -> None:
         assert tab.state(CertificatesState).org_rows == []
         tab.dispatch(CertificatesState.filter_org({"search": "rita", "status": "revoked"}))
         assert len(tab.state(CertificatesState).org_rows) == 1
-    assert certificates.verify(cert.serial).status == "revoked"  # type: ignore[union-attr]
+    assert certificate_verify.verify(cert.serial).status == "revoked"  # type: ignore[union-attr]
 
 
 def test_verify_page_is_public_and_says_what_it_is() -> None:
@@ -139,9 +139,16 @@ def test_staff_make_a_course_mandatory_and_see_the_report() -> None:
         assert (row["learner"], row["status"]) == ("Lou Learner", "not_started")
         assert s.counts["total"] == "1" and s.counts["not_started"] == "1"
         assert s.chart_data[2] == {"name": "Not started", "value": 1}
+        assert s.status_choice == "all"  # the "All" segment shows as chosen on first load
         tab.dispatch(ComplianceState.show_status("overdue"))
         s = tab.state(ComplianceState)
         assert s.rows == [] and s.csv_url == "/api/reports/compliance.csv?status=overdue"
+        assert s.status_choice == "overdue"
+        tab.dispatch(ComplianceState.show_status("all"))  # and "All" can be chosen again
+        s = tab.state(ComplianceState)
+        assert s.status_filter == "" and s.status_choice == "all" and len(s.rows) == 1
+        tab.dispatch(ComplianceState.show_status("overdue"))
+        s = tab.state(ComplianceState)
         reply = tab.dispatch(ComplianceState.delete_rule(s.rules[0]["id"]))
         assert reply.toast("success") and tab.state(ComplianceState).rules == []
     assert learner.user_id  # enrolled and still enrolled after the rule went
@@ -176,11 +183,11 @@ def test_a_manager_sees_their_team_only() -> None:
     f.invite_and_accept_member(admin.ctx, Role.learner, full_name="Oscar Other")
     course = lf.published_course(admin.ctx)
     with tenant_session(admin.ctx) as session:
-        compliance_rules.set_rule(
+        compliance_rules.do_set_rule(
             session, admin.ctx, course_id=course.course_id, role="learner", days_to_complete=5
         )
         (row,) = members.list_members(session, admin.ctx, search=mine.email).rows
-        members.assign_manager(session, admin.ctx, row.membership_id, manager.user_id)
+        members.do_assign_manager(session, admin.ctx, row.membership_id, manager.user_id)
     with StateHarness(cookie=manager.token, path="/compliance") as tab:
         tab.dispatch(ComplianceState.load())
         s = tab.state(ComplianceState)

@@ -13,6 +13,7 @@ from app.models.user import Role
 from app.services.authoring import course_status
 from app.services.core import topics
 from app.services.core.tenancy import tenant_session
+from app.state import covers
 from app.state.learn import (
     ApplicationsState,
     CatalogState,
@@ -44,10 +45,15 @@ def test_catalog_search_and_filters() -> None:
     with StateHarness(cookie=learner.token, path="/catalog") as tab:
         tab.dispatch(CatalogState.load())
         assert tab.state(CatalogState).total == 2
+        assert tab.state(CatalogState).total_label == "2 courses"
         tab.dispatch(CatalogState.search({"q": f"WELDING {tag}"}))
         state = tab.state(CatalogState)
         assert [c["title"] for c in state.cards] == [f"Welding {tag}"]
+        assert state.total_label == "1 course"
         assert state.cards[0]["price"] == "Free"
+        # No cover uploaded: the card draws one from its category and initials.
+        assert state.cards[0]["cover"] == "" and state.cards[0]["initials"] == "W" + tag[0].upper()
+        assert state.cards[0]["tint"] == covers.cover_tint("Trades")
         tab.dispatch(CatalogState.search({"q": tag}))
         tab.dispatch(CatalogState.set_category("Office"))
         assert [c["title"] for c in tab.state(CatalogState).cards] == [f"Typing {tag}"]
@@ -74,7 +80,7 @@ def test_an_open_catalog_follows_publishing_here_and_above_and_keeps_its_search(
         assert topics.CATALOG.name(org=other.org_id) not in hub.watching(tab.token)
 
         with tenant_session(admin.ctx) as session:
-            course_status.publish_course(session, admin.ctx, course_id=draft.course_id)
+            course_status.do_publish_course(session, admin.ctx, course_id=draft.course_id)
         state = tab.state(CatalogState)
         tab._runner.run(_catalog_changed(state, [(topic, None)]))
         state = tab.state(CatalogState)
@@ -82,7 +88,7 @@ def test_an_open_catalog_follows_publishing_here_and_above_and_keeps_its_search(
         assert state.query == tag
 
         with tenant_session(admin.ctx) as session:
-            course_status.archive_course(session, admin.ctx, course_id=draft.course_id)
+            course_status.do_archive_course(session, admin.ctx, course_id=draft.course_id)
         tab._runner.run(_catalog_changed(tab.state(CatalogState), [(topic, None)]))
         assert [c["title"] for c in tab.state(CatalogState).cards] == [f"Welding {tag}"]
 

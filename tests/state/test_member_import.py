@@ -202,7 +202,7 @@ def test_admin_demoted_between_preview_and_confirm_imports_nothing() -> None:
         tab.dispatch(MembersState.load())
         upload(tab, _csv((email, "Late", "", "")))
         with tenant_session(admin.ctx) as session:
-            members.change_role(
+            members.do_change_role(
                 session, admin.ctx, _emails(admin.ctx)[second.email].membership_id, Role.staff
             )
         reply = tab.dispatch(MembersState.confirm_import())
@@ -222,7 +222,7 @@ def test_admin_demoted_during_the_import_stops_it(monkeypatch: pytest.MonkeyPatc
     def demote_after_first(*args: Any, **kw: Any) -> Any:
         done = real(*args, **kw)
         with tenant_session(admin.ctx) as session:
-            members.change_role(
+            members.do_change_role(
                 session, admin.ctx, _emails(admin.ctx)[second.email].membership_id, Role.staff
             )
         return done
@@ -397,11 +397,11 @@ def test_the_check_and_the_import_run_off_the_event_loop(monkeypatch: pytest.Mon
 
         monkeypatch.setattr(member_import, name, wrapped)
 
-    spy("stage_import")
-    spy("confirm_import")
+    spy("do_stage_import")
+    spy("do_confirm_import")
     admin = f.new_admin()
     with StateHarness(cookie=admin.token, path="/admin/members") as tab:
         tab.dispatch(MembersState.load())
         upload(tab, _csv((f.unique_email("thread"), "Thread", "", "")))
         assert tab.dispatch(MembersState.confirm_import()).toast("success", "1 invited")
-    assert threads == {"stage_import": False, "confirm_import": False}
+    assert threads == {"do_stage_import": False, "do_confirm_import": False}

@@ -109,7 +109,7 @@ def test_a_session_ended_elsewhere_is_refused_at_the_next_event() -> None:
         tab.dispatch(MembersState.load())
         assert tab.state(MembersState).rows
         with public_session() as session:
-            auth.sign_out(session, admin.token)  # e.g. signed out in another tab
+            auth.do_sign_out(session, admin.token)  # e.g. signed out in another tab
         reply = tab.dispatch(MembersState.invite({"email": f.unique_email(), "role": "learner"}))
         assert reply.redirects == ["/signin"]
         assert tab.dispatch(MembersState.load()).redirects == ["/signin?next=/admin/members"]
@@ -129,7 +129,7 @@ def test_switch_org_moves_the_session_to_another_membership() -> None:
     first = f.new_admin()
     second = f.new_admin()
     _email, token = f.invite(second.ctx, Role.instructor, email=first.email)
-    invites.accept(token, signed_in_user_id=first.user_id)
+    invites.do_accept_invite(token, signed_in_user_id=first.user_id)
     with StateHarness(cookie=first.token, path="/dashboard") as tab:
         tab.dispatch(SessionState.load_private())
         assert {o["id"] for o in tab.state(SessionState).orgs} == {
@@ -156,7 +156,7 @@ def test_the_bell_counts_the_user_s_unread_notifications_only() -> None:
         tab.dispatch(SessionState.load_private())
         assert tab.state(SessionState).unread == 2
         with tenant_session(learner.ctx) as session:
-            notifications.mark_all_read(session, learner.ctx)
+            notifications.do_mark_all_read(session, learner.ctx)
         tab.dispatch(SessionState.load_private())
         assert tab.state(SessionState).unread == 0
 

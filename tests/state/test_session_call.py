@@ -11,10 +11,12 @@ from reflex_base.event import Event, EventSpec
 from sqlmodel import Session
 
 from app.db import scope_of
+from app.models.audit import AuditEvent
 from app.models.user import Role
+from app.services.core import audit
 from app.services.core.authz import Permission
 from app.services.core.errors import Conflict, PermissionDenied, Unauthenticated
-from app.services.core.tenancy import OrgContext
+from app.services.core.tenancy import OrgContext, scoped, tenant_session
 from app.state.session import SessionState
 from tests import factories as f
 from tests.state.harness import Reply, StateHarness
@@ -95,3 +97,50 @@ def test_anything_but_a_refusal_propagates() -> None:
         state = tab.bare_state(SessionState)
         with pytest.raises(KeyError):
             state._call(service, permission=Permission.config_edit)
+
+
+def test_then_runs_after_the_service_with_the_caller_s_context_and_sees_its_write() -> None:
+    """A handler's reload (`then`) runs after the service, as the caller, and sees its write."""
+    admin = f.new_admin()
+    seen: list[tuple[uuid.UUID | None, bool]] = []
+
+    target = f.unique("then")
+
+    def write(session: Session, ctx: OrgContext) -> None:
+        audit.record(session, action="test.then", org_id=ctx.org_id, ctx=ctx, target=target)
+        session.commit()
+
+    def reload(ctx: OrgContext) -> None:
+        with tenant_session(ctx) as session:
+            row = session.exec(scoped(ctx, AuditEvent).where(AuditEvent.target == target)).first()
+        seen.append((ctx.user_id, row is not None))
+
+    with StateHarness(cookie=admin.token, path="/admin/jobs") as tab:
+        done = tab.bare_state(SessionState)._call(write, then=reload)
+    assert done.ok and done.ctx is not None and done.ctx.user_id == admin.user_id
+    assert seen == [(admin.user_id, True)]
+    assert done.reply_or("saved") == "saved"
+
+
+def test_a_refusal_skips_then_and_reply_or_gives_the_refusal() -> None:
+    admin = f.new_admin()
+    reloads: list[OrgContext] = []
+    service = _Service(raises=Conflict("Taken."))
+    with StateHarness(cookie=admin.token, path="/admin/jobs") as tab:
+        done = tab.bare_state(SessionState)._call(service, then=reloads.append)
+    assert reloads == []
+    assert done.ctx is not None and done.ctx.user_id == admin.user_id
+    assert _sent(done.reply_or(None)).toast("error", "Taken.")
+
+
+def test_a_refusal_from_then_is_the_outcome_too() -> None:
+    """The reload after a write may find the row gone (deleted in another tab): a toast."""
+    admin = f.new_admin()
+
+    def gone(_ctx: OrgContext) -> None:
+        raise Conflict("That course was deleted meanwhile.")
+
+    with StateHarness(cookie=admin.token, path="/admin/jobs") as tab:
+        done = tab.bare_state(SessionState)._call(_Service(), then=gone)
+    assert not done.ok and done.value is None
+    assert _sent(done.reply).toast("error", "That course was deleted meanwhile.")

@@ -35,7 +35,7 @@ def test_admin_sees_values_and_where_they_come_from() -> None:
     child = f.child_org(parent.ctx)
     parent = f.refresh(parent)
     with tenant_session(parent.ctx) as session:
-        writes.update_section(
+        writes.do_update_section(
             session, parent.ctx, org_id=parent.org_id, section="features", values={"chat": False}
         )
     with StateHarness(cookie=parent.token, path=f"/admin/settings?org={child.id}") as tab:
@@ -60,14 +60,20 @@ def test_save_reset_and_custom_source() -> None:
     admin = f.new_admin()
     with StateHarness(cookie=admin.token, path="/admin/settings") as tab:
         tab.dispatch(SettingsState.load())
-        key = tab.state(SettingsState).form_key
+        keys = dict(tab.state(SettingsState).form_keys)
+        assert set(keys) >= {"features", "funding", "delivery", "reporting", "branding", "limits"}
         form = {**FEATURES_ALL_ON}
         del form["chat"]  # an unchecked switch is absent from the form
         reply = tab.dispatch(SettingsState.save_features(form))
         assert reply.toast("success", "Features saved")
         state = tab.state(SettingsState)
         assert _row(state.feature_rows, "chat")["value"] is False
-        assert state.form_key != key  # the forms remount with the saved values
+        # The saved section remounts with the saved values; what is being typed in the
+        # other sections stays (their forms keep their key).
+        assert state.form_keys["features"] != keys["features"]
+        assert {k: v for k, v in state.form_keys.items() if k != "features"} == {
+            k: v for k, v in keys.items() if k != "features"
+        }
         assert _config(admin.ctx, admin.org_id).features.chat is False
 
         reply = tab.dispatch(SettingsState.reset_field("features", "chat"))

@@ -37,7 +37,7 @@ def view(ctx: OrgContext, course_id: str) -> course_views.CourseEditorView:
 
 def new_course(ctx: OrgContext, title: str = "Ladder safety") -> str:
     with tenant_session(ctx) as session:
-        return str(courses.create_course(session, ctx, data={"title": title}).id)
+        return str(courses.do_create_course(session, ctx, data={"title": title}).id)
 
 
 def editor(who: f.SignedIn, course_id: str) -> StateHarness:
@@ -155,6 +155,33 @@ def test_build_a_course_and_publish_it() -> None:
     assert (
         module.lessons[0].title == "Welcome!" and module.lessons[0].body == "# Hi\n\nRead *this*."
     )
+
+
+def test_a_reload_never_remounts_a_form_whose_saved_values_did_not_change() -> None:
+    """Typed text lives in the browser until its form's key changes: other changes on the
+    page (a new module, a saved lesson) keep the details and lesson forms' keys; saving a
+    form changes only its own key, so it shows what was saved."""
+    admin = f.new_admin()
+    course_id = new_course(admin.ctx)
+    with editor(admin, course_id) as tab:
+        tab.dispatch(TeachEditorState.add_module({"module_title": "One"}))
+        (module,) = [r for r in tab.state(TeachEditorState).tree if r["type"] == "module"]
+        tab.dispatch(
+            TeachEditorState.add_lesson(
+                {"module_id": module["id"], "kind": "text", "lesson_title": "Welcome"}
+            )
+        )
+        s = tab.state(TeachEditorState)
+        details, lesson = s.details_key, s.lesson["key"]
+
+        tab.dispatch(TeachEditorState.add_module({"module_title": "Two"}))  # reloads the course
+        s = tab.state(TeachEditorState)
+        assert (s.details_key, s.lesson["key"]) == (details, lesson)
+
+        tab.dispatch(TeachEditorState.save_lesson({"lesson_title": "Welcome", "body": "Hello"}))
+        s = tab.state(TeachEditorState)
+        assert s.lesson["key"] != lesson and s.details_key == details
+        assert s.lesson["body"] == "Hello"
 
 
 def test_details_form_with_errors_beside_fields() -> None:
@@ -280,6 +307,8 @@ def test_tree_reorder_required_toggle_and_delete() -> None:
             ("lesson", "A", "2-1"),
             ("lesson", "B", "2-2"),
         ]
+        counts = {r["title"]: r["count"] for r in tree if r["type"] == "module"}
+        assert counts == {"Second": "0 lessons", "One": "2 lessons"}
         lesson_b = tree[-2]
         assert lesson_b["title"] == "B"
         tab.dispatch(TeachEditorState.move_lesson(lesson_b["id"], "up"))

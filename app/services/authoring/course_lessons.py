@@ -34,7 +34,7 @@ LESSON_KINDS: dict[str, str] = {
 MAX_BODY = 100_000  # characters of Markdown in one lesson
 
 
-def add_lesson(
+def do_add_lesson(
     session: Session,
     ctx: OrgContext,
     *,
@@ -66,7 +66,7 @@ def add_lesson(
     return lesson
 
 
-def update_lesson(
+def do_update_lesson(
     session: Session,
     ctx: OrgContext,
     *,
@@ -120,7 +120,7 @@ def update_lesson(
     return lesson
 
 
-def set_lesson_required(
+def do_set_lesson_required(
     session: Session,
     ctx: OrgContext,
     *,
@@ -129,10 +129,12 @@ def set_lesson_required(
     required: bool,
 ) -> Lesson:
     """Mark a lesson required (counts towards completion) or optional."""
-    return update_lesson(session, ctx, course_id=course_id, lesson_id=lesson_id, required=required)
+    return do_update_lesson(
+        session, ctx, course_id=course_id, lesson_id=lesson_id, required=required
+    )
 
 
-def delete_lesson(
+def do_delete_lesson(
     session: Session, ctx: OrgContext, *, course_id: uuid.UUID | str, lesson_id: uuid.UUID | str
 ) -> None:
     """Delete a lesson, its questions and its stored file (not while published)."""
@@ -160,7 +162,7 @@ def delete_lesson(
     remove_objects(keys)
 
 
-def move_lesson(
+def do_move_lesson(
     session: Session,
     ctx: OrgContext,
     *,
@@ -179,7 +181,7 @@ def move_lesson(
     return moved
 
 
-def move_lesson_to_module(
+def do_move_lesson_to_module(
     session: Session,
     ctx: OrgContext,
     *,
@@ -210,10 +212,10 @@ def move_lesson_to_module(
 __all__ = [
     "LESSON_KINDS",
     "MAX_BODY",
-    "add_lesson",
-    "delete_lesson",
-    "move_lesson",
-    "move_lesson_to_module",
-    "set_lesson_required",
-    "update_lesson",
+    "do_add_lesson",
+    "do_delete_lesson",
+    "do_move_lesson",
+    "do_move_lesson_to_module",
+    "do_set_lesson_required",
+    "do_update_lesson",
 ]

@@ -66,7 +66,7 @@ def swap(rows: list[Any], target: Any, direction: str) -> bool:
     return True
 
 
-def add_module(
+def do_add_module(
     session: Session, ctx: OrgContext, *, course_id: uuid.UUID | str, title: str
 ) -> CourseModule:
     """A new module at the end of the course."""
@@ -86,7 +86,7 @@ def add_module(
     return module
 
 
-def rename_module(
+def do_rename_module(
     session: Session,
     ctx: OrgContext,
     *,
@@ -159,7 +159,7 @@ def remove_objects(keys: list[str]) -> None:
             log.warning("could not delete stored object %s", key, exc_info=True)
 
 
-def delete_module(
+def do_delete_module(
     session: Session, ctx: OrgContext, *, course_id: uuid.UUID | str, module_id: uuid.UUID | str
 ) -> None:
     """Delete a module with its lessons (not while the course is published)."""
@@ -187,7 +187,7 @@ def delete_module(
     remove_objects(keys)
 
 
-def move_module(
+def do_move_module(
     session: Session,
     ctx: OrgContext,
     *,
@@ -206,4 +206,4 @@ def move_module(
     return moved
 
 
-__all__ = ["add_module", "delete_module", "move_module", "rename_module"]
+__all__ = ["do_add_module", "do_delete_module", "do_move_module", "do_rename_module"]

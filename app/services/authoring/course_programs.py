@@ -29,7 +29,7 @@ class ProgramView:
     courses: int
 
 
-def create_program(
+def do_create_program(
     session: Session, ctx: OrgContext, *, title: str, description: str = ""
 ) -> Program:
     """A new program (a named group of courses) in the active org, within the org's
@@ -83,4 +83,4 @@ def list_programs(session: Session, ctx: OrgContext) -> list[ProgramView]:
     ]
 
 
-__all__ = ["ProgramView", "create_program", "list_programs"]
+__all__ = ["ProgramView", "do_create_program", "list_programs"]

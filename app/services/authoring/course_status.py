@@ -112,7 +112,7 @@ def _set_status(session: Session, ctx: OrgContext, course: Course, status: str) 
     session.commit()
 
 
-def publish_course(session: Session, ctx: OrgContext, *, course_id: uuid.UUID | str) -> Course:
+def do_publish_course(session: Session, ctx: OrgContext, *, course_id: uuid.UUID | str) -> Course:
     """Make a course findable in the catalog, or refuse with `PublishRefused` naming every
     problem (no modules, no lessons, a module without lessons, a quiz without questions, a
     file or video lesson without its file, no required lesson). Publishing a published
@@ -127,7 +127,7 @@ def publish_course(session: Session, ctx: OrgContext, *, course_id: uuid.UUID | 
     return course
 
 
-def archive_course(session: Session, ctx: OrgContext, *, course_id: uuid.UUID | str) -> Course:
+def do_archive_course(session: Session, ctx: OrgContext, *, course_id: uuid.UUID | str) -> Course:
     """Take a course out of the catalog for good (enrolled learners keep their records).
     Archiving an archived course changes nothing."""
     course = editable_course(session, ctx, course_id)
@@ -136,7 +136,7 @@ def archive_course(session: Session, ctx: OrgContext, *, course_id: uuid.UUID | 
     return course
 
 
-def unpublish_course(session: Session, ctx: OrgContext, *, course_id: uuid.UUID | str) -> Course:
+def do_unpublish_course(session: Session, ctx: OrgContext, *, course_id: uuid.UUID | str) -> Course:
     """Back to draft (from published or archived): out of the catalog, editable freely."""
     course = editable_course(session, ctx, course_id)
     if course.status != CourseStatus.draft:
@@ -146,9 +146,9 @@ def unpublish_course(session: Session, ctx: OrgContext, *, course_id: uuid.UUID 
 
 __all__ = [
     "PublishRefused",
-    "archive_course",
     "course_problems",
-    "publish_course",
+    "do_archive_course",
+    "do_publish_course",
+    "do_unpublish_course",
     "publish_problems",
-    "unpublish_course",
 ]

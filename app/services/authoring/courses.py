@@ -108,7 +108,7 @@ def _apply(
     course.program_id = program
 
 
-def create_course(
+def do_create_course(
     session: Session, ctx: OrgContext, *, data: CourseInput | Mapping[str, Any]
 ) -> Course:
     """A new draft course in the active org; the author becomes its instructor."""
@@ -152,7 +152,7 @@ _AUDITED_FIELDS = (
 )
 
 
-def update_course(
+def do_update_course(
     session: Session,
     ctx: OrgContext,
     *,
@@ -195,4 +195,4 @@ def _plain(value: Any) -> Any:
     return value
 
 
-__all__ = ["create_course", "update_course"]
+__all__ = ["do_create_course", "do_update_course"]

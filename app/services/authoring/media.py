@@ -196,7 +196,7 @@ class UploadSink:
                                                   # for a truncated or damaged video
 
     On any refusal the temporary file is removed; `discard()` (or leaving a `with` block)
-    removes it too. `attach_media` accepts a finished sink.
+    removes it too. `do_attach_media` accepts a finished sink.
     """
 
     def __init__(self, kind: str, limit: int | None = None, *, filename: str = "") -> None:
@@ -374,7 +374,7 @@ def _delete_quietly(key: str) -> None:
         log.warning("could not delete stored object %s", key, exc_info=True)
 
 
-def attach_media(
+def do_attach_media(
     session: Session,
     ctx: OrgContext,
     *,
@@ -432,7 +432,7 @@ def attach_media(
     return lesson
 
 
-def remove_media(
+def do_remove_media(
     session: Session, ctx: OrgContext, *, course_id: uuid.UUID | str, lesson_id: uuid.UUID | str
 ) -> Lesson:
     """Take the file or video off a lesson and delete the stored object."""
@@ -449,7 +449,7 @@ def remove_media(
     return lesson
 
 
-def set_cover(
+def do_set_cover(
     session: Session, ctx: OrgContext, *, course_id: uuid.UUID | str, data: bytes
 ) -> Course:
     """A course's cover image (PNG, JPEG or WebP by content, at most 5 MB), replacing the
@@ -492,17 +492,17 @@ __all__ = [
     "Playback",
     "Probe",
     "UploadSink",
-    "attach_media",
     "check_video",
+    "do_attach_media",
+    "do_remove_media",
+    "do_set_cover",
     "ffmpeg_exe",
     "limit_bytes",
     "media_url",
     "playback",
     "probe",
     "probe_duration",
-    "remove_media",
     "safe_name",
-    "set_cover",
     "sniff_document",
     "sniff_video",
 ]

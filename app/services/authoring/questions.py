@@ -119,7 +119,7 @@ def _lesson_questions(
     )
 
 
-def add_question(
+def do_add_question(
     session: Session,
     ctx: OrgContext,
     *,
@@ -159,7 +159,7 @@ def add_question(
     return question
 
 
-def update_question(
+def do_update_question(
     session: Session,
     ctx: OrgContext,
     *,
@@ -172,7 +172,7 @@ def update_question(
     points: int | str = 1,
     explanation: str = "",
 ) -> QuizQuestion:
-    """Replace a question's content (same rules as `add_question`)."""
+    """Replace a question's content (same rules as `do_add_question`)."""
     course = editable_course(session, ctx, course_id)
     _lesson, question = access_question(session, ctx, course, question_id)
     kind, prompt, opts, ans, pts, expl = _check_question(
@@ -188,7 +188,7 @@ def update_question(
     return question
 
 
-def delete_question(
+def do_delete_question(
     session: Session,
     ctx: OrgContext,
     *,
@@ -208,7 +208,7 @@ def delete_question(
     session.commit()
 
 
-def move_question(
+def do_move_question(
     session: Session,
     ctx: OrgContext,
     *,
@@ -229,10 +229,10 @@ def move_question(
 
 __all__ = [
     "QUESTION_KINDS",
-    "add_question",
-    "delete_question",
+    "do_add_question",
+    "do_delete_question",
+    "do_move_question",
+    "do_update_question",
     "marked_options",
-    "move_question",
     "parse_marked_options",
-    "update_question",
 ]

@@ -192,7 +192,8 @@ def recipients(session: Session, ctx: OrgContext, draft: Draft) -> list[uuid.UUI
 
 @dataclass(frozen=True)
 class Sent:
-    """What `send` did: the announcement, how many it reaches, whether jobs deliver it."""
+    """What `do_send_announcement` did: the announcement, how many it reaches, and whether
+    jobs deliver it."""
 
     id: str
     recipients: int
@@ -216,7 +217,7 @@ def _deliver(session: Session, ann: Announcement, user_ids: list[uuid.UUID]) -> 
     )
 
 
-def send(
+def do_send_announcement(
     session: Session,
     ctx: OrgContext,
     *,
@@ -398,10 +399,10 @@ __all__ = [
     "Sent",
     "audience_options",
     "check_announcement",
+    "do_send_announcement",
     "get_sent",
     "list_sent",
     "may_send",
     "may_send_to_org",
     "recipients",
-    "send",
 ]

@@ -25,8 +25,8 @@ Who may see a channel, decided here on every call (never from what the browser s
 * `event`: people with a joined member row. Events do not exist yet; when they do, the
   events service calls `chat_channels.subject_channel(session, ctx, kind=ChannelKind.event,
   subject_type="event", subject_id=event.id, name=event.title)` when an event is created and
-  `chat_channels.add_member(session, ctx, channel_id=..., user_id=...)` when someone registers (and
-  `remove_member` when they cancel). No schema change: the channel is generic over
+  `chat_channels.do_add_event_member(session, ctx, channel_id=..., user_id=...)` when someone
+  registers (and `do_remove_member` when they cancel). No schema change: the channel is generic over
   `subject_type`/`subject_id`.
 
 Moderators: org admins and staff in every channel of their org they can see; for course

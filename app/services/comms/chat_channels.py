@@ -120,6 +120,11 @@ def org_channel(session: Session, ctx: OrgContext) -> ChatChannel:
     return row
 
 
+def org_channel_id(session: Session, ctx: OrgContext) -> str:
+    """The id of the org's "General" channel, where the chat page opens (created on first use)."""
+    return str(org_channel(session, ctx).id)
+
+
 def subject_channel(
     session: Session,
     ctx: OrgContext,
@@ -164,7 +169,7 @@ def _check_name(name: str, description: str) -> tuple[str, str]:
     return clean, text
 
 
-def create_interest_channel(
+def do_create_interest_channel(
     session: Session, ctx: OrgContext, *, name: str, description: str = ""
 ) -> ChatChannel:
     """A new interest channel in the active org; its creator joins it."""
@@ -197,7 +202,7 @@ def create_interest_channel(
     return row
 
 
-def join_channel(session: Session, ctx: OrgContext, *, channel_id: uuid.UUID | str) -> None:
+def do_join_channel(session: Session, ctx: OrgContext, *, channel_id: uuid.UUID | str) -> None:
     """Join an interest channel (again)."""
     acc = access_channel(session, ctx, channel_id)
     channel = acc.channel
@@ -218,7 +223,7 @@ def join_channel(session: Session, ctx: OrgContext, *, channel_id: uuid.UUID | s
     session.commit()
 
 
-def leave_channel(session: Session, ctx: OrgContext, *, channel_id: uuid.UUID | str) -> None:
+def do_leave_channel(session: Session, ctx: OrgContext, *, channel_id: uuid.UUID | str) -> None:
     """Leave an interest channel (posting is refused until you join again)."""
     acc = access_channel(session, ctx, channel_id)
     channel = acc.channel
@@ -232,7 +237,7 @@ def leave_channel(session: Session, ctx: OrgContext, *, channel_id: uuid.UUID | 
     session.commit()
 
 
-def archive_channel(session: Session, ctx: OrgContext, *, channel_id: uuid.UUID | str) -> None:
+def do_archive_channel(session: Session, ctx: OrgContext, *, channel_id: uuid.UUID | str) -> None:
     """Archive an interest channel (org admins and staff): it leaves every list and takes no
     more messages; its history stays readable to those who could read it."""
     acc = access_channel(session, ctx, channel_id)
@@ -261,7 +266,7 @@ def archive_channel(session: Session, ctx: OrgContext, *, channel_id: uuid.UUID 
     session.commit()
 
 
-def add_member(
+def do_add_event_member(
     session: Session, ctx: OrgContext, *, channel_id: uuid.UUID | str, user_id: uuid.UUID | str
 ) -> None:
     """Put an active member of the org into an event channel (for the events service, which
@@ -286,7 +291,7 @@ def add_member(
     session.commit()
 
 
-def remove_member(
+def do_remove_member(
     session: Session, ctx: OrgContext, *, channel_id: uuid.UUID | str, user_id: uuid.UUID | str
 ) -> None:
     """A moderator removes someone from an interest or event channel: they can no longer
@@ -332,7 +337,7 @@ def publish_membership_change(session: Session, channel: ChatChannel, user_id: u
     )
 
 
-def open_direct(session: Session, ctx: OrgContext, *, user_id: uuid.UUID | str) -> ChatChannel:
+def do_open_direct(session: Session, ctx: OrgContext, *, user_id: uuid.UUID | str) -> ChatChannel:
     """The direct-message channel between the context and another active member of the
     active org (created on first use; one per pair)."""
     org_id = require_chat(session, ctx)

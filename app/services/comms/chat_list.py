@@ -288,7 +288,7 @@ def channel_info(session: Session, ctx: OrgContext, channel_id: uuid.UUID | str)
     )
 
 
-def mark_read(session: Session, ctx: OrgContext, *, channel_id: uuid.UUID | str) -> None:
+def do_mark_read(session: Session, ctx: OrgContext, *, channel_id: uuid.UUID | str) -> None:
     """The context has read the channel up to now (its unread count drops to zero)."""
     acc = access_channel(session, ctx, channel_id)
     member = acc.member

@@ -15,8 +15,8 @@ Every caller must be able to read the channel (`chat_access.access_channel`, `No
 mute details are shown to moderators (and to each person about themselves) only. Adding
 someone is for moderators of interest channels; it is audited and published on the channel
 topic (kind `members`) and on the added person's chat-list topic, like a removal.
-Muting, unmuting and removing are `chat_messages.mute_member` / `unmute_member` and
-`chat_channels.remove_member` (audited there).
+Muting, unmuting and removing are `chat_mutes.do_mute_member` / `do_unmute_member` and
+`chat_channels.do_remove_member` (audited there).
 """
 
 from __future__ import annotations
@@ -132,7 +132,26 @@ def list_members(
     page = max(1, page)
     page_size = max(1, min(page_size, MAX_PAGE_SIZE))
     now = utcnow()
+    stmt = _candidates(ctx, channel, text=text, muted_now=now if muted_only and moderator else None)
+    total, found = _fetch_page(session, ctx, channel, stmt, page=page, page_size=page_size)
+    return MemberPage(
+        rows=[
+            _member_row(ctx, channel, membership, user, member, moderator=moderator, now=now)
+            for membership, user, member in found
+        ],
+        total=total,
+        page=page,
+        page_size=page_size,
+        moderator=moderator,
+        can_add=moderator and channel.kind == ChannelKind.interest and not channel.is_archived,
+    )
 
+
+def _candidates(
+    ctx: OrgContext, channel: ChatChannel, *, text: str, muted_now: datetime | None
+) -> Any:
+    """The members query for a channel's kind, narrowed by the search text and (for a
+    moderator's "muted only") to people muted at `muted_now`."""
     stmt = _base(ctx, channel)  # General: every active member
     if channel.kind == ChannelKind.course:
         stmt = stmt.where(
@@ -160,58 +179,58 @@ def list_members(
                 func.lower(User.email).like(like, escape="\\"),
             )
         )
-    if muted_only and moderator:
-        stmt = stmt.where(col(ChatMember.muted_until) > now)
+    if muted_now is not None:
+        stmt = stmt.where(col(ChatMember.muted_until) > muted_now)
+    return stmt
+
+
+def _fetch_page(
+    session: Session, ctx: OrgContext, channel: ChatChannel, stmt: Any, *, page: int, page_size: int
+) -> tuple[int, list[tuple[Any, Any, Any]]]:
+    """(how many match, this page's (membership, user, chat member) rows). Kinds whose
+    membership a query decides page in SQL; the rest are filtered by `may_see` first."""
     ordered = stmt.add_columns(User, ChatMember).order_by(func.lower(User.full_name), col(User.id))
-
     if channel.kind in (ChannelKind.org, ChannelKind.course, *JOINED_KINDS):
-        total = count_rows(session, stmt)
-        found: list[tuple[Any, Any, Any]] = [
-            (membership, user, member)
-            for membership, user, member in session.execute(
-                ordered.offset((page - 1) * page_size).limit(page_size)
-            ).all()
-        ]
-    else:
-        every = [
-            (membership, user, member)
-            for membership, user, member in session.execute(ordered.limit(GENERIC_LIMIT)).all()
-            if chat_access.may_see(
-                session,
-                ctx,
-                channel,
-                user_id=user.id,
-                role=membership.role,
-                member=member,
-                fetched=True,
-            )
-        ]
-        total = len(every)
-        found = every[(page - 1) * page_size : page * page_size]
-
-    rows = []
-    for membership, user, member in found:
-        me = user.id == ctx.user_id
-        muted = member.muted_until if member is not None else None
-        muted_until = as_utc(muted) if muted is not None and as_utc(muted) > now else None
-        rows.append(
-            MemberRow(
-                user_id=str(user.id),
-                name=user.full_name,
-                role=membership.role,
-                muted_until=muted_until if moderator or me else None,
-                is_me=me,
-                can_mute=moderator and not me and not moderates(membership.role, channel.kind),
-                can_remove=moderator and not me and channel.kind == ChannelKind.interest,
-            )
+        rows = session.execute(ordered.offset((page - 1) * page_size).limit(page_size)).all()
+        return count_rows(session, stmt), [(m, u, c) for m, u, c in rows]
+    every = [
+        (membership, user, member)
+        for membership, user, member in session.execute(ordered.limit(GENERIC_LIMIT)).all()
+        if chat_access.may_see(
+            session,
+            ctx,
+            channel,
+            user_id=user.id,
+            role=membership.role,
+            member=member,
+            fetched=True,
         )
-    return MemberPage(
-        rows=rows,
-        total=total,
-        page=page,
-        page_size=page_size,
-        moderator=moderator,
-        can_add=moderator and channel.kind == ChannelKind.interest and not channel.is_archived,
+    ]
+    return len(every), every[(page - 1) * page_size : page * page_size]
+
+
+def _member_row(
+    ctx: OrgContext,
+    channel: ChatChannel,
+    membership: Membership,
+    user: User,
+    member: ChatMember | None,
+    *,
+    moderator: bool,
+    now: datetime,
+) -> MemberRow:
+    """One person in the members panel, with what the viewer may do to them."""
+    me = user.id == ctx.user_id
+    muted = member.muted_until if member is not None else None
+    muted_until = as_utc(muted) if muted is not None and as_utc(muted) > now else None
+    return MemberRow(
+        user_id=str(user.id),
+        name=user.full_name,
+        role=membership.role,
+        muted_until=muted_until if moderator or me else None,
+        is_me=me,
+        can_mute=moderator and not me and not moderates(membership.role, channel.kind),
+        can_remove=moderator and not me and channel.kind == ChannelKind.interest,
     )
 
 
@@ -249,7 +268,7 @@ def people_to_add(
     return [p for p in found if p.user_id not in joined][:10]
 
 
-def add_member(
+def do_add_member(
     session: Session, ctx: OrgContext, *, channel_id: uuid.UUID | str, user_id: uuid.UUID | str
 ) -> str:
     """A moderator puts an active member of the org into an interest channel (lifting an

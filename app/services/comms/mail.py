@@ -50,7 +50,7 @@ from app.models.mail import OutboundEmail
 from app.models.org import Organization
 from app.models.outbox import OutboxJob
 from app.services.config import gates
-from app.services.core import audit
+from app.services.core import audit, links
 from app.services.core.authz import Permission, require
 from app.services.core.errors import ServiceError
 from app.services.core.security import seal, unseal
@@ -300,17 +300,11 @@ def _send_job(session: Session, job: OutboxJob) -> None:
             sealed_body=None,
         )
         return
-    body = row.body_text
-    if row.sealed_body is not None:
-        body = unseal(row.sealed_body) or ""
-        if not body:  # sealed under another secret key: the link cannot be recovered
-            row.status, row.sealed_body = "failed", None
-            row.error = "The message could not be unsealed (the secret key changed)."
-            session.add(row)
-            return
+    body = _body_to_send(session, row)
+    if body is None:
+        return
     attempt = row.send_attempt + 1
     message_id = row.message_id or new_message_id()  # queued before Message-IDs were kept
-    latest = col(OutboundEmail.send_attempt) == attempt
     if not _mark(
         session,
         email_id,
@@ -322,6 +316,36 @@ def _send_job(session: Session, job: OutboxJob) -> None:
         message_id=message_id,
     ):
         raise _Superseded("Another worker started sending this message.")
+    _hand_to_server(session, job, row, body=body, attempt=attempt, message_id=message_id)
+
+
+def _body_to_send(session: Session, row: OutboundEmail) -> str | None:
+    """The text to send, unsealing a secret link; None (and the row failed) when the seal
+    was made under another secret key, so the link cannot be recovered."""
+    if row.sealed_body is None:
+        return row.body_text
+    body = unseal(row.sealed_body) or ""
+    if not body:
+        row.status, row.sealed_body = "failed", None
+        row.error = "The message could not be unsealed (the secret key changed)."
+        session.add(row)
+        return None
+    return body
+
+
+def _hand_to_server(
+    session: Session,
+    job: OutboxJob,
+    row: OutboundEmail,
+    *,
+    body: str,
+    attempt: int,
+    message_id: str,
+) -> None:
+    """Send attempt `attempt` over SMTP and record how it ended: sent, unconfirmed (no
+    answer after the end of the message), or failed/pending again (nothing delivered)."""
+    email_id = row.id
+    latest = col(OutboundEmail.send_attempt) == attempt
 
     def hand_over() -> None:
         if not _mark(
@@ -392,6 +416,7 @@ class MailRow:
     kind: str
     status: str
     error: str = ""
+    link: str = ""  # the body's first link, for "Open link" (never the secret invite link)
 
 
 def list_mail(
@@ -417,6 +442,7 @@ def list_mail(
                 kind=r.kind,
                 status=r.status,
                 error=r.error,
+                link=links.first_link(r.body_text),
             )
             for r in rows
         ],

@@ -143,7 +143,9 @@ def check_email_kinds(kinds: Iterable[str]) -> list[str]:
     return [k for k in KINDS if k in wanted]
 
 
-def set_preferences(session: Session, ctx: OrgContext, *, email_kinds: Iterable[str]) -> list[str]:
+def do_set_preferences(
+    session: Session, ctx: OrgContext, *, email_kinds: Iterable[str]
+) -> list[str]:
     """Choose which kinds the signed-in member also gets by email in their active org.
 
     Returns the saved list. Commits.
@@ -446,7 +448,7 @@ def _own(session: Session, ctx: OrgContext, notification_id: uuid.UUID | str) ->
     return row
 
 
-def mark_read(session: Session, ctx: OrgContext, notification_id: uuid.UUID | str) -> None:
+def do_mark_read(session: Session, ctx: OrgContext, notification_id: uuid.UUID | str) -> None:
     """Mark one of the user's own notifications read; anyone else's id is `NotFound`."""
     row = _own(session, ctx, notification_id)
     if row.read_at is None:
@@ -458,7 +460,7 @@ def mark_read(session: Session, ctx: OrgContext, notification_id: uuid.UUID | st
         session.commit()
 
 
-def mark_unread(session: Session, ctx: OrgContext, notification_id: uuid.UUID | str) -> None:
+def do_mark_unread(session: Session, ctx: OrgContext, notification_id: uuid.UUID | str) -> None:
     """Mark one of the user's own notifications unread again; anyone else's is `NotFound`."""
     row = _own(session, ctx, notification_id)
     if row.read_at is not None:
@@ -470,7 +472,7 @@ def mark_unread(session: Session, ctx: OrgContext, notification_id: uuid.UUID | 
         session.commit()
 
 
-def mark_all_read(session: Session, ctx: OrgContext) -> int:
+def do_mark_all_read(session: Session, ctx: OrgContext) -> int:
     """Mark every unread notification of the user read; returns how many changed."""
     result = session.execute(
         update(Notification)
@@ -518,18 +520,18 @@ __all__ = [
     "NotificationPage",
     "NotificationRow",
     "check_email_kinds",
+    "do_mark_all_read",
+    "do_mark_read",
+    "do_mark_unread",
+    "do_set_preferences",
     "email_kinds_for",
     "get_preferences",
     "invite_accepted",
     "kind_label",
     "list_for_user",
-    "mark_all_read",
-    "mark_read",
-    "mark_unread",
     "notify",
     "notify_many",
     "relative_time",
-    "set_preferences",
     "unread_count",
     "wants_email",
 ]

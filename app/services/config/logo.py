@@ -7,7 +7,7 @@ import uuid
 from sqlmodel import Session
 
 from app.services.config.schema import OrgConfig
-from app.services.config.writes import editable_org, update_section
+from app.services.config.writes import do_update_section, editable_org
 from app.services.core.errors import ValidationFailed
 from app.services.core.tenancy import OrgContext
 
@@ -43,7 +43,7 @@ def set_logo(
     content_type = check_logo(data)
     key = storage.public_key(org.id, f"logo-{uuid.uuid4().hex}.{LOGO_EXTENSIONS[content_type]}")
     storage.get_storage().put(key, data, content_type)
-    return update_section(
+    return do_update_section(
         session,
         ctx,
         org_id=org.id,

@@ -12,7 +12,7 @@ from app.db import widen_scope
 from app.models.org import Organization, OrgKind, OrgSettings
 from app.models.user import Membership
 from app.services.core import audit
-from app.services.core.authz import Permission, require
+from app.services.core.authz import Permission, has, require
 from app.services.core.errors import Conflict, NotFound, ValidationFailed
 from app.services.core.tenancy import OrgContext, access, mark_scoped, scoped
 from app.services.core.validation import clean_text
@@ -110,7 +110,7 @@ def create_org(
     return org
 
 
-def create_child_org(
+def do_create_child_org(
     session: Session, ctx: OrgContext, *, parent_id: uuid.UUID | str, name: str, kind: str
 ) -> Organization:
     """An admin creates an org under one in their subtree."""
@@ -162,7 +162,7 @@ def ancestors(session: Session, org: Organization) -> list[Organization]:
     return chain
 
 
-def move_org(
+def do_move_org(
     session: Session, ctx: OrgContext, *, org_id: uuid.UUID | str, new_parent_id: uuid.UUID | str
 ) -> Organization:
     """Re-parent an org inside the admin's subtree, refusing cycles and name clashes."""
@@ -241,6 +241,57 @@ def org_tree(session: Session, ctx: OrgContext) -> list[OrgNode]:
     if ctx.org_id in orgs:
         walk(orgs[ctx.org_id], 0)
     return nodes
+
+
+@dataclass(frozen=True)
+class OrgSummary:
+    """An org as a page names it."""
+
+    id: str
+    name: str
+    kind: str
+
+
+@dataclass(frozen=True)
+class OrgDetail:
+    """One org's page: the org and the child orgs the viewer may open."""
+
+    org: OrgSummary
+    children: list[OrgSummary]
+
+
+def org_detail(session: Session, ctx: OrgContext, org_id: uuid.UUID | str) -> OrgDetail:
+    """An org in the context's scope and its direct children that the context may read
+    (an ancestor's page lists none of its siblings' subtrees); else `NotFound`."""
+    org = access(session, ctx, Organization, org_id)
+    children = sorted(
+        (c for c in descendants(session, org.id) if c.parent_id == org.id and c.id in ctx.org_ids),
+        key=lambda c: c.name.casefold(),
+    )
+    return OrgDetail(
+        org=OrgSummary(id=str(org.id), name=org.name, kind=org.kind),
+        children=[OrgSummary(id=str(c.id), name=c.name, kind=c.kind) for c in children],
+    )
+
+
+@dataclass(frozen=True)
+class OrgPicker:
+    """An admin page's target org and the orgs its picker offers, as (id, indented label)."""
+
+    org: OrgSummary
+    choices: list[tuple[str, str]]
+
+
+def org_picker(session: Session, ctx: OrgContext, org_id: uuid.UUID | str | None) -> OrgPicker:
+    """The org a members or settings page works on (`org_id`, else the active org; it must
+    be in the admin's subtree, else `NotFound`) and what its org picker offers: the whole
+    subtree, indented, for those who manage orgs; just that org for everyone else."""
+    org = require_in_subtree(session, ctx, org_id or ctx.org_id)  # type: ignore[arg-type]
+    if has(ctx, Permission.org_manage):
+        choices = [(n.id, ("— " * n.depth) + n.name) for n in org_tree(session, ctx)]
+    else:
+        choices = [(str(org.id), org.name)]
+    return OrgPicker(org=OrgSummary(id=str(org.id), name=org.name, kind=org.kind), choices=choices)
 
 
 def get_org(session: Session, ctx: OrgContext, org_id: uuid.UUID | str) -> Organization:

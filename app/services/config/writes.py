@@ -125,7 +125,7 @@ def _store(
     session.commit()
 
 
-def update_section(
+def do_update_section(
     session: Session,
     ctx: OrgContext,
     *,
@@ -191,7 +191,7 @@ def update_section(
     return resolve([*[d for o, d in layers if o.id != org.id], new_own])
 
 
-def reset_override(
+def do_reset_override(
     session: Session, ctx: OrgContext, *, org_id: uuid.UUID | str, section: str, field: str
 ) -> OrgConfig:
     """Remove the org's own value of one field, so it inherits again. Audited

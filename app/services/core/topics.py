@@ -72,12 +72,15 @@ class InboxChanged(Payload):
     id: str = ""
 
 
-ProgressKind = Literal["lesson_completed", "quiz_attempt", "video", "recertification", "cohort"]
+ProgressKind = Literal[
+    "lesson_completed", "quiz_attempt", "video", "recertification", "cohort", "enrollment"
+]
 
 
 class ProgressMoved(Payload):
     """Learners of a course moved: a lesson, a quiz attempt, watched video, a
-    recertification back to 0 %, or a cohort placement."""
+    recertification back to 0 %, a cohort placement, or their enrollment itself (enrolled,
+    applied, approved, rejected, withdrawn)."""
 
     kind: ProgressKind
     user_ids: list[str] = Field(min_length=1, max_length=MAX_PUSHED_USERS)

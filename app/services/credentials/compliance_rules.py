@@ -80,7 +80,7 @@ class RuleResult:
     queued: bool
 
 
-def set_rule(
+def do_set_rule(
     session: Session,
     ctx: OrgContext,
     *,
@@ -146,7 +146,7 @@ def set_rule(
     return RuleResult(rule=rule, enrolled=enrolled, queued=queued)
 
 
-def delete_rule(session: Session, ctx: OrgContext, rule_id: uuid.UUID | str) -> None:
+def do_delete_rule(session: Session, ctx: OrgContext, rule_id: uuid.UUID | str) -> None:
     """Remove a rule of the active org (audited). Enrollments it made stay, still mandatory
     and due: the people were told to take the course."""
     org_id = require_lms(session, ctx, Permission.compliance_manage)

@@ -240,59 +240,86 @@ def scan_org(session: Session, *, org_id: uuid.UUID, now: datetime | None = None
         covering = roles.get(cert.course_id, set())
         mandatory = cert.course_id in published and ("" in covering or member.role in covering)
         if mandatory:
-            if due_key(cert.id) in seen:
-                continue
-            if expires > now:
-                body = (
-                    f"Your certificate for {cert.course_title} expires on {expires:%Y-%m-%d}. "
-                    "This training is mandatory: complete the course again by then to stay "
-                    "certified."
-                )
-            else:
-                body = (
-                    f"Your certificate for {cert.course_title} expired on {expires:%Y-%m-%d}. "
-                    "This training is mandatory: complete the course again as soon as you can."
-                )
-            told = notifications.notify(
-                session,
-                org_id=org_id,
-                user_id=enrollment.user_id,
-                kind=RECERTIFICATION_DUE,
-                title=f"Recertify: {cert.course_title}",
-                body=body,
-                link=f"/courses/{cert.course_id}",
-                dedupe_key=due_key(cert.id),
-            )
-            if told is None:
-                continue  # a concurrent scan has just done it: leave its reopening alone
-            reopen(session, enrollment, due_at=expires)
-            audit.record(
-                session,
-                action=OPENED,
-                org_id=org_id,
-                target=cert.course_title,
-                detail={
-                    "learner": cert.learner_name,
-                    "serial": cert.serial,
-                    "due": expires.isoformat(),
-                },
-            )
-            reopened += 1
+            if due_key(cert.id) not in seen and _reopen_due(
+                session, org_id, cert, enrollment, expires=expires, now=now
+            ):
+                reopened += 1
         elif expires > now and expiring_key(cert.id) not in seen:
-            notifications.notify(
-                session,
-                org_id=org_id,
-                user_id=enrollment.user_id,
-                kind=CERTIFICATE_EXPIRING,
-                title=f"Certificate expiring: {cert.course_title}",
-                body=(
-                    f"Your certificate for {cert.course_title} ({cert.serial}) expires on "
-                    f"{expires:%Y-%m-%d}."
-                ),
-                link="/certificates",
-                dedupe_key=expiring_key(cert.id),
-            )
+            _tell_expiring(session, org_id, cert, enrollment, expires=expires)
             expiring += 1
     if reopened or expiring:
         session.flush()
     return RecertResult(reopened=reopened, expiring=expiring)
+
+
+def _reopen_due(
+    session: Session,
+    org_id: uuid.UUID,
+    cert: Certificate,
+    enrollment: Enrollment,
+    *,
+    expires: datetime,
+    now: datetime,
+) -> bool:
+    """Tell the learner a mandatory certificate is expiring (or expired) and reopen the
+    course for them, audited; False when a concurrent scan has just done it."""
+    if expires > now:
+        body = (
+            f"Your certificate for {cert.course_title} expires on {expires:%Y-%m-%d}. "
+            "This training is mandatory: complete the course again by then to stay "
+            "certified."
+        )
+    else:
+        body = (
+            f"Your certificate for {cert.course_title} expired on {expires:%Y-%m-%d}. "
+            "This training is mandatory: complete the course again as soon as you can."
+        )
+    told = notifications.notify(
+        session,
+        org_id=org_id,
+        user_id=enrollment.user_id,
+        kind=RECERTIFICATION_DUE,
+        title=f"Recertify: {cert.course_title}",
+        body=body,
+        link=f"/courses/{cert.course_id}",
+        dedupe_key=due_key(cert.id),
+    )
+    if told is None:
+        return False  # a concurrent scan has just done it: leave its reopening alone
+    reopen(session, enrollment, due_at=expires)
+    audit.record(
+        session,
+        action=OPENED,
+        org_id=org_id,
+        target=cert.course_title,
+        detail={
+            "learner": cert.learner_name,
+            "serial": cert.serial,
+            "due": expires.isoformat(),
+        },
+    )
+    return True
+
+
+def _tell_expiring(
+    session: Session,
+    org_id: uuid.UUID,
+    cert: Certificate,
+    enrollment: Enrollment,
+    *,
+    expires: datetime,
+) -> None:
+    """The heads-up for a certificate no rule makes mandatory: it expires on a date."""
+    notifications.notify(
+        session,
+        org_id=org_id,
+        user_id=enrollment.user_id,
+        kind=CERTIFICATE_EXPIRING,
+        title=f"Certificate expiring: {cert.course_title}",
+        body=(
+            f"Your certificate for {cert.course_title} ({cert.serial}) expires on "
+            f"{expires:%Y-%m-%d}."
+        ),
+        link="/certificates",
+        dedupe_key=expiring_key(cert.id),
+    )

@@ -4,10 +4,10 @@ The org in a key says where a file lives, not who may read it. Each family of pr
 is read under the rule of the thing it belongs to, through that thing's own service:
 
 - `org/{org}/certificates/{serial}.pdf`, a certificate's stored PDF (`certificates.pdf_key`):
-  whoever `certificates.pdf_for` gives that certificate to (its learner, who manages
+  whoever `certificate_downloads.pdf_for` gives that certificate to (its learner, who manages
   certificates in its org), and only while `pdf_for` would serve that stored file as it is
   (never for a revoked certificate: `pdf_for` renders those stamped REVOKED).
-- `org/{org}/courses/{course}/...`, a lesson's media (`media.attach_media`; the key must be
+- `org/{org}/courses/{course}/...`, a lesson's media (`media.do_attach_media`; the key must be
   the lesson's current `media_key`): whoever may open that lesson in the player
   (`gating.locate`: an open enrollment, prerequisites met, not locked by sequential
   gating; a course an ancestor shares down keeps its media in the ancestor's space) or
@@ -27,7 +27,7 @@ from app.models.certificate import Certificate
 from app.models.course import Lesson
 from app.services.core.errors import ServiceError
 from app.services.core.tenancy import OrgContext, scoped, scoped_with_ancestors
-from app.services.credentials import certificates
+from app.services.credentials import certificate_downloads, certificate_verify
 from app.services.infra import storage
 from app.services.learning import gating
 
@@ -58,15 +58,15 @@ def may_read_file(session: Session, ctx: OrgContext, key: str) -> bool:
 def _certificate_pdf(session: Session, ctx: OrgContext, *, org_id: uuid.UUID, key: str) -> bool:
     name = key.rsplit("/", 1)[-1]
     serial = name.removesuffix(".pdf")
-    if serial == name or not serial or len(serial) > certificates.MAX_SERIAL_LENGTH:
+    if serial == name or not serial or len(serial) > certificate_verify.MAX_SERIAL_LENGTH:
         return False
     cert = session.exec(
         scoped(ctx, Certificate, org_ids=[org_id]).where(Certificate.serial == serial)
     ).first()
     if cert is None:
         return False
-    allowed = certificates.access_pdf(session, ctx, cert.id)  # raises for anyone else
-    return certificates.served_pdf_key(allowed) == key
+    allowed = certificate_downloads.access_pdf(session, ctx, cert.id)  # raises for anyone else
+    return certificate_downloads.served_pdf_key(allowed) == key
 
 
 def _lesson_media(session: Session, ctx: OrgContext, *, org_id: uuid.UUID, key: str) -> bool:

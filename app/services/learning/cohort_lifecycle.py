@@ -17,6 +17,7 @@ from app.models.enrollment import Cohort, Enrollment
 from app.services.core import audit, topics
 from app.services.core.errors import ValidationFailed
 from app.services.core.tenancy import OrgContext, scoped
+from app.services.core.wording import counted
 from app.services.infra import broker
 from app.services.learning.cohort_access import managed_cohort, may_manage, org_cohorts
 from app.services.learning.cohort_rows import (
@@ -130,7 +131,7 @@ def _commit_named(session: Session) -> None:
         raise ValidationFailed(DUPLICATE, field="name") from exc
 
 
-def create_cohort(
+def do_create_cohort(
     session: Session,
     ctx: OrgContext,
     *,
@@ -171,7 +172,7 @@ def create_cohort(
     return row_of(cohort, 0)
 
 
-def update_cohort(
+def do_update_cohort(
     session: Session,
     ctx: OrgContext,
     *,
@@ -181,7 +182,7 @@ def update_cohort(
     ends_on: str = "",
     capacity: str = "",
 ) -> CohortRow:
-    """Change a cohort's name, dates and capacity (same rules as `create_cohort`; the
+    """Change a cohort's name, dates and capacity (same rules as `do_create_cohort`; the
     capacity cannot go below the learners already in it). Audited with before and after.
     Commits."""
     cohort, course = managed_cohort(session, ctx, cohort_id, lock=True)
@@ -191,7 +192,8 @@ def update_cohort(
     taken = seats_taken(session, ctx, cohort)
     if form.capacity is not None and form.capacity < taken:
         raise ValidationFailed(
-            f"{taken} learners are in this cohort: the capacity can't be lower than that.",
+            f"{counted(taken, 'learner')} {'is' if taken == 1 else 'are'} in this cohort: the "
+            "capacity can't be lower than that.",
             field="capacity",
         )
     before = _snapshot(cohort)
@@ -247,13 +249,17 @@ def _set_archived(
     return view_of(session, ctx, cohort)
 
 
-def archive_cohort(session: Session, ctx: OrgContext, *, cohort_id: uuid.UUID | str) -> CohortRow:
+def do_archive_cohort(
+    session: Session, ctx: OrgContext, *, cohort_id: uuid.UUID | str
+) -> CohortRow:
     """Archive a cohort: it takes no new learners and is not offered at enrollment; its
     members stay. Audited. Commits (a no-op when already archived)."""
     return _set_archived(session, ctx, cohort_id, True)
 
 
-def restore_cohort(session: Session, ctx: OrgContext, *, cohort_id: uuid.UUID | str) -> CohortRow:
+def do_restore_cohort(
+    session: Session, ctx: OrgContext, *, cohort_id: uuid.UUID | str
+) -> CohortRow:
     """Bring an archived cohort back. Audited. Commits (a no-op when not archived)."""
     return _set_archived(session, ctx, cohort_id, False)
 
@@ -261,11 +267,11 @@ def restore_cohort(session: Session, ctx: OrgContext, *, cohort_id: uuid.UUID | 
 __all__ = [
     "CAPACITY_MAX",
     "NAME_MAX",
-    "archive_cohort",
     "check_capacity",
     "check_date",
     "check_name",
-    "create_cohort",
-    "restore_cohort",
-    "update_cohort",
+    "do_archive_cohort",
+    "do_create_cohort",
+    "do_restore_cohort",
+    "do_update_cohort",
 ]

@@ -16,6 +16,7 @@ from app.models.enrollment import Cohort, Enrollment
 from app.services.core import audit, topics
 from app.services.core.errors import NotFound, ValidationFailed
 from app.services.core.tenancy import OrgContext, parse_id, scoped
+from app.services.core.wording import counted
 from app.services.infra import broker
 from app.services.learning.cohort_access import managed_cohort, may_manage, require_course_staff
 from app.services.learning.cohort_rows import SEAT_STATUSES, day, seats_taken
@@ -84,9 +85,9 @@ def _check_room(
     left = max(0, cohort.capacity - taken)
     if len(newcomers) > left:
         if len(newcomers) == 1:
-            raise _refuse(f"“{cohort.name}” is full ({cohort.capacity} seats).")
+            raise _refuse(f"“{cohort.name}” is full ({counted(cohort.capacity, 'seat')}).")
         raise _refuse(
-            f"“{cohort.name}” has {left} seat{'s' if left != 1 else ''} left; "
+            f"“{cohort.name}” has {counted(left, 'seat')} left; "
             f"you chose {len(newcomers)} learners. Nobody was added."
         )
 
@@ -151,7 +152,7 @@ def _enrollments(
     return rows
 
 
-def assign(
+def do_assign(
     session: Session,
     ctx: OrgContext,
     *,
@@ -196,7 +197,7 @@ def assign(
     return len(newcomers)
 
 
-def unassign(
+def do_unassign(
     session: Session, ctx: OrgContext, *, enrollment_ids: Sequence[uuid.UUID | str]
 ) -> int:
     """Take enrollments of the active org out of their cohorts (they stay enrolled). Every
@@ -234,8 +235,8 @@ def unassign(
 __all__ = [
     "MAX_BATCH",
     "UNAVAILABLE",
-    "assign",
+    "do_assign",
+    "do_unassign",
     "place",
     "publish_enrollment_moves",
-    "unassign",
 ]

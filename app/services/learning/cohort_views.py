@@ -68,6 +68,35 @@ def list_cohorts(
     )
 
 
+@dataclass(frozen=True)
+class CourseCohorts:
+    """The cohorts page of one course: its title and its cohorts (see `list_cohorts`)."""
+
+    course_id: str
+    course_title: str
+    cohorts: list[CohortRow]
+
+
+def course_cohorts_page(
+    session: Session,
+    ctx: OrgContext,
+    *,
+    course_id: uuid.UUID | str,
+    include_archived: bool = False,
+) -> CourseCohorts:
+    """What the cohorts page of a course shows, for those who `may_manage` it."""
+    course = may_manage(session, ctx, course_id)
+    return CourseCohorts(
+        course_id=str(course.id),
+        course_title=course.title,
+        cohorts=rows_of(
+            session,
+            ctx,
+            course_cohorts(session, ctx, course.id, include_archived=include_archived),
+        ),
+    )
+
+
 # --------------------------------------------------------------------------- people
 
 

@@ -1,10 +1,11 @@
-"""Enrolling in courses: self-enrollment, applications staff decide, and the internal entry
-compliance uses to enroll people automatically.
+"""Enrolling in courses: self-enrollment and applying, withdrawing, the learner's own
+enrollments, and the internal entry compliance uses to enroll people automatically.
 
 Rules (issue 3, item 5):
 
 * a free course enrolls at once (`active`); a course that `requires_approval` records a
-  `pending` application that staff (`enrollments.manage`) approve or reject with a reason;
+  `pending` application that staff (`enrollments.manage`) approve or reject with a reason
+  (`learning.enrollment_approvals`);
 * a paid course (`price_cents > 0`) is refused and nothing is written until billing exists;
 * the funding source must be one the learner's org offers (`funding.sources`);
 * prerequisite courses must be completed first (prerequisites the learner cannot see at all,
@@ -18,7 +19,8 @@ Rules (issue 3, item 5):
 
 The row belongs to the learner's org; `course_org_id` keeps the course's org (an ancestor
 when the course is shared down). Becoming `active` enqueues `enrollment.created` in the same
-transaction; its handler (below) sends the welcome email and tells the instructor.
+transaction; its handler (`learning.enrollment_jobs`) sends the welcome email and tells the
+instructor.
 """
 
 from __future__ import annotations
@@ -30,35 +32,21 @@ from datetime import datetime
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from app.db import widen_scope
 from app.models.base import as_utc, utcnow
 from app.models.course import Course, CourseStatus
-from app.models.enrollment import Cohort, Enrollment, EnrollmentStatus
-from app.models.notification import Notification
-from app.models.outbox import OutboxJob
-from app.models.user import User
+from app.models.enrollment import Enrollment, EnrollmentStatus
 from app.services.authoring import course_read
-from app.services.comms import mail, notifications
 from app.services.config import gates, inheritance
-from app.services.core import audit, topics
+from app.services.core import topics
 from app.services.core.authz import Permission, require
 from app.services.core.errors import Conflict, NotFound, ValidationFailed
-from app.services.core.tenancy import (
-    OrgContext,
-    access,
-    count_rows,
-    mark_scoped,
-    scoped,
-    scoped_with_ancestors,
-)
-from app.services.infra import outbox
+from app.services.core.tenancy import OrgContext, access, mark_scoped, scoped
 from app.services.infra.broker import publish_after_commit
-from app.services.learning import cohort_access, cohort_placement
+from app.services.learning import cohort_placement, progress_live
+from app.services.learning.enrollment_jobs import enqueue_created
 
-CREATED = "enrollment.created"
 PAID_MESSAGE = "Paid courses open when billing is set up: this course cannot be enrolled in yet."
 NOTE_MAX = 1000
-REASON_MIN, REASON_MAX = 3, 1000
 
 # Statuses that count as "already enrolled" (a repeat request returns the row as it is).
 HELD = frozenset({EnrollmentStatus.pending, EnrollmentStatus.active, EnrollmentStatus.completed})
@@ -120,25 +108,11 @@ class Prerequisite:
     met: bool
 
 
-@dataclass(frozen=True)
-class ApplicationRow:
-    """A pending application as the staff list shows it."""
-
-    id: str
-    course_id: str
-    course_title: str
-    learner_name: str
-    learner_email: str
-    funding_source: str
-    note: str
-    created: datetime
-    cohort: str = ""  # the cohort the learner chose, "" for none
-
-
 # --------------------------------------------------------------------------- helpers
 
 
-def _org(ctx: OrgContext) -> uuid.UUID:
+def active_org(ctx: OrgContext) -> uuid.UUID:
+    """The caller's active org; `NotFound` without one."""
     if ctx.org_id is None:
         raise NotFound()
     return ctx.org_id
@@ -146,14 +120,14 @@ def _org(ctx: OrgContext) -> uuid.UUID:
 
 def _learner_checks(session: Session, ctx: OrgContext) -> uuid.UUID:
     require(ctx, Permission.learning_view)
-    org_id = _org(ctx)
+    org_id = active_org(ctx)
     gates.require_feature(session, org_id, "lms")
     return org_id
 
 
 def own_enrollment(session: Session, ctx: OrgContext, course_id: uuid.UUID) -> Enrollment | None:
     """The caller's own enrollment in a course (any status), in the active org."""
-    org_id = _org(ctx)
+    org_id = active_org(ctx)
     return session.exec(
         scoped(ctx, Enrollment, org_ids=[org_id]).where(
             Enrollment.user_id == ctx.user_id, Enrollment.course_id == course_id
@@ -165,7 +139,7 @@ def own_enrollments(
     session: Session, ctx: OrgContext, course_ids: list[uuid.UUID] | None = None
 ) -> list[Enrollment]:
     """The caller's enrollments in the active org (optionally only for some courses)."""
-    org_id = _org(ctx)
+    org_id = active_org(ctx)
     stmt = scoped(ctx, Enrollment, org_ids=[org_id]).where(Enrollment.user_id == ctx.user_id)
     if course_ids is not None:
         stmt = stmt.where(col(Enrollment.course_id).in_(course_ids))
@@ -214,24 +188,10 @@ def funding_choices(session: Session, org_id: uuid.UUID) -> list[tuple[str, str]
     return [(slug, labels.get(slug, slug)) for slug in funding.sources]
 
 
-def _enqueue_created(session: Session, row: Enrollment) -> None:
-    outbox.enqueue(
-        session,
-        kind=CREATED,
-        payload={
-            "enrollment_id": str(row.id),
-            "user_id": str(row.user_id),
-            "course_id": str(row.course_id),
-        },
-        org_id=row.org_id,
-        dedupe_key=f"{CREATED}:{row.id}",
-    )
-
-
 # --------------------------------------------------------------------------- learners
 
 
-def enroll(
+def do_enroll(
     session: Session,
     ctx: OrgContext,
     *,
@@ -246,9 +206,9 @@ def enroll(
     the course it is returned as it is (nothing written). Paid courses are refused with
     `PAID_MESSAGE`. `cohort_id` (optional, "" for none): one of the course's open cohorts in
     the caller's org (`cohort_views.open_cohorts`); an application takes its seat at once (see
-    `approve`). A cohort that is not open is refused on the `cohort_id` field and nothing
-    is written. The learner's chat list is told after commit when they become active (the
-    course channel appears). Commits.
+    `enrollment_approvals.do_approve`). A cohort that is not open is refused on the `cohort_id`
+    field and nothing is written. After commit, open class views of the course show the new
+    row and the learner's chat list gains the course channel. Commits.
     """
     org_id = _learner_checks(session, ctx)
     course = course_read.access_course(session, ctx, course_id)
@@ -297,16 +257,18 @@ def enroll(
             ) from exc
         return view(again)
     if status == EnrollmentStatus.active:
-        _enqueue_created(session, row)
+        enqueue_created(session, row)
     if row.cohort_id is not None:  # class views and the learner's chat list
         cohort_placement.publish_enrollment_moves(session, [row])
-    elif status == EnrollmentStatus.active:
-        _tell_chat_list(session, row)
+    else:
+        tell_enrollment_changed(session, row)
     session.commit()
     return view(row)
 
 
-def withdraw(session: Session, ctx: OrgContext, enrollment_id: uuid.UUID | str) -> EnrollmentView:
+def do_withdraw(
+    session: Session, ctx: OrgContext, enrollment_id: uuid.UUID | str
+) -> EnrollmentView:
     """Withdraw from one's own active enrollment or pending application (not mandatory
     training). Progress is kept in case the learner enrolls again. Commits."""
     _learner_checks(session, ctx)
@@ -319,6 +281,7 @@ def withdraw(session: Session, ctx: OrgContext, enrollment_id: uuid.UUID | str) 
         raise Conflict("Mandatory training cannot be withdrawn from.")
     row.status, row.modified = EnrollmentStatus.withdrawn, utcnow()
     session.add(row)
+    tell_enrollment_changed(session, row)
     session.commit()
     return view(row)
 
@@ -326,9 +289,13 @@ def withdraw(session: Session, ctx: OrgContext, enrollment_id: uuid.UUID | str) 
 # --------------------------------------------------------------------------- internal
 
 
-def _tell_chat_list(session: Session, row: Enrollment) -> None:
-    """After commit: the learner's open chat page refreshes its channel list (the course's
-    channel appears once they are active)."""
+def tell_enrollment_changed(session: Session, row: Enrollment) -> None:
+    """After commit: open class views of the course reload their roster (they show active,
+    pending and completed enrollments), and, unless it is only an application, the
+    learner's open chat page its channel list (the course channel comes or goes)."""
+    progress_live.publish_enrollment_change(session, row)
+    if row.status == EnrollmentStatus.pending or row.status == EnrollmentStatus.rejected:
+        return  # an application never had the course channel
     publish_after_commit(
         session, topics.CHAT_LIST.name(org=row.org_id, user=row.user_id), topics.ChatListChanged()
     )
@@ -394,7 +361,8 @@ def ensure_enrollment(
                 return None
             session.add(fresh)
             session.flush()
-            _enqueue_created(session, fresh)
+            enqueue_created(session, fresh)
+            tell_enrollment_changed(session, fresh)
             return fresh
         try:
             with session.begin_nested():
@@ -404,8 +372,30 @@ def ensure_enrollment(
             if row is None:
                 return None  # enrolled through another org (row-level security hides it)
         else:
-            _enqueue_created(session, fresh)
+            enqueue_created(session, fresh)
+            tell_enrollment_changed(session, fresh)
             return fresh
+    return _upgrade(
+        session,
+        row,
+        source=source,
+        mandatory=mandatory,
+        due_at=due_at,
+        funding_source=funding_source,
+    )
+
+
+def _upgrade(
+    session: Session,
+    row: Enrollment,
+    *,
+    source: str,
+    mandatory: bool,
+    due_at: datetime | None,
+    funding_source: str,
+) -> Enrollment:
+    """`ensure_enrollment` for a row that exists: activate it, set `mandatory`, keep the
+    earlier due date (a completed row only gets the mandatory flag). Flushes a change."""
     changed = False
     if mandatory and not row.mandatory:
         row.mandatory, changed = True, True
@@ -418,7 +408,8 @@ def ensure_enrollment(
             row.status, row.source, changed = EnrollmentStatus.active, source, True
             if funding_source and not row.funding_source:
                 row.funding_source = funding_source
-            _enqueue_created(session, row)
+            enqueue_created(session, row)
+            tell_enrollment_changed(session, row)
         if due_at is not None and (row.due_at is None or as_utc(row.due_at) > as_utc(due_at)):
             row.due_at, changed = due_at, True
     if changed:
@@ -426,272 +417,3 @@ def ensure_enrollment(
         session.add(row)
         session.flush()
     return row
-
-
-# --------------------------------------------------------------------------- staff
-
-
-def _manager_checks(session: Session, ctx: OrgContext) -> uuid.UUID:
-    require(ctx, Permission.enrollments_manage)
-    org_id = _org(ctx)
-    gates.require_feature(session, org_id, "lms")
-    return org_id
-
-
-def _users(session: Session, ids: set[uuid.UUID]) -> dict[uuid.UUID, User]:
-    if not ids:
-        return {}
-    return {u.id: u for u in session.exec(select(User).where(col(User.id).in_(ids))).all()}
-
-
-def _course_titles(session: Session, ctx: OrgContext, ids: set[uuid.UUID]) -> dict[uuid.UUID, str]:
-    if not ids:
-        return {}
-    rows = session.exec(scoped_with_ancestors(ctx, Course).where(col(Course.id).in_(ids))).all()
-    return {c.id: c.title for c in rows}
-
-
-def list_applications(
-    session: Session, ctx: OrgContext, *, page: int = 1, page_size: int = 20
-) -> tuple[list[ApplicationRow], int]:
-    """Pending applications in the caller's scope (their org; org admins also see the orgs
-    below), oldest first."""
-    _manager_checks(session, ctx)
-    stmt = scoped(ctx, Enrollment).where(Enrollment.status == EnrollmentStatus.pending)
-    total = count_rows(session, stmt)
-    rows = list(
-        session.exec(
-            stmt.order_by(col(Enrollment.created))
-            .offset((max(page, 1) - 1) * page_size)
-            .limit(page_size)
-        ).all()
-    )
-    people = _users(session, {r.user_id for r in rows})
-    titles = _course_titles(session, ctx, {r.course_id for r in rows})
-    cohort_ids = {r.cohort_id for r in rows if r.cohort_id is not None}
-    cohort_names = (
-        {
-            c.id: c.name
-            for c in session.exec(scoped(ctx, Cohort).where(col(Cohort.id).in_(cohort_ids))).all()
-        }
-        if cohort_ids
-        else {}
-    )
-    return (
-        [
-            ApplicationRow(
-                id=str(r.id),
-                course_id=str(r.course_id),
-                course_title=titles.get(r.course_id, "A course"),
-                learner_name=people[r.user_id].full_name if r.user_id in people else "",
-                learner_email=people[r.user_id].email if r.user_id in people else "",
-                funding_source=r.funding_source,
-                note=r.application_note,
-                created=as_utc(r.created),
-                cohort=cohort_names.get(r.cohort_id, "") if r.cohort_id else "",
-            )
-            for r in rows
-        ],
-        total,
-    )
-
-
-def _pending(session: Session, ctx: OrgContext, enrollment_id: uuid.UUID | str) -> Enrollment:
-    row = access(session, ctx, Enrollment, enrollment_id)
-    if row.status != EnrollmentStatus.pending:
-        raise Conflict("This application has already been decided.")
-    return row
-
-
-def _tell_learner(
-    session: Session, row: Enrollment, *, title: str, kind: str, subject: str, body: str
-) -> None:
-    stamp = as_utc(row.decided_at or utcnow()).isoformat()
-    # The email rides on the notification: sent when the learner's preferences want it.
-    notifications.notify(
-        session,
-        org_id=row.org_id,
-        user_id=row.user_id,
-        kind=kind,
-        title=title,
-        body=body,
-        link=f"/courses/{row.course_id}",
-        dedupe_key=f"{kind}:{row.id}:{stamp}"[:200],
-        email_subject=subject,
-        email_body=body,
-    )
-
-
-def approve(
-    session: Session, ctx: OrgContext, enrollment_id: uuid.UUID | str, *, cohort_id: str = ""
-) -> EnrollmentView:
-    """Approve a pending application: the enrollment becomes active, the learner is told,
-    `enrollment.created` is enqueued. Audited. Commits.
-
-    Cohorts: an application keeps the cohort the learner chose. It has held its seat since
-    it was made (capacity counts pending applications) and an archived cohort keeps its
-    members, so approval never loses it. `cohort_id` lets staff place the learner in another
-    cohort (or one, when they chose none) as they approve: checked like `cohort_placement.place`
-    (of the application's org and course, not archived, a seat free); a refusal refuses the
-    approval (`ValidationFailed` on `cohort_id`) and nothing changes. The learner's chat
-    list (and, when in a cohort, the course's live class views) are told after commit.
-    """
-    _manager_checks(session, ctx)
-    row = _pending(session, ctx, enrollment_id)
-    title = _course_titles(session, ctx, {row.course_id}).get(row.course_id, "your course")
-    choice = (cohort_id or "").strip()
-    if choice:
-        cohort_placement.place(session, ctx, enrollment=row, cohort_id=choice)
-    cohort = cohort_access.cohort_of(session, ctx, row)
-    row.status, row.decided_by, row.decided_at = EnrollmentStatus.active, ctx.user_id, utcnow()
-    row.decision_reason, row.modified = "", utcnow()
-    session.add(row)
-    audit.record(
-        session,
-        action="enrollment.approved",
-        org_id=row.org_id,
-        ctx=ctx,
-        target=title,
-        detail={
-            "enrollment_id": str(row.id),
-            "user_id": str(row.user_id),
-            "cohort_id": str(row.cohort_id) if row.cohort_id else "",
-        },
-    )
-    in_cohort = f" You are in the “{cohort.name}” cohort." if cohort is not None else ""
-    _tell_learner(
-        session,
-        row,
-        kind="enrollment.approved",
-        title=f"Your application for {title} was approved",
-        subject=f"You're in: {title}",
-        body=f"Your application for “{title}” was approved.{in_cohort} You can start learning now.",
-    )
-    _enqueue_created(session, row)
-    if cohort is not None:  # class views and the learner's chat list
-        cohort_placement.publish_enrollment_moves(session, [row])
-    else:
-        _tell_chat_list(session, row)
-    notice = f"They are in the “{cohort.name}” cohort." if cohort is not None else ""
-    session.commit()
-    return view(row, notice=notice)
-
-
-def reject(
-    session: Session, ctx: OrgContext, enrollment_id: uuid.UUID | str, reason: str
-) -> EnrollmentView:
-    """Reject a pending application with a reason (3 to 1000 characters) the learner sees.
-    Audited. Commits."""
-    _manager_checks(session, ctx)
-    reason = " ".join((reason or "").split())
-    if not REASON_MIN <= len(reason) <= REASON_MAX:
-        raise ValidationFailed(
-            f"Give a reason of {REASON_MIN} to {REASON_MAX} characters.", field="reason"
-        )
-    row = _pending(session, ctx, enrollment_id)
-    title = _course_titles(session, ctx, {row.course_id}).get(row.course_id, "your course")
-    row.status, row.decided_by, row.decided_at = EnrollmentStatus.rejected, ctx.user_id, utcnow()
-    row.decision_reason, row.modified = reason, utcnow()
-    session.add(row)
-    audit.record(
-        session,
-        action="enrollment.rejected",
-        org_id=row.org_id,
-        ctx=ctx,
-        target=title,
-        detail={"enrollment_id": str(row.id), "user_id": str(row.user_id), "reason": reason},
-    )
-    _tell_learner(
-        session,
-        row,
-        kind="enrollment.rejected",
-        title=f"Your application for {title} was not accepted",
-        subject=f"Your application for {title}",
-        body=f"Your application for “{title}” was not accepted. Reason: {reason}",
-    )
-    session.commit()
-    return view(row)
-
-
-# --------------------------------------------------------------------------- jobs
-
-
-def job_context(session: Session, job: OutboxJob, row: Enrollment) -> OrgContext:
-    """A context for a handler working on `row`: the job's org, and the course's org readable
-    as an ancestor when the course is shared down (the session is widened to match)."""
-    ancestors = {row.course_org_id} - {row.org_id}
-    if ancestors:
-        widen_scope(session, ancestor_ids=ancestors)
-    org_ids = frozenset({job.org_id}) if job.org_id else frozenset()
-    return OrgContext(
-        user_id=row.user_id,
-        email="",
-        full_name="",
-        org_id=job.org_id,
-        org_ids=org_ids,
-        ancestor_ids=frozenset(ancestors),
-    )
-
-
-def job_enrollment(session: Session, job: OutboxJob) -> Enrollment | None:
-    """The enrollment a job's payload names, read in the job's org only."""
-    if job.org_id is None:
-        return None
-    try:
-        key = uuid.UUID(str(job.payload.get("enrollment_id", "")))
-    except ValueError:
-        return None
-    stmt = select(Enrollment).where(Enrollment.id == key, Enrollment.org_id == job.org_id)
-    return session.exec(mark_scoped(stmt)).first()
-
-
-def job_course(session: Session, ctx: OrgContext, course_id: uuid.UUID) -> Course | None:
-    """The enrollment's course, in any state (read in the job's org and the course's org)."""
-    return session.exec(scoped_with_ancestors(ctx, Course).where(Course.id == course_id)).first()
-
-
-@outbox.handler(CREATED)
-def _on_created(session: Session, job: OutboxJob) -> None:
-    """Welcome email to the learner and an in-app notification to the instructor.
-
-    Idempotent: the instructor's notification (unique dedupe key) is written in the same
-    transaction as the email, so when it exists a previous run already did both.
-    """
-    row = job_enrollment(session, job)
-    if row is None:
-        return
-    ctx = job_context(session, job, row)
-    course = job_course(session, ctx, row.course_id)
-    if course is None:
-        return
-    marker = f"{CREATED}:{row.id}:instructor"
-    seen = session.exec(
-        mark_scoped(select(Notification.id).where(Notification.dedupe_key == marker))
-    ).first()
-    if seen is not None:
-        return
-    people = _users(session, {row.user_id})
-    learner = people.get(row.user_id)
-    if learner is not None:
-        mail.queue(
-            session,
-            org_id=row.org_id,
-            to=learner.email,
-            subject=f"Welcome to {course.title}",
-            body=(
-                f"Hello {learner.full_name},\n\nYou are enrolled in “{course.title}”. "
-                "Open My learning to start whenever you are ready."
-            ),
-            kind="enrollment.welcome",
-        )
-    instructor_id = course.instructor_id or course.created_by
-    who = learner.full_name if learner is not None else "A learner"
-    notifications.notify(
-        session,
-        org_id=row.org_id,
-        user_id=instructor_id,
-        kind=CREATED,
-        title=f"{who} enrolled in {course.title}",
-        link=f"/teach/courses/{course.id}",
-        dedupe_key=marker,
-    )

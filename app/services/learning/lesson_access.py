@@ -2,7 +2,7 @@
 show, as plain functions of plain values (no session, no database).
 
 The services enforce the same rules when asked to record progress
-(`gating.open_enrollment`, `lesson_completion.complete_lesson`); these answer the question the
+(`gating.open_enrollment`, `lesson_completion.do_complete_lesson`); these answer the question the
 pages ask first, so a button is only offered where the service would accept it:
 
 * An enrollment opens the course's lessons while it is active or completed (a finished course

@@ -21,7 +21,7 @@ from app.services.comms import notifications
 from app.services.core.errors import ValidationFailed
 from app.services.core.tenancy import OrgContext, count_rows, scoped, scoped_with_ancestors
 from app.services.infra import outbox
-from app.services.learning import enrollments
+from app.services.learning import enrollment_jobs
 from app.services.learning.gating import Place, locate, open_enrollment, progress_row
 from app.services.learning.progress_live import publish_progress
 
@@ -166,7 +166,7 @@ def _commit_completion(session: Session, result: Completion, enrollment: Enrollm
     return result
 
 
-def complete_lesson(
+def do_complete_lesson(
     session: Session, ctx: OrgContext, *, course_id: uuid.UUID | str, lesson_id: uuid.UUID | str
 ) -> Completion:
     """ "Mark complete" for a text, file or video lesson. Needs the caller's own active
@@ -199,11 +199,11 @@ def _on_lesson_completed(session: Session, job: OutboxJob) -> None:
     ones that matter), and the course's completion has its own event and certificate."""
     if job.payload.get("kind") != LessonKind.quiz:
         return
-    row = enrollments.job_enrollment(session, job)
+    row = enrollment_jobs.job_enrollment(session, job)
     if row is None:
         return
-    ctx = enrollments.job_context(session, job, row)
-    course = enrollments.job_course(session, ctx, row.course_id)
+    ctx = enrollment_jobs.job_context(session, job, row)
+    course = enrollment_jobs.job_course(session, ctx, row.course_id)
     try:
         lesson_key = uuid.UUID(str(job.payload.get("lesson_id", "")))
     except ValueError:
@@ -235,7 +235,7 @@ __all__ = [
     "ENROLLMENT_COMPLETED",
     "LESSON_COMPLETED",
     "Completion",
-    "complete_lesson",
     "completion_cycle",
+    "do_complete_lesson",
     "record_completion",
 ]

@@ -37,4 +37,18 @@ def publish_progress(
     )
 
 
-__all__ = ["publish_progress"]
+def publish_enrollment_change(session: Session, enrollment: Enrollment) -> None:
+    """Tell live class views of the course, after commit, that `enrollment` appeared, changed
+    status or went (the roster shows active, pending and completed enrollments)."""
+    broker.publish_after_commit(
+        session,
+        topics.PROGRESS.name(org=enrollment.org_id, course=enrollment.course_id),
+        topics.ProgressMoved(
+            kind="enrollment",
+            user_ids=[str(enrollment.user_id)],
+            enrollment_id=str(enrollment.id),
+        ),
+    )
+
+
+__all__ = ["publish_enrollment_change", "publish_progress"]

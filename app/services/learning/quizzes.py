@@ -130,11 +130,15 @@ def _left(lesson: Lesson, used: int) -> int | None:
 def _revealed(
     feedback: list[QuestionFeedback], *, passed: bool, left: int | None
 ) -> list[QuestionFeedback]:
-    """Feedback with the right answers only once they cannot help: the quiz is passed or no
-    attempt is left. Before that the learner sees what was right or wrong, and why."""
+    """Feedback with the right answers, and the explanations of what was missed (which often
+    give the answer away), only once they cannot help: the quiz is passed or no attempt is
+    left. Before that the learner sees what was right or wrong, and why for what was right."""
     if passed or left == 0:
         return feedback
-    return [replace(fb, right_answer="") for fb in feedback]
+    return [
+        replace(fb, right_answer="", explanation=fb.explanation if fb.correct else "")
+        for fb in feedback
+    ]
 
 
 def shuffled(questions: list[QuizQuestion], *, seed: str, shuffle: bool) -> list[QuestionView]:
@@ -300,7 +304,11 @@ def quiz_for_learner(
         max_attempts=lesson.max_attempts,
         attempts_used=used,
         attempts_left=left,
-        can_attempt=not reason and not preview and (left is None or left > 0),
+        # A passed quiz is done: it is not offered again (its result stays on the page).
+        can_attempt=not reason
+        and not preview
+        and (left is None or left > 0)
+        and not any(a.passed for a in attempts),
         best_percent=max((a.percent for a in attempts), default=None),
         passed=any(a.passed for a in attempts),
         questions=[] if reason else shuffled(questions, seed=seed, shuffle=lesson.shuffle),
@@ -310,7 +318,7 @@ def quiz_for_learner(
     )
 
 
-def submit_attempt(
+def do_submit_attempt(
     session: Session,
     ctx: OrgContext,
     *,
@@ -329,23 +337,8 @@ def submit_attempt(
     place = gating.locate(session, ctx, course_id=course_id, lesson_id=lesson_id)
     enrollment = gating.open_enrollment(place)
     lesson = place.lesson
-    if lesson.kind != LessonKind.quiz:
-        raise ValidationFailed("This lesson is not a quiz.")
-    if not isinstance(answers, dict):
-        raise ValidationFailed("Answers must name questions.")
-    questions = _questions(session, ctx, lesson)
-    if not questions:
-        raise ValidationFailed("This quiz has no questions yet.")
-    known = {str(q.id) for q in questions}
-    if any(str(k) not in known for k in answers):
-        raise ValidationFailed(ANOTHER_QUIZ)
-    attempts = _attempts(session, ctx, enrollment, lesson)
-    used = len(attempts)
-    number = max((a.number for a in attempts), default=0) + 1
-    if attempt_number is not None and attempt_number < number:
-        raise Conflict("This attempt was already submitted.")
-    if lesson.max_attempts > 0 and used >= lesson.max_attempts:
-        raise ValidationFailed(f"No attempts left: this quiz allows {lesson.max_attempts}.")
+    questions = _answered_questions(session, ctx, lesson, answers)
+    used, number = _next_attempt(session, ctx, enrollment, lesson, attempt_number)
     score, total, feedback, stored = grade(questions, {str(k): v for k, v in answers.items()})
     percent = (100 * score) // total if total else 0
     passed = percent >= lesson.passing_score
@@ -395,3 +388,40 @@ def submit_attempt(
         lesson_completed=bool(completion and completion.newly_completed),
         enrollment_completed=bool(completion and completion.enrollment_completed),
     )
+
+
+def _answered_questions(
+    session: Session, ctx: OrgContext, lesson: Lesson, answers: object
+) -> list[QuizQuestion]:
+    """The quiz's questions, refusing a lesson that is not a quiz, an empty quiz, and
+    answers that are not a mapping or that name questions of another quiz."""
+    if lesson.kind != LessonKind.quiz:
+        raise ValidationFailed("This lesson is not a quiz.")
+    if not isinstance(answers, dict):
+        raise ValidationFailed("Answers must name questions.")
+    questions = _questions(session, ctx, lesson)
+    if not questions:
+        raise ValidationFailed("This quiz has no questions yet.")
+    known = {str(q.id) for q in questions}
+    if any(str(k) not in known for k in answers):
+        raise ValidationFailed(ANOTHER_QUIZ)
+    return questions
+
+
+def _next_attempt(
+    session: Session,
+    ctx: OrgContext,
+    enrollment: Enrollment,
+    lesson: Lesson,
+    attempt_number: int | None,
+) -> tuple[int, int]:
+    """(attempts used, this attempt's number); refuses a second submit of an attempt
+    already stored, and an attempt past the quiz's limit."""
+    attempts = _attempts(session, ctx, enrollment, lesson)
+    used = len(attempts)
+    number = max((a.number for a in attempts), default=0) + 1
+    if attempt_number is not None and attempt_number < number:
+        raise Conflict("This attempt was already submitted.")
+    if lesson.max_attempts > 0 and used >= lesson.max_attempts:
+        raise ValidationFailed(f"No attempts left: this quiz allows {lesson.max_attempts}.")
+    return used, number

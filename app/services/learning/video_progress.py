@@ -123,7 +123,7 @@ def _store_position(
     return row, watched_before
 
 
-def save_video_position(
+def do_save_video_position(
     session: Session,
     ctx: OrgContext,
     *,
@@ -178,4 +178,4 @@ def save_video_position(
     return result
 
 
-__all__ = ["VideoProgress", "clean_ranges", "merge_ranges", "save_video_position"]
+__all__ = ["VideoProgress", "clean_ranges", "do_save_video_position", "merge_ranges"]

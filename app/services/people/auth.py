@@ -3,7 +3,7 @@
 The browser holds a random session token in an HttpOnly cookie; the database holds only its
 SHA-256. Sign-in happens in a Reflex handler, which cannot set HttpOnly cookies, so it hands
 the browser a one-time, short-lived ticket that our own HTTP route exchanges for the session
-cookie (`redeem_ticket`).
+cookie (`do_redeem_ticket`).
 """
 
 from __future__ import annotations
@@ -84,7 +84,7 @@ def create_user(session: Session, *, email: str, full_name: str, password: str) 
     return user
 
 
-def sign_up(
+def do_sign_up(
     session: Session,
     *,
     full_name: str,
@@ -96,7 +96,7 @@ def sign_up(
 ) -> tuple[User, Organization]:
     """Create an account and a new organization at once, its owner as org admin.
 
-    For operators, seeding and tests; visitors go through `signup.request_sign_up`, which
+    For operators, seeding and tests; visitors go through `signup.do_request_sign_up`, which
     confirms the address first.
     """
     email = normalize_email(email)
@@ -156,7 +156,7 @@ def _throttle_keys(email: str, ip: str) -> list[tuple[RateLimitItemPerSecond, st
     ]
 
 
-def sign_in(
+def do_sign_in(
     session: Session, *, email: str, password: str, ip: str = "", user_agent: str = ""
 ) -> str:
     """Check credentials and return a one-time login ticket for the cookie route.
@@ -254,7 +254,7 @@ def _issue_ticket(
     return ticket
 
 
-def redeem_ticket(session: Session, ticket: str, *, old_token: str | None = None) -> str:
+def do_redeem_ticket(session: Session, ticket: str, *, old_token: str | None = None) -> str:
     """Exchange a login ticket for a new session token (once); revoke the old session."""
     now = utcnow()
     result = session.execute(
@@ -302,7 +302,7 @@ def _revoke(session: Session, token: str, now: object) -> None:
     )
 
 
-def sign_out(session: Session, token: str) -> None:
+def do_sign_out(session: Session, token: str) -> None:
     """Revoke the session behind `token` (a no-op for an unknown token)."""
     row = _live_session(session, token)
     _revoke(session, token, utcnow())
@@ -439,7 +439,7 @@ def user_orgs(session: Session, user_id: uuid.UUID) -> list[OrgChoice]:
     return result
 
 
-def switch_org(session: Session, ctx: OrgContext, org_id: uuid.UUID | str) -> None:
+def do_switch_org(session: Session, ctx: OrgContext, org_id: uuid.UUID | str) -> None:
     """Make another org the session's active org; the user must be a member of it."""
     try:
         target = uuid.UUID(str(org_id))
@@ -476,7 +476,7 @@ def reset_link(token: str) -> str:
     return f"{get_settings().base_url.rstrip('/')}/reset/{token}"
 
 
-def request_password_reset(session: Session, *, email: str, ip: str = "") -> None:
+def do_request_password_reset(session: Session, *, email: str, ip: str = "") -> None:
     """Email a reset link if the account exists; say nothing either way (no enumeration).
 
     The account is the person's, not a tenant's: the mail and its audit row belong to no
@@ -514,7 +514,7 @@ def request_password_reset(session: Session, *, email: str, ip: str = "") -> Non
     session.commit()
 
 
-def reset_password(session: Session, *, token: str, password: str, ip: str = "") -> uuid.UUID:
+def do_reset_password(session: Session, *, token: str, password: str, ip: str = "") -> uuid.UUID:
     """Set a new password with a reset token (once); every session of the user ends."""
     row = session.exec(
         select(PasswordReset).where(PasswordReset.token_hash == token_hash(token))

@@ -2,8 +2,8 @@
 
 An invite is the only way an account joins an org it is not in: the person accepts it.
 What the inviting org sees and is told never depends on whether the address already has
-an account (or where): only its own members and pending invites are refused. `do_invite`
-makes one invite and its mail; single invites (`create_invite`) and the CSV import
+an account (or where): only its own members and pending invites are refused. `add_invite`
+makes one invite and its mail; single invites (`do_invite`) and the CSV import
 (`member_import`) both go through it.
 """
 
@@ -93,7 +93,7 @@ def _refuse_member_or_pending(
         )
 
 
-def create_invite(
+def do_invite(
     session: Session,
     ctx: OrgContext,
     *,
@@ -108,12 +108,12 @@ def create_invite(
     role = check_role_grant(ctx, role)
     _refuse_member_or_pending(session, ctx, org, email)
     check_seat(session, org.id, role)
-    invite, token = do_invite(session, ctx, org=org, email=email, role=role)
+    invite, token = add_invite(session, ctx, org=org, email=email, role=role)
     session.commit()
     return invite, token
 
 
-def do_invite(
+def add_invite(
     session: Session,
     ctx: OrgContext,
     *,
@@ -199,7 +199,7 @@ def do_resend_invite(session: Session, ctx: OrgContext, invite_id: uuid.UUID | s
     return invite
 
 
-def revoke_invite(session: Session, ctx: OrgContext, invite_id: uuid.UUID | str) -> Invite:
+def do_revoke_invite(session: Session, ctx: OrgContext, invite_id: uuid.UUID | str) -> Invite:
     """Revoke a pending invite so its link stops working."""
     require(ctx, Permission.members_invite)
     invite = access(session, ctx, Invite, invite_id)
@@ -338,7 +338,7 @@ def _manager_still_valid(session: Session, invite: Invite, user: User) -> uuid.U
         return None
 
 
-def accept(
+def do_accept_invite(
     token: str,
     *,
     signed_in_user_id: uuid.UUID | None = None,

@@ -1,7 +1,7 @@
 """Bulk invites from a CSV file: stage a checked file, invite every good row on Confirm.
 
 The import never adds an account to an org. Every accepted row becomes a pending invite
-(`invites.do_invite`: the same invite, mail and audit row as a single invite, counted
+(`invites.add_invite`: the same invite, mail and audit row as a single invite, counted
 against the seats like one), and the person joins when they accept it, with the file's role
 and manager. What the importer sees never depends on whether an address has an account, or
 in which org: rows are checked (`member_csv`) against this org's own members, pending
@@ -9,11 +9,11 @@ invites, managers and seats only, and every good row "will be invited".
 
 The flow the members page drives:
 
-1. `stage_import(...)` parses and checks the uploaded file (`member_csv.preview`, reporting
+1. `do_stage_import(...)` parses and checks the uploaded file (`member_csv.preview`, reporting
    progress after each batch) and keeps its rows in a `MemberImport` (status `preview`), so
    the page's state stays small. It returns the preview to show.
-2. `confirm_import(...)` runs it, once, on Confirm: `claim_import` moves it to `running`,
-   then `do_import` invites its rows a batch at a time, checking each batch again against
+2. `do_confirm_import(...)` runs it, once, on Confirm: `claim_import` moves it to `running`,
+   then `invite_rows` invites its rows a batch at a time, checking each batch again against
    the database as it is then. A batch is one transaction; if anything in it fails, it is
    redone row by row, so a bad row costs only itself. `finish_import` stores the per-row
    report (for the error-report download) and the counts.
@@ -96,7 +96,7 @@ class ImportSummary:
 # --------------------------------------------------------------------------- staging
 
 
-def stage_import(
+def do_stage_import(
     session: Session,
     ctx: OrgContext,
     *,
@@ -135,7 +135,7 @@ def stage_import(
 # --------------------------------------------------------------------------- importing
 
 
-def confirm_import(
+def do_confirm_import(
     session: Session,
     ctx: OrgContext,
     import_id: uuid.UUID | str,
@@ -144,7 +144,7 @@ def confirm_import(
     on_progress: member_csv.Progress | None = None,
 ) -> ImportSummary:
     """Run a staged import, once: claim it (`claim_import`), invite its rows a batch at a
-    time (each batch committed) and finish it (`do_import`).
+    time (each batch committed) and finish it (`invite_rows`).
 
     A refused claim (`NotFound`: gone, replaced or not this admin's; `Conflict`: already
     confirmed) changes nothing. `on_claimed()` is called once the import is claimed: from
@@ -154,7 +154,7 @@ def confirm_import(
     _org_id, rows = claim_import(session, ctx, import_id)
     if on_claimed is not None:
         on_claimed()
-    return do_import(session, ctx, import_id=import_id, rows=rows, progress=on_progress)
+    return invite_rows(session, ctx, import_id=import_id, rows=rows, progress=on_progress)
 
 
 def claim_import(
@@ -200,7 +200,7 @@ def _invite(
     check: member_csv.RowCheck,
     import_key: str,
 ) -> None:
-    invites.do_invite(
+    invites.add_invite(
         session,
         ctx,
         org=org,
@@ -276,7 +276,7 @@ def _import_batch(
     return [_outcome(c) for c in checks]
 
 
-def do_import(
+def invite_rows(
     session: Session,
     ctx: OrgContext,
     *,

@@ -126,7 +126,7 @@ def _admins_left(session: Session, ctx: OrgContext, org_id: uuid.UUID) -> int:
     return count_rows(session, stmt)
 
 
-def change_role(
+def do_change_role(
     session: Session, ctx: OrgContext, membership_id: uuid.UUID | str, role: str
 ) -> Membership:
     """Give a member another role; the last active org admin cannot be demoted."""
@@ -155,7 +155,7 @@ def change_role(
     return membership
 
 
-def set_active(
+def do_set_active(
     session: Session, ctx: OrgContext, membership_id: uuid.UUID | str, active: bool
 ) -> Membership:
     """Deactivate (ending the member's sessions) or reactivate a membership."""
@@ -191,7 +191,7 @@ def set_active(
     return membership
 
 
-def assign_manager(
+def do_assign_manager(
     session: Session,
     ctx: OrgContext,
     membership_id: uuid.UUID | str,

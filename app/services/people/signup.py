@@ -1,11 +1,11 @@
 """Sign-up with a confirmed email: a visitor asks, the emailed link creates the account.
 
-`request_sign_up` checks the form and answers the same way whether or not the address
+`do_request_sign_up` checks the form and answers the same way whether or not the address
 already has an account, so the form cannot be used to learn who is on Guildhall: a new
 address gets a confirmation link; an address with an account gets a note saying so (with
-links to sign in and to reset the password), and nothing is stored. `confirm_sign_up`
+links to sign in and to reset the password), and nothing is stored. `do_confirm_sign_up`
 uses the link once: it creates the account, the organization and the org-admin membership
-(`auth.sign_up`) and hands back a login ticket for the browser that opened it.
+(`auth.do_sign_up`) and hands back a login ticket for the browser that opened it.
 """
 
 from __future__ import annotations
@@ -68,7 +68,7 @@ def _top_level_name_taken(name: str) -> bool:
         return system.exec(stmt).first() is not None
 
 
-def request_sign_up(
+def do_request_sign_up(
     session: Session,
     *,
     full_name: str,
@@ -167,7 +167,7 @@ def _store_request(
     )
 
 
-def confirm_sign_up(session: Session, *, token: str, ip: str = "") -> str:
+def do_confirm_sign_up(session: Session, *, token: str, ip: str = "") -> str:
     """Use a sign-up link (once): create the account and org; returns a login ticket."""
     row = session.exec(
         select(SignupRequest).where(SignupRequest.token_hash == token_hash(token))

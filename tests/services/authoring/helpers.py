@@ -35,17 +35,17 @@ def run(ctx: OrgContext, fn: Callable[..., Any], **kwargs: Any) -> Any:
 
 
 def new_course(ctx: OrgContext, **over: Any) -> uuid.UUID:
-    course = run(ctx, courses.create_course, data=base(**over))
+    course = run(ctx, courses.do_create_course, data=base(**over))
     return course.id  # type: ignore[no-any-return]
 
 
 def ready_course(ctx: OrgContext) -> tuple[uuid.UUID, uuid.UUID, uuid.UUID]:
     """A draft that can be published: one module, one text lesson. (course, module, lesson)"""
     course_id = new_course(ctx)
-    module = run(ctx, course_outline.add_module, course_id=course_id, title="Basics")
+    module = run(ctx, course_outline.do_add_module, course_id=course_id, title="Basics")
     lesson = run(
         ctx,
-        course_lessons.add_lesson,
+        course_lessons.do_add_lesson,
         course_id=course_id,
         module_id=module.id,
         kind="text",
@@ -59,7 +59,7 @@ def detail(ctx: OrgContext, course_id: uuid.UUID) -> course_views.CourseEditorVi
 
 
 def publish(ctx: OrgContext, course_id: uuid.UUID) -> Any:
-    return run(ctx, course_status.publish_course, course_id=course_id)
+    return run(ctx, course_status.do_publish_course, course_id=course_id)
 
 
 def titles(ctx: OrgContext, course_id: uuid.UUID) -> list[tuple[str, list[str]]]:

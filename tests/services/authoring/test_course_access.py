@@ -36,14 +36,14 @@ def test_only_authors_and_only_with_the_lms_feature() -> None:
     with pytest.raises(PermissionDenied):
         new_course(learner.ctx)
     with pytest.raises(PermissionDenied):
-        run(learner.ctx, course_outline.add_module, course_id=course_id, title="Sneaky")
+        run(learner.ctx, course_outline.do_add_module, course_id=course_id, title="Sneaky")
     instructor = f.invite_and_accept_member(admin.ctx, Role.instructor)
-    run(instructor.ctx, course_outline.add_module, course_id=course_id, title="Allowed")
+    run(instructor.ctx, course_outline.do_add_module, course_id=course_id, title="Allowed")
     with tenant_session(admin.ctx) as session:
         writes.set_overrides(session, admin.org_id, {"features": {"lms": False}})
         session.commit()
     with pytest.raises(PermissionDenied, match="turned off"):
-        run(instructor.ctx, course_outline.add_module, course_id=course_id, title="Off")
+        run(instructor.ctx, course_outline.do_add_module, course_id=course_id, title="Off")
 
 
 def test_ids_of_another_course_or_org_are_not_found() -> None:
@@ -55,33 +55,33 @@ def test_ids_of_another_course_or_org_are_not_found() -> None:
     o, t = other, theirs
     cross: list[tuple[Callable[..., Any], dict[str, Any]]] = [
         (
-            course_lessons.update_lesson,
+            course_lessons.do_update_lesson,
             {"course_id": mine, "lesson_id": o.lesson_ids[0], "title": "X"},
         ),
-        (course_lessons.delete_lesson, {"course_id": mine, "lesson_id": o.lesson_ids[0]}),
+        (course_lessons.do_delete_lesson, {"course_id": mine, "lesson_id": o.lesson_ids[0]}),
         (
-            course_lessons.move_lesson,
+            course_lessons.do_move_lesson,
             {"course_id": mine, "lesson_id": o.lesson_ids[1], "direction": "up"},
         ),
         (
-            course_outline.rename_module,
+            course_outline.do_rename_module,
             {"course_id": mine, "module_id": o.module_ids[0], "title": "X"},
         ),
         (
-            course_lessons.add_lesson,
+            course_lessons.do_add_lesson,
             {"course_id": mine, "module_id": o.module_ids[0], "kind": "text", "title": "X"},
         ),
         (
-            course_lessons.move_lesson_to_module,
+            course_lessons.do_move_lesson_to_module,
             {"course_id": mine, "lesson_id": my_lesson, "module_id": o.module_ids[0]},
         ),
         (
-            course_lessons.move_lesson_to_module,
+            course_lessons.do_move_lesson_to_module,
             {"course_id": o.course_id, "lesson_id": my_lesson, "module_id": o.module_ids[0]},
         ),
-        (questions.delete_question, {"course_id": mine, "question_id": o.question_ids[0]}),
+        (questions.do_delete_question, {"course_id": mine, "question_id": o.question_ids[0]}),
         (
-            questions.add_question,
+            questions.do_add_question,
             {
                 "course_id": mine,
                 "lesson_id": o.quiz_lesson_id,
@@ -90,19 +90,19 @@ def test_ids_of_another_course_or_org_are_not_found() -> None:
                 "answer": ["x"],
             },
         ),
-        (course_status.publish_course, {"course_id": t.course_id}),
+        (course_status.do_publish_course, {"course_id": t.course_id}),
         (course_views.course_detail_for_editor, {"course_id": t.course_id}),
         (
-            course_lessons.update_lesson,
+            course_lessons.do_update_lesson,
             {"course_id": t.course_id, "lesson_id": t.lesson_ids[0], "title": "X"},
         ),
-        (course_outline.delete_module, {"course_id": mine, "module_id": t.module_ids[0]}),
+        (course_outline.do_delete_module, {"course_id": mine, "module_id": t.module_ids[0]}),
         (
-            course_lessons.update_lesson,
+            course_lessons.do_update_lesson,
             {"course_id": "not-a-uuid", "lesson_id": my_lesson, "title": "X"},
         ),
         (
-            media.attach_media,
+            media.do_attach_media,
             {
                 "course_id": mine,
                 "lesson_id": o.by_kind["file"],

@@ -20,7 +20,7 @@ def test_lesson_settings_are_checked_and_markdown_kept_verbatim() -> None:
     body = "# Title\n\n<script>alert('x')</script>\n\n* one"
     run(
         admin.ctx,
-        course_lessons.update_lesson,
+        course_lessons.do_update_lesson,
         course_id=course_id,
         lesson_id=lesson_id,
         body=body,
@@ -30,7 +30,7 @@ def test_lesson_settings_are_checked_and_markdown_kept_verbatim() -> None:
     assert lesson.body == body and lesson.title == "Intro"
     quiz = run(
         admin.ctx,
-        course_lessons.add_lesson,
+        course_lessons.do_add_lesson,
         course_id=course_id,
         module_id=module_id,
         kind="quiz",
@@ -38,7 +38,7 @@ def test_lesson_settings_are_checked_and_markdown_kept_verbatim() -> None:
     )
     run(
         admin.ctx,
-        course_lessons.update_lesson,
+        course_lessons.do_update_lesson,
         course_id=course_id,
         lesson_id=quiz.id,
         passing_score="80",
@@ -56,7 +56,7 @@ def test_lesson_settings_are_checked_and_markdown_kept_verbatim() -> None:
         with pytest.raises(ValidationFailed) as err:
             run(
                 admin.ctx,
-                course_lessons.update_lesson,
+                course_lessons.do_update_lesson,
                 course_id=course_id,
                 lesson_id=quiz.id,
                 **{field: value},
@@ -65,7 +65,7 @@ def test_lesson_settings_are_checked_and_markdown_kept_verbatim() -> None:
     with pytest.raises(ValidationFailed):
         run(
             admin.ctx,
-            course_lessons.add_lesson,
+            course_lessons.do_add_lesson,
             course_id=course_id,
             module_id=module_id,
             kind="live",
@@ -77,11 +77,11 @@ def test_deleting_a_lesson_with_learner_records_is_refused_not_crashed() -> None
     admin = f.new_admin()
     world = lf.published_course(admin.ctx)
     lf.enrollment(admin.ctx, world, progress=True)
-    run(admin.ctx, course_status.unpublish_course, course_id=world.course_id)
+    run(admin.ctx, course_status.do_unpublish_course, course_id=world.course_id)
     with pytest.raises(Conflict, match="Learners have records"):
         run(
             admin.ctx,
-            course_lessons.delete_lesson,
+            course_lessons.do_delete_lesson,
             course_id=world.course_id,
             lesson_id=world.lesson_ids[0],
         )
@@ -95,12 +95,12 @@ def test_replay_of_structure_calls_is_harmless() -> None:
     course_id, module_id, _lesson = ready_course(admin.ctx)
     extra = run(
         admin.ctx,
-        course_lessons.add_lesson,
+        course_lessons.do_add_lesson,
         course_id=course_id,
         module_id=module_id,
         kind="text",
         title="X",
     )
-    run(admin.ctx, course_lessons.delete_lesson, course_id=course_id, lesson_id=extra.id)
+    run(admin.ctx, course_lessons.do_delete_lesson, course_id=course_id, lesson_id=extra.id)
     with pytest.raises(NotFound):
-        run(admin.ctx, course_lessons.delete_lesson, course_id=course_id, lesson_id=extra.id)
+        run(admin.ctx, course_lessons.do_delete_lesson, course_id=course_id, lesson_id=extra.id)

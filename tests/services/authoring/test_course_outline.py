@@ -16,11 +16,11 @@ pytestmark = pytest.mark.usefixtures("backend")
 def test_modules_and_lessons_reorder_rename_and_delete() -> None:
     admin = f.new_admin()
     course_id = new_course(admin.ctx)
-    m1 = run(admin.ctx, course_outline.add_module, course_id=course_id, title="One")
-    m2 = run(admin.ctx, course_outline.add_module, course_id=course_id, title="Two")
+    m1 = run(admin.ctx, course_outline.do_add_module, course_id=course_id, title="One")
+    m2 = run(admin.ctx, course_outline.do_add_module, course_id=course_id, title="Two")
     a = run(
         admin.ctx,
-        course_lessons.add_lesson,
+        course_lessons.do_add_lesson,
         course_id=course_id,
         module_id=m1.id,
         kind="text",
@@ -28,7 +28,7 @@ def test_modules_and_lessons_reorder_rename_and_delete() -> None:
     )
     b = run(
         admin.ctx,
-        course_lessons.add_lesson,
+        course_lessons.do_add_lesson,
         course_id=course_id,
         module_id=m1.id,
         kind="text",
@@ -36,25 +36,37 @@ def test_modules_and_lessons_reorder_rename_and_delete() -> None:
     )
     assert titles(admin.ctx, course_id) == [("One", ["A", "B"]), ("Two", [])]
     assert run(
-        admin.ctx, course_outline.move_module, course_id=course_id, module_id=m2.id, direction="up"
+        admin.ctx,
+        course_outline.do_move_module,
+        course_id=course_id,
+        module_id=m2.id,
+        direction="up",
     )
     assert not run(
-        admin.ctx, course_outline.move_module, course_id=course_id, module_id=m2.id, direction="up"
+        admin.ctx,
+        course_outline.do_move_module,
+        course_id=course_id,
+        module_id=m2.id,
+        direction="up",
     )
     assert run(
-        admin.ctx, course_lessons.move_lesson, course_id=course_id, lesson_id=b.id, direction="up"
+        admin.ctx,
+        course_lessons.do_move_lesson,
+        course_id=course_id,
+        lesson_id=b.id,
+        direction="up",
     )
     assert titles(admin.ctx, course_id) == [("Two", []), ("One", ["B", "A"])]
     run(
         admin.ctx,
-        course_outline.rename_module,
+        course_outline.do_rename_module,
         course_id=course_id,
         module_id=m2.id,
         title="Second",
     )
     run(
         admin.ctx,
-        course_lessons.move_lesson_to_module,
+        course_lessons.do_move_lesson_to_module,
         course_id=course_id,
         lesson_id=a.id,
         module_id=m2.id,
@@ -63,18 +75,22 @@ def test_modules_and_lessons_reorder_rename_and_delete() -> None:
     with pytest.raises(ValidationFailed):
         run(
             admin.ctx,
-            course_lessons.move_lesson,
+            course_lessons.do_move_lesson,
             course_id=course_id,
             lesson_id=a.id,
             direction="sideways",
         )
     with pytest.raises(ValidationFailed) as err:
         run(
-            admin.ctx, course_outline.rename_module, course_id=course_id, module_id=m2.id, title=" "
+            admin.ctx,
+            course_outline.do_rename_module,
+            course_id=course_id,
+            module_id=m2.id,
+            title=" ",
         )
     assert err.value.field == "title"
-    run(admin.ctx, course_lessons.delete_lesson, course_id=course_id, lesson_id=a.id)
-    run(admin.ctx, course_outline.delete_module, course_id=course_id, module_id=m1.id)
+    run(admin.ctx, course_lessons.do_delete_lesson, course_id=course_id, lesson_id=a.id)
+    run(admin.ctx, course_outline.do_delete_module, course_id=course_id, module_id=m1.id)
     assert titles(admin.ctx, course_id) == [("Second", [])]
 
 
@@ -83,6 +99,6 @@ def test_published_courses_keep_their_lessons() -> None:
     course_id, module_id, lesson_id = ready_course(admin.ctx)
     publish(admin.ctx, course_id)
     with pytest.raises(Conflict, match="back to draft"):
-        run(admin.ctx, course_lessons.delete_lesson, course_id=course_id, lesson_id=lesson_id)
+        run(admin.ctx, course_lessons.do_delete_lesson, course_id=course_id, lesson_id=lesson_id)
     with pytest.raises(Conflict):
-        run(admin.ctx, course_outline.delete_module, course_id=course_id, module_id=module_id)
+        run(admin.ctx, course_outline.do_delete_module, course_id=course_id, module_id=module_id)

@@ -18,22 +18,22 @@ pytestmark = pytest.mark.usefixtures("backend")
 
 def test_programs() -> None:
     admin = f.new_admin()
-    program = run(admin.ctx, course_programs.create_program, title="Warehouse pathway")
+    program = run(admin.ctx, course_programs.do_create_program, title="Warehouse pathway")
     new_course(admin.ctx, program_id=str(program.id))
     (view,) = [p for p in run(admin.ctx, course_programs.list_programs) if p.id == str(program.id)]
     assert view.title == "Warehouse pathway" and view.courses == 1
     with pytest.raises(ValidationFailed):
-        run(admin.ctx, course_programs.create_program, title="  ")
+        run(admin.ctx, course_programs.do_create_program, title="  ")
 
 
 def test_programs_stop_at_the_org_s_limit_and_the_usage_meter_counts_them() -> None:
     admin = f.new_admin()
-    run(admin.ctx, course_programs.create_program, title="Pathway one")
+    run(admin.ctx, course_programs.do_create_program, title="Pathway one")
     with tenant_session(admin.ctx) as session:
-        writes.update_section(
+        writes.do_update_section(
             session, admin.ctx, org_id=admin.org_id, section="limits", values={"max_programs": 1}
         )
         assert seats.usage(session, admin.ctx, org_id=admin.org_id)["max_programs"] == (1, 1)
     with pytest.raises(LimitReached, match="1 of its 1"):
-        run(admin.ctx, course_programs.create_program, title="Pathway two")
+        run(admin.ctx, course_programs.do_create_program, title="Pathway two")
     assert [p.title for p in run(admin.ctx, course_programs.list_programs)] == ["Pathway one"]

@@ -44,7 +44,7 @@ def test_publish_refuses_an_empty_course() -> None:
     with pytest.raises(course_status.PublishRefused) as err:
         publish(admin.ctx, course_id)
     assert "no modules" in err.value.message
-    run(admin.ctx, course_outline.add_module, course_id=course_id, title="Empty one")
+    run(admin.ctx, course_outline.do_add_module, course_id=course_id, title="Empty one")
     with pytest.raises(course_status.PublishRefused) as err:
         publish(admin.ctx, course_id)
     assert "no lessons" in err.value.message
@@ -54,10 +54,10 @@ def test_publish_refuses_an_empty_course() -> None:
 def test_publish_names_the_module_and_lesson_at_fault() -> None:
     admin = f.new_admin()
     course_id, module_id, _text = ready_course(admin.ctx)
-    run(admin.ctx, course_outline.add_module, course_id=course_id, title="Later")
+    run(admin.ctx, course_outline.do_add_module, course_id=course_id, title="Later")
     quiz = run(
         admin.ctx,
-        course_lessons.add_lesson,
+        course_lessons.do_add_lesson,
         course_id=course_id,
         module_id=module_id,
         kind="quiz",
@@ -65,7 +65,7 @@ def test_publish_names_the_module_and_lesson_at_fault() -> None:
     )
     run(
         admin.ctx,
-        course_lessons.add_lesson,
+        course_lessons.do_add_lesson,
         course_id=course_id,
         module_id=module_id,
         kind="file",
@@ -73,7 +73,7 @@ def test_publish_names_the_module_and_lesson_at_fault() -> None:
     )
     run(
         admin.ctx,
-        course_lessons.add_lesson,
+        course_lessons.do_add_lesson,
         course_id=course_id,
         module_id=module_id,
         kind="video",
@@ -92,7 +92,7 @@ def test_publish_names_the_module_and_lesson_at_fault() -> None:
     assert detail(admin.ctx, course_id).problems == reasons
     run(
         admin.ctx,
-        questions.add_question,
+        questions.do_add_question,
         course_id=course_id,
         lesson_id=quiz.id,
         kind="single",
@@ -110,7 +110,7 @@ def test_publish_needs_a_required_lesson() -> None:
     course_id, _module, lesson_id = ready_course(admin.ctx)
     run(
         admin.ctx,
-        course_lessons.set_lesson_required,
+        course_lessons.do_set_lesson_required,
         course_id=course_id,
         lesson_id=lesson_id,
         required=False,
@@ -130,9 +130,9 @@ def test_publish_archive_and_back_to_draft_tell_the_catalog(
     assert course.status == CourseStatus.published and course.published_at is not None
     assert (topic, {"course_id": str(course_id), "status": "published"}) in published
     publish(admin.ctx, course_id)  # a second click changes nothing
-    run(admin.ctx, course_status.archive_course, course_id=course_id)
+    run(admin.ctx, course_status.do_archive_course, course_id=course_id)
     assert detail(admin.ctx, course_id).status == CourseStatus.archived
-    run(admin.ctx, course_status.unpublish_course, course_id=course_id)
+    run(admin.ctx, course_status.do_unpublish_course, course_id=course_id)
     assert detail(admin.ctx, course_id).status == CourseStatus.draft
     assert [p["status"] for t, p in published if t == topic] == ["published", "archived", "draft"]
     with tenant_session(admin.ctx) as session:

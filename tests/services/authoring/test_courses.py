@@ -29,7 +29,7 @@ def test_create_and_update_a_course_records_audit() -> None:
     assert view.price_cents == 2500 and view.certificate_valid_days == 365
     run(
         admin.ctx,
-        courses.update_course,
+        courses.do_update_course,
         course_id=course_id,
         data=base(title="Forklift basics", level="advanced"),
     )
@@ -90,14 +90,14 @@ def test_prerequisites_other_courses_of_the_org_only_and_no_circles() -> None:
     with pytest.raises(ValidationFailed, match="its own prerequisite"):
         run(
             pair.a.ctx,
-            courses.update_course,
+            courses.do_update_course,
             course_id=first,
             data=base(prerequisite_ids=[str(first)]),
         )
     with pytest.raises(ValidationFailed, match="circle"):
         run(
             pair.a.ctx,
-            courses.update_course,
+            courses.do_update_course,
             course_id=first,
             data=base(prerequisite_ids=[str(second)]),
         )

@@ -49,12 +49,12 @@ def run(ctx: OrgContext, fn: Callable[..., Any], **kwargs: Any) -> Any:
 
 def lessons(ctx: OrgContext) -> tuple[uuid.UUID, dict[str, uuid.UUID]]:
     """A draft course with one lesson of each kind."""
-    course = run(ctx, courses.create_course, data={"title": "Media course"})
-    module = run(ctx, course_outline.add_module, course_id=course.id, title="M")
+    course = run(ctx, courses.do_create_course, data={"title": "Media course"})
+    module = run(ctx, course_outline.do_add_module, course_id=course.id, title="M")
     ids = {
         kind: run(
             ctx,
-            course_lessons.add_lesson,
+            course_lessons.do_add_lesson,
             course_id=course.id,
             module_id=module.id,
             kind=kind,
@@ -126,7 +126,7 @@ def attach(
 ) -> Any:
     return run(
         ctx,
-        media.attach_media,
+        media.do_attach_media,
         course_id=course_id,
         lesson_id=lesson_id,
         source=source,
@@ -443,7 +443,7 @@ def test_remove_media_deletes_the_object() -> None:
     admin = f.new_admin()
     course_id, ids = lessons(admin.ctx)
     key = attach(admin.ctx, course_id, ids["file"], samples.pdf(), "a.pdf").media_key
-    lesson = run(admin.ctx, media.remove_media, course_id=course_id, lesson_id=ids["file"])
+    lesson = run(admin.ctx, media.do_remove_media, course_id=course_id, lesson_id=ids["file"])
     assert lesson.media_key == "" and not storage.get_storage().exists(key)
     problems = run(admin.ctx, course_status.publish_problems, course_id=course_id)
     assert any("“file”" in p and "has no file" in p for p in problems)
@@ -452,22 +452,22 @@ def test_remove_media_deletes_the_object() -> None:
 def test_cover_images_by_content_and_replaced() -> None:
     admin = f.new_admin()
     course_id, _ids = lessons(admin.ctx)
-    course = run(admin.ctx, media.set_cover, course_id=course_id, data=samples.png())
+    course = run(admin.ctx, media.do_set_cover, course_id=course_id, data=samples.png())
     first = course.cover_key
     assert first.startswith(f"public/org/{admin.org_id}/courses/{course_id}/cover-")
     assert storage.get_storage().get(first)[1] == "image/png"
     for bad in (b"<svg onload='alert(1)'/>", samples.pdf()):
         with pytest.raises(ValidationFailed) as err:
-            run(admin.ctx, media.set_cover, course_id=course_id, data=bad)
+            run(admin.ctx, media.do_set_cover, course_id=course_id, data=bad)
         assert err.value.field == "cover"
     with pytest.raises(ValidationFailed, match="larger than 5 MB"):
         run(
             admin.ctx,
-            media.set_cover,
+            media.do_set_cover,
             course_id=course_id,
             data=samples.png() + b"\x00" * 5 * media.MB,
         )
-    course = run(admin.ctx, media.set_cover, course_id=course_id, data=samples.png())
+    course = run(admin.ctx, media.do_set_cover, course_id=course_id, data=samples.png())
     assert course.cover_key != first and not storage.get_storage().exists(first)
     view = run(admin.ctx, course_views.course_detail_for_editor, course_id=course_id)
     assert view.cover_url == f"/files/{course.cover_key}"

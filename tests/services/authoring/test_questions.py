@@ -22,7 +22,7 @@ def _quiz(ctx: OrgContext) -> tuple[uuid.UUID, uuid.UUID]:
     course_id, module_id, _ = ready_course(ctx)
     quiz = run(
         ctx,
-        course_lessons.add_lesson,
+        course_lessons.do_add_lesson,
         course_id=course_id,
         module_id=module_id,
         kind="quiz",
@@ -54,7 +54,7 @@ def test_question_rules(
     with pytest.raises(ValidationFailed) as err:
         run(
             admin.ctx,
-            questions.add_question,
+            questions.do_add_question,
             course_id=course_id,
             lesson_id=quiz_id,
             kind=kind,
@@ -73,7 +73,7 @@ def test_questions_add_edit_move_delete() -> None:
     def add(prompt: str, **kw: Any) -> Any:
         return run(
             admin.ctx,
-            questions.add_question,
+            questions.do_add_question,
             course_id=course_id,
             lesson_id=quiz_id,
             prompt=prompt,
@@ -84,10 +84,16 @@ def test_questions_add_edit_move_delete() -> None:
     q2 = add("Pick some", kind="multiple", options=["A", "B", "C"], answer=[0, 2])
     q3 = add("Say it", kind="short", answer=["Blue", "blue ", "azure"])
     assert q3.answer == ["Blue", "azure"]
-    run(admin.ctx, questions.move_question, course_id=course_id, question_id=q3.id, direction="up")
     run(
         admin.ctx,
-        questions.update_question,
+        questions.do_move_question,
+        course_id=course_id,
+        question_id=q3.id,
+        direction="up",
+    )
+    run(
+        admin.ctx,
+        questions.do_update_question,
         course_id=course_id,
         question_id=q1.id,
         kind="single",
@@ -97,7 +103,7 @@ def test_questions_add_edit_move_delete() -> None:
         points=5,
         explanation="Because.",
     )
-    run(admin.ctx, questions.delete_question, course_id=course_id, question_id=q2.id)
+    run(admin.ctx, questions.do_delete_question, course_id=course_id, question_id=q2.id)
     quiz = next(
         lsn
         for lsn in detail(admin.ctx, course_id).modules[0].lessons
@@ -112,7 +118,7 @@ def test_questions_add_edit_move_delete() -> None:
     with pytest.raises(ValidationFailed, match="quiz lessons"):
         run(
             admin.ctx,
-            questions.add_question,
+            questions.do_add_question,
             course_id=course_id,
             lesson_id=text_lesson.id,
             kind="short",

@@ -31,7 +31,7 @@ pytestmark = pytest.mark.usefixtures("backend")
 def send(ctx: OrgContext, **kw: Any) -> announcements.Sent:
     values: dict[str, Any] = {"title": "Fire drill", "body": "At noon, meet outside."} | kw
     with tenant_session(ctx) as session:
-        return announcements.send(session, ctx, **values)
+        return announcements.do_send_announcement(session, ctx, **values)
 
 
 def received(announcement_id: str, org_id: uuid.UUID) -> list[uuid.UUID]:
@@ -115,7 +115,7 @@ def test_deactivated_members_are_left_out(org: Org) -> None:
                 )
             )
         ).one()
-        members.set_active(session, org.admin.ctx, membership.id, False)
+        members.do_set_active(session, org.admin.ctx, membership.id, False)
     sent = send(org.admin.ctx, audience="role", role=Role.learner)
     assert received(sent.id, org.admin.org_id) == ids(org.learner, org.pending)
 

@@ -17,7 +17,15 @@ from sqlalchemy import event
 from app.models.audit import AuditEvent
 from app.models.chat import ChannelKind
 from app.models.user import Role
-from app.services.comms import chat_access, chat_channels, chat_courses, chat_list, notifications
+from app.services.comms import (
+    chat_access,
+    chat_channels,
+    chat_courses,
+    chat_history,
+    chat_list,
+    chat_mutes,
+    notifications,
+)
 from app.services.comms import chat_messages as msgs
 from app.services.config import writes
 from app.services.core import topics
@@ -48,12 +56,12 @@ def general(ctx: OrgContext) -> str:
     return str(run(ctx, chat_channels.org_channel).id)
 
 
-def post(ctx: OrgContext, channel_id: str, body: str, **kw: Any) -> msgs.MessageRow:
-    return run(ctx, msgs.post_message, channel_id=channel_id, body=body, **kw)
+def post(ctx: OrgContext, channel_id: str, body: str, **kw: Any) -> chat_history.MessageRow:
+    return run(ctx, msgs.do_post_message, channel_id=channel_id, body=body, **kw)
 
 
 def bodies(ctx: OrgContext, channel_id: str) -> list[str]:
-    return [r.body for r in run(ctx, msgs.history, channel_id=channel_id, limit=100).rows]
+    return [r.body for r in run(ctx, chat_history.history, channel_id=channel_id, limit=100).rows]
 
 
 def listed(ctx: OrgContext) -> dict[str, chat_list.ChannelRow]:
@@ -133,7 +141,7 @@ def test_course_channel_is_for_enrolled_learners_and_course_staff_only() -> None
         with pytest.raises(NotFound):
             run(stranger.ctx, chat_courses.course_channel, course_id=course.course_id)
         with pytest.raises(NotFound):
-            run(stranger.ctx, msgs.history, channel_id=channel_id)
+            run(stranger.ctx, chat_history.history, channel_id=channel_id)
         with pytest.raises(NotFound):
             post(stranger.ctx, channel_id, "let me in")
 
@@ -164,42 +172,45 @@ def test_interest_channels_join_leave_archive(roomy: None) -> None:
     ana = f.invite_and_accept_member(admin.ctx, Role.learner)
     ben = f.invite_and_accept_member(admin.ctx, Role.learner)
     channel = run(
-        ana.ctx, chat_channels.create_interest_channel, name="  Night   shift ", description="Owls"
+        ana.ctx,
+        chat_channels.do_create_interest_channel,
+        name="  Night   shift ",
+        description="Owls",
     )
     cid = str(channel.id)
     assert channel.name == "Night shift"
     assert listed(ana.ctx)[cid].kind == ChannelKind.interest
     with pytest.raises(Conflict) as dup:
-        run(ben.ctx, chat_channels.create_interest_channel, name="night shift")
+        run(ben.ctx, chat_channels.do_create_interest_channel, name="night shift")
     assert dup.value.field == "name"
     with pytest.raises(ValidationFailed):
-        run(ben.ctx, chat_channels.create_interest_channel, name="   ")
+        run(ben.ctx, chat_channels.do_create_interest_channel, name="   ")
 
     # Ben can find and read it, but posts only once he joined
     assert cid in {r.id for r in run(ben.ctx, chat_list.browse_interest_channels)}
     assert cid not in listed(ben.ctx)
     post(ana.ctx, cid, "Coffee at 2am?")
     assert bodies(ben.ctx, cid) == ["Coffee at 2am?"]
-    run(ben.ctx, chat_list.mark_read, channel_id=cid)  # reading it does not join him
+    run(ben.ctx, chat_list.do_mark_read, channel_id=cid)  # reading it does not join him
     assert cid not in listed(ben.ctx)
     with tenant_session(ana.ctx) as session:
         room = chat_access.access_channel(session, ana.ctx, cid).channel
         assert chat_access.member_count(session, ana.ctx, room) == 1  # Ana only
     with pytest.raises(PermissionDenied, match="Join it again"):
         post(ben.ctx, cid, "me too")
-    run(ben.ctx, chat_channels.join_channel, channel_id=cid)
+    run(ben.ctx, chat_channels.do_join_channel, channel_id=cid)
     post(ben.ctx, cid, "me too")
     assert cid in listed(ben.ctx)
 
     # ... and after leaving, posting is refused again
-    run(ben.ctx, chat_channels.leave_channel, channel_id=cid)
+    run(ben.ctx, chat_channels.do_leave_channel, channel_id=cid)
     with pytest.raises(PermissionDenied, match="You left this channel"):
         post(ben.ctx, cid, "one more")
     assert cid not in listed(ben.ctx)
 
     with pytest.raises(PermissionDenied):
-        run(ana.ctx, chat_channels.archive_channel, channel_id=cid)
-    run(admin.ctx, chat_channels.archive_channel, channel_id=cid)
+        run(ana.ctx, chat_channels.do_archive_channel, channel_id=cid)
+    run(admin.ctx, chat_channels.do_archive_channel, channel_id=cid)
     with pytest.raises(PermissionDenied, match="archived"):
         post(ana.ctx, cid, "hello?")
     assert cid not in listed(ana.ctx)
@@ -210,15 +221,15 @@ def test_a_removed_member_can_neither_read_nor_rejoin(roomy: None) -> None:
     admin = f.new_admin()
     ana = f.invite_and_accept_member(admin.ctx, Role.learner)
     ben = f.invite_and_accept_member(admin.ctx, Role.learner)
-    cid = str(run(ana.ctx, chat_channels.create_interest_channel, name="Gardening").id)
-    run(ben.ctx, chat_channels.join_channel, channel_id=cid)
+    cid = str(run(ana.ctx, chat_channels.do_create_interest_channel, name="Gardening").id)
+    run(ben.ctx, chat_channels.do_join_channel, channel_id=cid)
     with pytest.raises(PermissionDenied):
-        run(ana.ctx, chat_channels.remove_member, channel_id=cid, user_id=ben.user_id)
-    run(admin.ctx, chat_channels.remove_member, channel_id=cid, user_id=ben.user_id)
+        run(ana.ctx, chat_channels.do_remove_member, channel_id=cid, user_id=ben.user_id)
+    run(admin.ctx, chat_channels.do_remove_member, channel_id=cid, user_id=ben.user_id)
     for attempt in (
         lambda: post(ben.ctx, cid, "hi"),
-        lambda: run(ben.ctx, msgs.history, channel_id=cid),
-        lambda: run(ben.ctx, chat_channels.join_channel, channel_id=cid),
+        lambda: run(ben.ctx, chat_history.history, channel_id=cid),
+        lambda: run(ben.ctx, chat_channels.do_join_channel, channel_id=cid),
     ):
         with pytest.raises(NotFound):
             attempt()
@@ -237,8 +248,10 @@ def test_direct_messages_between_two_members_of_one_org_only() -> None:
     ana = f.invite_and_accept_member(admin.ctx, Role.learner, full_name="Ana Alvarez")
     ben = f.invite_and_accept_member(admin.ctx, Role.learner, full_name="Ben Brook")
     cy = f.invite_and_accept_member(admin.ctx, Role.learner)
-    dm = run(ana.ctx, chat_channels.open_direct, user_id=ben.user_id)
-    assert run(ben.ctx, chat_channels.open_direct, user_id=ana.user_id).id == dm.id  # one per pair
+    dm = run(ana.ctx, chat_channels.do_open_direct, user_id=ben.user_id)
+    assert (
+        run(ben.ctx, chat_channels.do_open_direct, user_id=ana.user_id).id == dm.id
+    )  # one per pair
     cid = str(dm.id)
     post(ana.ctx, cid, "psst")
     assert bodies(ben.ctx, cid) == ["psst"]
@@ -248,17 +261,17 @@ def test_direct_messages_between_two_members_of_one_org_only() -> None:
     for third in (cy, admin):
         assert cid not in listed(third.ctx)
         with pytest.raises(NotFound):
-            run(third.ctx, msgs.history, channel_id=cid)
+            run(third.ctx, chat_history.history, channel_id=cid)
     with pytest.raises(ValidationFailed):
-        run(ana.ctx, chat_channels.open_direct, user_id=ana.user_id)
+        run(ana.ctx, chat_channels.do_open_direct, user_id=ana.user_id)
     # someone of another org (or a made-up id) cannot be messaged
     other = f.new_admin()
     with pytest.raises(NotFound):
-        run(other.ctx, chat_channels.open_direct, user_id=ana.user_id)
+        run(other.ctx, chat_channels.do_open_direct, user_id=ana.user_id)
     with pytest.raises(NotFound):
-        run(ana.ctx, chat_channels.open_direct, user_id=other.user_id)
+        run(ana.ctx, chat_channels.do_open_direct, user_id=other.user_id)
     with pytest.raises(NotFound):
-        run(ana.ctx, chat_channels.open_direct, user_id="not-an-id")
+        run(ana.ctx, chat_channels.do_open_direct, user_id="not-an-id")
 
 
 def test_find_people_lists_active_members_of_the_org_only() -> None:
@@ -353,14 +366,14 @@ def test_edit_own_message_only(roomy: None) -> None:
     learner = f.invite_and_accept_member(admin.ctx, Role.learner)
     gid = general(admin.ctx)
     mine = post(learner.ctx, gid, "helo")
-    edited = run(learner.ctx, msgs.edit_message, message_id=mine.id, body="hello")
+    edited = run(learner.ctx, msgs.do_edit_message, message_id=mine.id, body="hello")
     assert edited.body == "hello" and edited.edited
     with pytest.raises(PermissionDenied, match="your own"):
-        run(admin.ctx, msgs.edit_message, message_id=mine.id, body="hijacked")
+        run(admin.ctx, msgs.do_edit_message, message_id=mine.id, body="hijacked")
     with pytest.raises(ValidationFailed):
-        run(learner.ctx, msgs.edit_message, message_id=mine.id, body="  ")
+        run(learner.ctx, msgs.do_edit_message, message_id=mine.id, body="  ")
     with pytest.raises(ValidationFailed):
-        run(learner.ctx, msgs.edit_message, message_id=mine.id, body="x" * 20_000)
+        run(learner.ctx, msgs.do_edit_message, message_id=mine.id, body="x" * 20_000)
     assert bodies(admin.ctx, gid) == ["hello"]
 
 
@@ -372,13 +385,13 @@ def test_delete_own_and_moderators_delete_any_which_is_audited(roomy: None) -> N
     a1 = post(ana.ctx, gid, "first")
     a2 = post(ana.ctx, gid, "second")
     with pytest.raises(PermissionDenied):
-        run(ben.ctx, msgs.delete_message, message_id=a1.id)
-    run(ana.ctx, msgs.delete_message, message_id=a1.id)
-    run(admin.ctx, msgs.delete_message, message_id=a2.id)
-    rows = run(ben.ctx, msgs.history, channel_id=gid).rows
+        run(ben.ctx, msgs.do_delete_message, message_id=a1.id)
+    run(ana.ctx, msgs.do_delete_message, message_id=a1.id)
+    run(admin.ctx, msgs.do_delete_message, message_id=a2.id)
+    rows = run(ben.ctx, chat_history.history, channel_id=gid).rows
     assert [(r.deleted, r.body) for r in rows] == [(True, ""), (True, "")]
     with pytest.raises(ValidationFailed):
-        run(ana.ctx, msgs.edit_message, message_id=a1.id, body="back")
+        run(ana.ctx, msgs.do_edit_message, message_id=a1.id, body="back")
     with tenant_session(admin.ctx) as session:
         events = session.exec(
             scoped(admin.ctx, AuditEvent).where(AuditEvent.action == "chat.message_deleted")
@@ -393,17 +406,23 @@ def test_a_muted_member_is_refused_until_the_mute_ends(roomy: None) -> None:
     other = f.invite_and_accept_member(admin.ctx, Role.learner)
     gid = general(admin.ctx)
     with pytest.raises(PermissionDenied):
-        run(other.ctx, msgs.mute_member, channel_id=gid, user_id=learner.user_id, minutes=5)
+        run(
+            other.ctx, chat_mutes.do_mute_member, channel_id=gid, user_id=learner.user_id, minutes=5
+        )
     with pytest.raises(ValidationFailed):
-        run(staff.ctx, msgs.mute_member, channel_id=gid, user_id=learner.user_id, minutes=0)
+        run(
+            staff.ctx, chat_mutes.do_mute_member, channel_id=gid, user_id=learner.user_id, minutes=0
+        )
     with pytest.raises(PermissionDenied, match="Moderators"):
-        run(staff.ctx, msgs.mute_member, channel_id=gid, user_id=admin.user_id, minutes=5)
-    until = run(staff.ctx, msgs.mute_member, channel_id=gid, user_id=learner.user_id, minutes=5)
+        run(staff.ctx, chat_mutes.do_mute_member, channel_id=gid, user_id=admin.user_id, minutes=5)
+    until = run(
+        staff.ctx, chat_mutes.do_mute_member, channel_id=gid, user_id=learner.user_id, minutes=5
+    )
     with pytest.raises(PermissionDenied, match=f"until {until:%Y-%m-%d %H:%M} UTC"):
         post(learner.ctx, gid, "let me speak")
     assert run(learner.ctx, chat_list.channel_info, channel_id=gid).muted_until is not None
     post(other.ctx, gid, "others still can")
-    run(staff.ctx, msgs.unmute_member, channel_id=gid, user_id=learner.user_id)
+    run(staff.ctx, chat_mutes.do_unmute_member, channel_id=gid, user_id=learner.user_id)
     post(learner.ctx, gid, "thanks")
     assert bodies(admin.ctx, gid) == ["others still can", "thanks"]
 
@@ -418,10 +437,16 @@ def test_instructors_moderate_course_channels_but_not_general(roomy: None) -> No
     gid = general(admin.ctx)
     in_course = post(learner.ctx, cid, "spam")
     in_general = post(learner.ctx, gid, "spam")
-    run(instructor.ctx, msgs.delete_message, message_id=in_course.id)
+    run(instructor.ctx, msgs.do_delete_message, message_id=in_course.id)
     with pytest.raises(PermissionDenied):
-        run(instructor.ctx, msgs.delete_message, message_id=in_general.id)
-    run(instructor.ctx, msgs.mute_member, channel_id=cid, user_id=learner.user_id, minutes=10)
+        run(instructor.ctx, msgs.do_delete_message, message_id=in_general.id)
+    run(
+        instructor.ctx,
+        chat_mutes.do_mute_member,
+        channel_id=cid,
+        user_id=learner.user_id,
+        minutes=10,
+    )
     with pytest.raises(PermissionDenied, match="muted"):
         post(learner.ctx, cid, "more spam")
     post(learner.ctx, gid, "general is fine")  # muted in that channel only
@@ -432,14 +457,14 @@ def test_history_pages_back_with_a_cursor(roomy: None) -> None:
     gid = general(admin.ctx)
     for i in range(35):
         post(admin.ctx, gid, f"m{i:02d}")
-    first = run(admin.ctx, msgs.history, channel_id=gid, limit=30)
+    first = run(admin.ctx, chat_history.history, channel_id=gid, limit=30)
     assert [r.body for r in first.rows] == [f"m{i:02d}" for i in range(5, 35)]
     assert first.has_more and first.before
-    older = run(admin.ctx, msgs.history, channel_id=gid, limit=30, before=first.before)
+    older = run(admin.ctx, chat_history.history, channel_id=gid, limit=30, before=first.before)
     assert [r.body for r in older.rows] == [f"m{i:02d}" for i in range(5)]
     assert not older.has_more and older.before == ""
     with pytest.raises(ValidationFailed):
-        run(admin.ctx, msgs.history, channel_id=gid, before="garbage")
+        run(admin.ctx, chat_history.history, channel_id=gid, before="garbage")
 
 
 def test_since_returns_new_edited_and_deleted_messages_for_a_catch_up(roomy: None) -> None:
@@ -447,16 +472,16 @@ def test_since_returns_new_edited_and_deleted_messages_for_a_catch_up(roomy: Non
     gid = general(admin.ctx)
     old = post(admin.ctx, gid, "old")
     shown = post(admin.ctx, gid, "seen")
-    assert {r.id for r in run(admin.ctx, msgs.since, channel_id=gid, after=None)} == {
+    assert {r.id for r in run(admin.ctx, chat_history.since, channel_id=gid, after=None)} == {
         old.id,
         shown.id,
     }
     # long after: nothing new
     later = shown.created + timedelta(minutes=5)
-    assert run(admin.ctx, msgs.since, channel_id=gid, after=later) == []
+    assert run(admin.ctx, chat_history.since, channel_id=gid, after=later) == []
     missed = post(admin.ctx, gid, "missed while offline")
-    run(admin.ctx, msgs.edit_message, message_id=old.id, body="old, edited")
-    got = {r.id: r for r in run(admin.ctx, msgs.since, channel_id=gid, after=shown.created)}
+    run(admin.ctx, msgs.do_edit_message, message_id=old.id, body="old, edited")
+    got = {r.id: r for r in run(admin.ctx, chat_history.since, channel_id=gid, after=shown.created)}
     assert missed.id in got and got[old.id].body == "old, edited"
 
 
@@ -468,10 +493,10 @@ def test_unread_counts_skip_own_and_deleted_and_reset_on_read(roomy: None) -> No
     for i in range(3):
         post(learner.ctx, gid, f"yours {i}")
     gone = post(learner.ctx, gid, "deleted")
-    run(learner.ctx, msgs.delete_message, message_id=gone.id)
+    run(learner.ctx, msgs.do_delete_message, message_id=gone.id)
     assert listed(admin.ctx)[gid].unread == 3
     assert listed(learner.ctx)[gid].unread == 0  # posting marks read
-    run(admin.ctx, chat_list.mark_read, channel_id=gid)
+    run(admin.ctx, chat_list.do_mark_read, channel_id=gid)
     assert listed(admin.ctx)[gid].unread == 0
     post(learner.ctx, gid, "one more")
     assert listed(admin.ctx)[gid].unread == 1
@@ -492,7 +517,7 @@ def test_mentions_notify_people_who_can_read_the_channel_once(roomy: None) -> No
         hits = [n for n in page.rows if n.kind == "chat.mention"]
         assert len(hits) == 1 and hits[0].link == f"/chat/{gid}"
     # editing keeps one notification per person; a newly added name is notified
-    run(admin.ctx, msgs.edit_message, message_id=row.id, body="@Quinn Quill again")
+    run(admin.ctx, msgs.do_edit_message, message_id=row.id, body="@Quinn Quill again")
     assert len([n for n in run(quinn.ctx, notifications.list_for_user).rows]) == 1
     # someone who cannot read the channel is not mentioned
     course = lf.published_course(admin.ctx)
@@ -509,23 +534,23 @@ def test_search_covers_the_channels_one_may_read_only(roomy: None) -> None:
     ben = f.invite_and_accept_member(admin.ctx, Role.learner)
     gid = general(admin.ctx)
     post(ana.ctx, gid, "The Fire DRILL is at noon")
-    dm = str(run(admin.ctx, chat_channels.open_direct, user_id=ben.user_id).id)
+    dm = str(run(admin.ctx, chat_channels.do_open_direct, user_id=ben.user_id).id)
     post(admin.ctx, dm, "secret fire drill plans")
     post(ana.ctx, gid, "100% sure")
-    hits = run(ana.ctx, msgs.search_messages, query="fire drill")
+    hits = run(ana.ctx, chat_history.search_messages, query="fire drill")
     assert [(h.message.body, h.channel_name) for h in hits.rows] == [
         ("The Fire DRILL is at noon", "General")
     ]
-    assert run(ben.ctx, msgs.search_messages, query="FIRE").total == 2
-    assert [h.message.body for h in run(ana.ctx, msgs.search_messages, query="0%").rows] == [
-        "100% sure"
-    ]
+    assert run(ben.ctx, chat_history.search_messages, query="FIRE").total == 2
+    assert [
+        h.message.body for h in run(ana.ctx, chat_history.search_messages, query="0%").rows
+    ] == ["100% sure"]
     with pytest.raises(ValidationFailed):
-        run(ana.ctx, msgs.search_messages, query="f")
+        run(ana.ctx, chat_history.search_messages, query="f")
     with pytest.raises(NotFound):
-        run(ana.ctx, msgs.search_messages, query="fire", channel_id=dm)
+        run(ana.ctx, chat_history.search_messages, query="fire", channel_id=dm)
     other = f.new_admin()
-    assert run(other.ctx, msgs.search_messages, query="fire").total == 0
+    assert run(other.ctx, chat_history.search_messages, query="fire").total == 0
 
 
 def test_changes_are_published_on_the_channel_topic_after_commit(
@@ -534,8 +559,8 @@ def test_changes_are_published_on_the_channel_topic_after_commit(
     admin = f.new_admin()
     gid = general(admin.ctx)
     row = post(admin.ctx, gid, "hi")
-    run(admin.ctx, msgs.edit_message, message_id=row.id, body="hi there")
-    run(admin.ctx, msgs.delete_message, message_id=row.id)
+    run(admin.ctx, msgs.do_edit_message, message_id=row.id, body="hi there")
+    run(admin.ctx, msgs.do_delete_message, message_id=row.id)
     topic = topics.CHANNEL.name(org=admin.org_id, channel=gid)
     assert [(p["message_id"], p["kind"]) for t, p in heard if t == topic] == [
         (row.id, "new"),
@@ -570,11 +595,16 @@ def test_event_channels_are_generic_over_their_subject(roomy: None) -> None:
         name="Spring open day",
     )
     assert again.id == channel.id
-    run(admin.ctx, chat_channels.add_member, channel_id=channel.id, user_id=attendee.user_id)
+    run(
+        admin.ctx,
+        chat_channels.do_add_event_member,
+        channel_id=channel.id,
+        user_id=attendee.user_id,
+    )
     post(attendee.ctx, str(channel.id), "see you there")
     assert str(channel.id) in listed(attendee.ctx)
     with pytest.raises(NotFound):
-        run(absent.ctx, msgs.history, channel_id=channel.id)
+        run(absent.ctx, chat_history.history, channel_id=channel.id)
 
 
 def test_the_chat_switch_refuses_every_service_when_off(roomy: None) -> None:
@@ -583,7 +613,7 @@ def test_the_chat_switch_refuses_every_service_when_off(roomy: None) -> None:
     gid = general(admin.ctx)
     row = post(learner.ctx, gid, "before")
     with tenant_session(admin.ctx) as session:
-        writes.update_section(
+        writes.do_update_section(
             session, admin.ctx, org_id=admin.org_id, section="features", values={"chat": False}
         )
     attempts: list[Callable[[], object]] = [
@@ -591,17 +621,17 @@ def test_the_chat_switch_refuses_every_service_when_off(roomy: None) -> None:
         lambda: run(learner.ctx, chat_channels.org_channel),
         lambda: run(learner.ctx, chat_list.channel_info, channel_id=gid),
         lambda: post(learner.ctx, gid, "after"),
-        lambda: run(learner.ctx, msgs.history, channel_id=gid),
-        lambda: run(learner.ctx, msgs.since, channel_id=gid, after=None),
-        lambda: run(learner.ctx, msgs.search_messages, query="before"),
-        lambda: run(learner.ctx, msgs.edit_message, message_id=row.id, body="x"),
-        lambda: run(learner.ctx, msgs.delete_message, message_id=row.id),
-        lambda: run(learner.ctx, chat_list.mark_read, channel_id=gid),
-        lambda: run(learner.ctx, chat_channels.open_direct, user_id=admin.user_id),
-        lambda: run(learner.ctx, chat_channels.create_interest_channel, name="Off"),
+        lambda: run(learner.ctx, chat_history.history, channel_id=gid),
+        lambda: run(learner.ctx, chat_history.since, channel_id=gid, after=None),
+        lambda: run(learner.ctx, chat_history.search_messages, query="before"),
+        lambda: run(learner.ctx, msgs.do_edit_message, message_id=row.id, body="x"),
+        lambda: run(learner.ctx, msgs.do_delete_message, message_id=row.id),
+        lambda: run(learner.ctx, chat_list.do_mark_read, channel_id=gid),
+        lambda: run(learner.ctx, chat_channels.do_open_direct, user_id=admin.user_id),
+        lambda: run(learner.ctx, chat_channels.do_create_interest_channel, name="Off"),
         lambda: run(learner.ctx, chat_list.find_people, query="admin"),
         lambda: run(
-            admin.ctx, msgs.mute_member, channel_id=gid, user_id=learner.user_id, minutes=5
+            admin.ctx, chat_mutes.do_mute_member, channel_id=gid, user_id=learner.user_id, minutes=5
         ),
     ]
     for attempt in attempts:
@@ -615,7 +645,7 @@ def test_no_direct_messages_to_someone_who_left_the_org(roomy: None) -> None:
     admin = f.new_admin()
     ana = f.invite_and_accept_member(admin.ctx, Role.learner)
     ben = f.invite_and_accept_member(admin.ctx, Role.learner)
-    cid = str(run(ana.ctx, chat_channels.open_direct, user_id=ben.user_id).id)
+    cid = str(run(ana.ctx, chat_channels.do_open_direct, user_id=ben.user_id).id)
     post(ana.ctx, cid, "before")
     with tenant_session(admin.ctx) as session:
         (row,) = [
@@ -623,10 +653,10 @@ def test_no_direct_messages_to_someone_who_left_the_org(roomy: None) -> None:
             for r in members.list_members(session, admin.ctx, page_size=100).rows
             if r.user_id == str(ben.user_id)
         ]
-        members.set_active(session, admin.ctx, row.membership_id, False)
+        members.do_set_active(session, admin.ctx, row.membership_id, False)
     with pytest.raises(PermissionDenied, match="no longer a member"):
         post(ana.ctx, cid, "after")
     with pytest.raises(NotFound):
-        run(ana.ctx, chat_channels.open_direct, user_id=ben.user_id)
+        run(ana.ctx, chat_channels.do_open_direct, user_id=ben.user_id)
     assert bodies(ana.ctx, cid) == ["before"]
     assert [p.name for p in run(ana.ctx, chat_list.find_people, query=ben.email[:10])] == []

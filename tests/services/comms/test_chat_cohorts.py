@@ -14,8 +14,7 @@ import pytest
 from app.models.chat import ChannelKind, ChatMessage
 from app.models.enrollment import Cohort, Enrollment
 from app.models.user import Role
-from app.services.comms import chat_access, chat_channels, chat_courses, chat_list
-from app.services.comms import chat_messages as msgs
+from app.services.comms import chat_access, chat_channels, chat_courses, chat_history, chat_list
 from app.services.core import topics
 from app.services.core.errors import NotFound, PermissionDenied
 from app.services.core.tenancy import OrgContext, scoped, tenant_session
@@ -234,7 +233,7 @@ def test_a_renamed_cohort_is_shown_with_its_new_name() -> None:
 
 def test_the_list_puts_cohorts_after_courses_and_before_interest_channels() -> None:
     w = cohort_world()
-    run(w.instructor.ctx, chat_channels.create_interest_channel, name=f.unique("Aaa"))
+    run(w.instructor.ctx, chat_channels.do_create_interest_channel, name=f.unique("Aaa"))
     kinds = [r.kind for r in run(w.instructor.ctx, chat_list.list_channels)]
     assert kinds == ["org", "course", "cohort", "cohort", "interest"]
     names = [r.name for r in run(w.instructor.ctx, chat_list.list_channels) if r.kind == "cohort"]
@@ -275,7 +274,7 @@ def test_mentions_and_search_stay_inside_the_cohort() -> None:
             scoped(w.admin.ctx, ChatMessage).where(ChatMessage.id == uuid.UUID(row.id))
         ).one()
     assert message.mentions == [str(ben.user_id)]  # cal may not read the channel
-    assert run(ben, msgs.search_messages, query="weld-talk").total == 1
-    assert run(cal, msgs.search_messages, query="weld-talk").total == 0
-    hits = run(w.instructor.ctx, msgs.search_messages, query="weld-talk").rows
+    assert run(ben, chat_history.search_messages, query="weld-talk").total == 1
+    assert run(cal, chat_history.search_messages, query="weld-talk").total == 0
+    hits = run(w.instructor.ctx, chat_history.search_messages, query="weld-talk").rows
     assert [h.channel_name for h in hits] == [f"{w.morning_name} · {w.course.title}"]

@@ -12,7 +12,7 @@ import pytest
 
 from app.models.audit import AuditEvent
 from app.models.user import Role
-from app.services.comms import chat_channels, chat_courses, chat_list
+from app.services.comms import chat_channels, chat_courses, chat_list, chat_mutes
 from app.services.comms import chat_members as cm
 from app.services.comms import chat_messages as msgs
 from app.services.core import topics
@@ -72,7 +72,7 @@ def test_general_lists_every_active_member_by_name_and_not_those_who_left() -> N
             for r in members.list_members(session, admin.ctx, page_size=100).rows
             if r.user_id == str(gone.user_id)
         )
-        members.set_active(session, admin.ctx, row.membership_id, False)
+        members.do_set_active(session, admin.ctx, row.membership_id, False)
     gid = general(admin.ctx)
     page = run(zoe.ctx, cm.list_members, channel_id=gid)
     listed = [r.name for r in page.rows]
@@ -108,7 +108,9 @@ def test_mute_status_is_shown_to_moderators_and_to_the_muted_person_only() -> No
     lee = f.invite_and_accept_member(admin.ctx, Role.learner, full_name="Lee Loud")
     kim = f.invite_and_accept_member(admin.ctx, Role.learner, full_name="Kim Quiet")
     gid = general(admin.ctx)
-    until = run(staff.ctx, msgs.mute_member, channel_id=gid, user_id=lee.user_id, minutes=30)
+    until = run(
+        staff.ctx, chat_mutes.do_mute_member, channel_id=gid, user_id=lee.user_id, minutes=30
+    )
 
     mod = {r.name: r for r in run(staff.ctx, cm.list_members, channel_id=gid).rows}
     assert mod["Lee Loud"].muted_until is not None
@@ -126,7 +128,7 @@ def test_mute_status_is_shown_to_moderators_and_to_the_muted_person_only() -> No
     me = {r.name: r for r in run(lee.ctx, cm.list_members, channel_id=gid).rows}
     assert me["Lee Loud"].muted_until is not None
 
-    run(staff.ctx, msgs.unmute_member, channel_id=gid, user_id=lee.user_id)
+    run(staff.ctx, chat_mutes.do_unmute_member, channel_id=gid, user_id=lee.user_id)
     assert names(staff.ctx, gid, muted_only=True) == []
     actions = audited(admin.ctx)
     assert "chat.member_muted" in actions and "chat.member_unmuted" in actions
@@ -159,12 +161,12 @@ def test_interest_channel_lists_joined_people_only() -> None:
     ben = f.invite_and_accept_member(admin.ctx, Role.learner, full_name="Ben Left")
     cal = f.invite_and_accept_member(admin.ctx, Role.learner, full_name="Cal Removed")
     f.invite_and_accept_member(admin.ctx, Role.learner, full_name="Dee Never")
-    cid = str(run(ana.ctx, chat_channels.create_interest_channel, name=f.unique("Knitting")).id)
+    cid = str(run(ana.ctx, chat_channels.do_create_interest_channel, name=f.unique("Knitting")).id)
     for who in (ben, cal):
-        run(who.ctx, chat_channels.join_channel, channel_id=cid)
+        run(who.ctx, chat_channels.do_join_channel, channel_id=cid)
     assert names(ana.ctx, cid) == ["Ana In", "Ben Left", "Cal Removed"]
-    run(ben.ctx, chat_channels.leave_channel, channel_id=cid)
-    run(admin.ctx, chat_channels.remove_member, channel_id=cid, user_id=cal.user_id)
+    run(ben.ctx, chat_channels.do_leave_channel, channel_id=cid)
+    run(admin.ctx, chat_channels.do_remove_member, channel_id=cid, user_id=cal.user_id)
     assert names(ana.ctx, cid) == ["Ana In"]
     page = run(admin.ctx, cm.list_members, channel_id=cid)
     assert page.moderator and page.can_add
@@ -175,7 +177,7 @@ def test_interest_channel_lists_joined_people_only() -> None:
 def test_direct_channel_lists_the_two_people() -> None:
     admin = f.new_admin()
     ana = f.invite_and_accept_member(admin.ctx, Role.learner, full_name="Ana Pair")
-    cid = str(run(ana.ctx, chat_channels.open_direct, user_id=admin.user_id).id)
+    cid = str(run(ana.ctx, chat_channels.do_open_direct, user_id=admin.user_id).id)
     assert names(ana.ctx, cid) == sorted(["Ana Pair", admin.ctx.full_name], key=str.lower)
 
 
@@ -185,9 +187,9 @@ def test_only_moderators_add_and_adding_lifts_a_removal(
     admin = f.new_admin()
     ana = f.invite_and_accept_member(admin.ctx, Role.learner, full_name="Ana Owner")
     cal = f.invite_and_accept_member(admin.ctx, Role.learner, full_name="Cal Comeback")
-    cid = str(run(ana.ctx, chat_channels.create_interest_channel, name=f.unique("Chess")).id)
+    cid = str(run(ana.ctx, chat_channels.do_create_interest_channel, name=f.unique("Chess")).id)
     with pytest.raises(PermissionDenied):
-        run(ana.ctx, cm.add_member, channel_id=cid, user_id=cal.user_id)
+        run(ana.ctx, cm.do_add_member, channel_id=cid, user_id=cal.user_id)
     with pytest.raises(PermissionDenied):
         run(ana.ctx, cm.people_to_add, channel_id=cid, query="Comeback")
     assert names(admin.ctx, cid) == ["Ana Owner"]
@@ -196,7 +198,7 @@ def test_only_moderators_add_and_adding_lifts_a_removal(
     assert [p.name for p in found] == ["Cal Comeback"]
     assert run(admin.ctx, cm.people_to_add, channel_id=cid, query="Ana Own") == []  # in it
     heard.clear()
-    assert run(admin.ctx, cm.add_member, channel_id=cid, user_id=str(cal.user_id)) == (
+    assert run(admin.ctx, cm.do_add_member, channel_id=cid, user_id=str(cal.user_id)) == (
         "Cal Comeback"
     )
     assert names(admin.ctx, cid) == ["Ana Owner", "Cal Comeback"]
@@ -210,21 +212,21 @@ def test_only_moderators_add_and_adding_lifts_a_removal(
         topics.ChatListChanged().as_message(),
     ) in heard
 
-    run(admin.ctx, chat_channels.remove_member, channel_id=cid, user_id=cal.user_id)
+    run(admin.ctx, chat_channels.do_remove_member, channel_id=cid, user_id=cal.user_id)
     assert run(cal.ctx, cm.lost_channel_notice, channel_id=cid) == (
         "A moderator removed you from this channel."
     )
     assert [p.name for p in run(admin.ctx, cm.people_to_add, channel_id=cid, query="Comeb")] == [
         "Cal Comeback"
     ]
-    run(admin.ctx, cm.add_member, channel_id=cid, user_id=cal.user_id)
+    run(admin.ctx, cm.do_add_member, channel_id=cid, user_id=cal.user_id)
     with tenant_session(cal.ctx) as session:
-        msgs.post_message(session, cal.ctx, channel_id=cid, body="back again")
+        msgs.do_post_message(session, cal.ctx, channel_id=cid, body="back again")
     assert run(cal.ctx, cm.lost_channel_notice, channel_id=cid) == ""
     assert audited(admin.ctx).count("chat.member_added") == 2
 
     heard.clear()
-    run(admin.ctx, cm.add_member, channel_id=cid, user_id=cal.user_id)  # already in: no-op
+    run(admin.ctx, cm.do_add_member, channel_id=cid, user_id=cal.user_id)  # already in: no-op
     assert heard == [] and audited(admin.ctx).count("chat.member_added") == 2
 
 
@@ -234,15 +236,15 @@ def test_adding_is_for_interest_channels_and_active_members_only() -> None:
     other = f.new_admin()
     gid = general(admin.ctx)
     with pytest.raises(ValidationFailed, match="interest channels only"):
-        run(admin.ctx, cm.add_member, channel_id=gid, user_id=learner.user_id)
-    cid = str(run(admin.ctx, chat_channels.create_interest_channel, name=f.unique("Club")).id)
+        run(admin.ctx, cm.do_add_member, channel_id=gid, user_id=learner.user_id)
+    cid = str(run(admin.ctx, chat_channels.do_create_interest_channel, name=f.unique("Club")).id)
     with pytest.raises(NotFound):
-        run(admin.ctx, cm.add_member, channel_id=cid, user_id=other.user_id)  # another org
+        run(admin.ctx, cm.do_add_member, channel_id=cid, user_id=other.user_id)  # another org
     with pytest.raises(NotFound):
-        run(admin.ctx, cm.add_member, channel_id=cid, user_id="not-an-id")
-    run(admin.ctx, chat_channels.archive_channel, channel_id=cid)
+        run(admin.ctx, cm.do_add_member, channel_id=cid, user_id="not-an-id")
+    run(admin.ctx, chat_channels.do_archive_channel, channel_id=cid)
     with pytest.raises(PermissionDenied, match="archived"):
-        run(admin.ctx, cm.add_member, channel_id=cid, user_id=learner.user_id)
+        run(admin.ctx, cm.do_add_member, channel_id=cid, user_id=learner.user_id)
     assert not run(admin.ctx, cm.list_members, channel_id=cid).can_add
 
 
@@ -251,7 +253,7 @@ def test_listing_needs_read_access_to_the_channel() -> None:
     ana = f.invite_and_accept_member(admin.ctx, Role.learner)
     ben = f.invite_and_accept_member(admin.ctx, Role.learner)
     cal = f.invite_and_accept_member(admin.ctx, Role.learner)
-    dm = str(run(ana.ctx, chat_channels.open_direct, user_id=ben.user_id).id)
+    dm = str(run(ana.ctx, chat_channels.do_open_direct, user_id=ben.user_id).id)
     with pytest.raises(NotFound):
         run(cal.ctx, cm.list_members, channel_id=dm)
     course = lf.published_course(admin.ctx)
@@ -292,11 +294,11 @@ def test_muting_a_reader_of_an_interest_channel_does_not_make_them_a_member() ->
     admin = f.new_admin()
     ana = f.invite_and_accept_member(admin.ctx, Role.learner, full_name="Ana Member")
     rex = f.invite_and_accept_member(admin.ctx, Role.learner, full_name="Rex Reader")
-    cid = str(run(ana.ctx, chat_channels.create_interest_channel, name=f.unique("Poetry")).id)
-    run(admin.ctx, msgs.mute_member, channel_id=cid, user_id=rex.user_id, minutes=10)
+    cid = str(run(ana.ctx, chat_channels.do_create_interest_channel, name=f.unique("Poetry")).id)
+    run(admin.ctx, chat_mutes.do_mute_member, channel_id=cid, user_id=rex.user_id, minutes=10)
     assert "Rex Reader" not in names(ana.ctx, cid)
     assert cid not in {r.id for r in run(rex.ctx, chat_list.list_channels)}
-    run(rex.ctx, chat_channels.join_channel, channel_id=cid)  # joining later keeps the mute
+    run(rex.ctx, chat_channels.do_join_channel, channel_id=cid)  # joining later keeps the mute
     assert names(admin.ctx, cid, muted_only=True) == ["Rex Reader"]
     with pytest.raises(PermissionDenied, match="muted you"):
-        run(rex.ctx, msgs.post_message, channel_id=cid, body="hello")
+        run(rex.ctx, msgs.do_post_message, channel_id=cid, body="hello")

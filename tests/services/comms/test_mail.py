@@ -49,7 +49,7 @@ def test_an_invite_is_sent_by_smtp_and_marked_sent(smtp: Inbox) -> None:
     admin = f.new_admin()
     email = f.unique_email("smtp")
     with tenant_session(admin.ctx) as session:
-        invites.create_invite(session, admin.ctx, email=email, role="learner")
+        invites.do_invite(session, admin.ctx, email=email, role="learner")
     (row,) = [r for r in _mail_rows(admin.ctx) if r.to_email == email]
     assert row.status == "pending", "sent before the worker ran"
     outbox.run_due()
@@ -63,7 +63,7 @@ def test_an_invite_is_sent_by_smtp_and_marked_sent(smtp: Inbox) -> None:
 def test_a_password_reset_is_sent_by_smtp(smtp: Inbox) -> None:
     admin = f.new_admin()
     with public_session() as session:
-        auth.request_password_reset(session, email=admin.email)
+        auth.do_request_password_reset(session, email=admin.email)
     outbox.run_due()
     assert any(m["To"] == admin.email and "/reset/" in m.get_payload() for m in smtp.messages)
 
@@ -75,7 +75,7 @@ def test_an_unreachable_smtp_server_is_retried_then_marked_failed_and_keeps_the_
     admin = f.new_admin()
     email = f.unique_email("down")
     with tenant_session(admin.ctx) as session:
-        invites.create_invite(session, admin.ctx, email=email, role="learner")
+        invites.do_invite(session, admin.ctx, email=email, role="learner")
     outbox.run_due()
     (row,) = [r for r in _mail_rows(admin.ctx) if r.to_email == email]
     assert row.status == "pending" and row.error, "the first failure is retried, not final"
@@ -122,7 +122,7 @@ def test_a_job_that_runs_twice_sends_once(smtp: Inbox) -> None:
     admin = f.new_admin()
     email = f.unique_email("once")
     with tenant_session(admin.ctx) as session:
-        invites.create_invite(session, admin.ctx, email=email, role="learner")
+        invites.do_invite(session, admin.ctx, email=email, role="learner")
         job = session.exec(
             mark_scoped(select(OutboxJob).where(OutboxJob.org_id == admin.ctx.org_id))
         ).one()
@@ -137,15 +137,42 @@ def test_without_smtp_mail_is_only_logged() -> None:
     admin = f.new_admin()
     email = f.unique_email("logged")
     with tenant_session(admin.ctx) as session:
-        invites.create_invite(session, admin.ctx, email=email, role="learner")
+        invites.do_invite(session, admin.ctx, email=email, role="learner")
     (row,) = [r for r in _mail_rows(admin.ctx) if r.to_email == email]
     assert row.status == "logged"
+
+
+def test_the_mail_log_links_to_the_page_not_to_the_sentence_s_full_stop() -> None:
+    admin = f.new_admin()
+    email = f.unique_email("linked")
+    with tenant_session(admin.ctx) as session:
+        mail.queue(
+            session,
+            org_id=admin.org_id,
+            to=email,
+            subject="Your certificate",
+            body="Download it from https://guildhall.example/certificates.",
+            kind="certificate",
+        )
+        session.commit()
+    (row,) = [r for r in _mail_rows(admin.ctx) if r.to_email == email]
+    assert row.link == "https://guildhall.example/certificates"
+    assert row.body_text.startswith("Download it from https://guildhall.example/certificates.")
+
+
+def test_an_invite_s_secret_link_never_shows_in_the_mail_log() -> None:
+    admin = f.new_admin()
+    email = f.unique_email("secret")
+    with tenant_session(admin.ctx) as session:
+        invites.do_invite(session, admin.ctx, email=email, role="learner")
+    (row,) = [r for r in _mail_rows(admin.ctx) if r.to_email == email]
+    assert "/invite/" not in row.body_text and "/invite/" not in row.link
 
 
 def test_mail_is_signed_with_the_org_branding(smtp: Inbox) -> None:
     admin = f.new_admin()
     with tenant_session(admin.ctx) as session:
-        writes.update_section(
+        writes.do_update_section(
             session,
             admin.ctx,
             org_id=admin.ctx.org_id,
@@ -154,7 +181,7 @@ def test_mail_is_signed_with_the_org_branding(smtp: Inbox) -> None:
         )
     email = f.unique_email("branded")
     with tenant_session(admin.ctx) as session:
-        invites.create_invite(session, admin.ctx, email=email, role="learner")
+        invites.do_invite(session, admin.ctx, email=email, role="learner")
     outbox.run_due()
     (message,) = [m for m in smtp.messages if m["To"] == email]
     assert message["From"].startswith("Riverbank Skills <")
@@ -167,7 +194,7 @@ def test_without_a_site_name_mail_is_signed_with_the_org_name() -> None:
     admin = f.new_admin()
     email = f.unique_email("plain")
     with tenant_session(admin.ctx) as session:
-        invites.create_invite(session, admin.ctx, email=email, role="learner")
+        invites.do_invite(session, admin.ctx, email=email, role="learner")
     (row,) = [r for r in _mail_rows(admin.ctx) if r.to_email == email]
     assert row.body_text.rstrip().endswith(f"{admin.ctx.org_name} · sent with Guildhall")
 
@@ -175,7 +202,7 @@ def test_without_a_site_name_mail_is_signed_with_the_org_name() -> None:
 def test_a_child_org_signs_with_the_site_name_it_inherits(smtp: Inbox) -> None:
     admin = f.new_admin()
     with tenant_session(admin.ctx) as session:
-        writes.update_section(
+        writes.do_update_section(
             session,
             admin.ctx,
             org_id=admin.ctx.org_id,
@@ -186,7 +213,7 @@ def test_a_child_org_signs_with_the_site_name_it_inherits(smtp: Inbox) -> None:
     parent = f.refresh(admin)
     email = f.unique_email("child")
     with tenant_session(parent.ctx) as session:
-        invites.create_invite(session, parent.ctx, email=email, role="learner", org_id=child.id)
+        invites.do_invite(session, parent.ctx, email=email, role="learner", org_id=child.id)
     outbox.run_due()
     (message,) = [m for m in smtp.messages if m["To"] == email]
     assert message["From"].startswith("Northern Network <")

@@ -45,12 +45,12 @@ def test_list_newest_first_with_unread_count_and_paging() -> None:
         assert (page.total, page.unread) == (3, 3)
         rest = notifications.list_for_user(session, admin.ctx, page=2, page_size=2)
         assert [r.title for r in rest.rows] == ["Note 0"]
-        notifications.mark_read(session, admin.ctx, ids[0])
-        notifications.mark_read(session, admin.ctx, ids[0])  # twice is fine
+        notifications.do_mark_read(session, admin.ctx, ids[0])
+        notifications.do_mark_read(session, admin.ctx, ids[0])  # twice is fine
         assert notifications.unread_count(session, admin.ctx) == 2
         rows = notifications.list_for_user(session, admin.ctx).rows
         assert {r.title: r.read for r in rows} == {"Note 0": True, "Note 1": False, "Note 2": False}
-        assert notifications.mark_all_read(session, admin.ctx) == 2
+        assert notifications.do_mark_all_read(session, admin.ctx) == 2
         assert notifications.unread_count(session, admin.ctx) == 0
 
 
@@ -65,17 +65,17 @@ def test_nobody_reads_or_marks_anyone_elses() -> None:
             titles = [r.title for r in notifications.list_for_user(session, who.ctx).rows]
             assert "For the learner only" not in titles
             with pytest.raises(NotFound):
-                notifications.mark_read(session, who.ctx, secret)
-            notifications.mark_all_read(session, who.ctx)
+                notifications.do_mark_read(session, who.ctx, secret)
+            notifications.do_mark_all_read(session, who.ctx)
     with tenant_session(learner.ctx) as session:
         page = notifications.list_for_user(session, learner.ctx)
         assert [r.title for r in page.rows] == ["For the learner only"]
         assert page.unread == 1  # nobody else marked it
         with pytest.raises(NotFound):
-            notifications.mark_read(session, learner.ctx, mine)
+            notifications.do_mark_read(session, learner.ctx, mine)
         with pytest.raises(NotFound):
-            notifications.mark_read(session, learner.ctx, "not-an-id")
-        notifications.mark_read(session, learner.ctx, secret)
+            notifications.do_mark_read(session, learner.ctx, "not-an-id")
+        notifications.do_mark_read(session, learner.ctx, secret)
         assert notifications.unread_count(session, learner.ctx) == 0
     with tenant_session(admin.ctx) as session:
         assert notifications.unread_count(session, admin.ctx) == 0  # mark_all_read above
@@ -171,16 +171,18 @@ def test_preferences_default_then_saved_and_validated() -> None:
         assert set(notifications.get_preferences(session, admin.ctx)) == set(
             notifications.DEFAULT_EMAIL_KINDS
         )
-        saved = notifications.set_preferences(
+        saved = notifications.do_set_preferences(
             session, admin.ctx, email_kinds=["chat.mention", "announcement", "chat.mention"]
         )
         assert saved == ["chat.mention", "announcement"]  # once each, in registry order
         assert notifications.get_preferences(session, admin.ctx) == saved
         with pytest.raises(ValidationFailed) as refused:
-            notifications.set_preferences(session, admin.ctx, email_kinds=["announcement", "x.y"])
+            notifications.do_set_preferences(
+                session, admin.ctx, email_kinds=["announcement", "x.y"]
+            )
         assert refused.value.field == "email_kinds"
         assert notifications.get_preferences(session, admin.ctx) == saved  # unchanged
-        assert notifications.set_preferences(session, admin.ctx, email_kinds=[]) == []
+        assert notifications.do_set_preferences(session, admin.ctx, email_kinds=[]) == []
         assert notifications.get_preferences(session, admin.ctx) == []
 
 
@@ -188,7 +190,7 @@ def test_preferences_are_per_org() -> None:
     admin = f.new_admin()
     other = f.new_admin()
     with tenant_session(admin.ctx) as session:
-        notifications.set_preferences(session, admin.ctx, email_kinds=["chat.mention"])
+        notifications.do_set_preferences(session, admin.ctx, email_kinds=["chat.mention"])
     with tenant_session(other.ctx) as session:  # another member elsewhere: untouched
         assert "chat.mention" not in notifications.get_preferences(session, other.ctx)
 
@@ -205,7 +207,7 @@ def test_email_goes_out_only_for_the_kinds_chosen() -> None:
     assert "Details" in message.body_text and "/my-learning" in message.body_text
     # The learner changes their mind.
     with tenant_session(learner.ctx) as session:
-        notifications.set_preferences(session, learner.ctx, email_kinds=["chat.mention"])
+        notifications.do_set_preferences(session, learner.ctx, email_kinds=["chat.mention"])
     assert send(admin.ctx, learner.user_id, "announcement")
     assert send(admin.ctx, learner.user_id, "chat.mention")
     assert sorted(m.kind for m in mails(learner.email, admin.org_id)) == [
@@ -268,10 +270,10 @@ def test_kind_filter_unread_only_and_mark_unread() -> None:
         assert [r.kind for r in page.rows] == ["announcement", "announcement"]
         assert (page.total, page.unread) == (2, 3)
         first = page.rows[0].id
-        notifications.mark_read(session, admin.ctx, first)
+        notifications.do_mark_read(session, admin.ctx, first)
         unread = notifications.list_for_user(session, admin.ctx, unread_only=True)
         assert first not in [r.id for r in unread.rows] and unread.total == 2
-        notifications.mark_unread(session, admin.ctx, first)
+        notifications.do_mark_unread(session, admin.ctx, first)
         assert notifications.unread_count(session, admin.ctx) == 3
         assert notifications.list_for_user(session, admin.ctx, kind="nope").total == 0
 
@@ -281,9 +283,9 @@ def test_nobody_marks_anyone_elses_unread() -> None:
     send(t.a.ctx, t.a.user_id, "announcement")
     with tenant_session(t.a.ctx) as session:
         (row,) = notifications.list_for_user(session, t.a.ctx).rows
-        notifications.mark_read(session, t.a.ctx, row.id)
+        notifications.do_mark_read(session, t.a.ctx, row.id)
     with tenant_session(t.b.ctx) as session, pytest.raises(NotFound):
-        notifications.mark_unread(session, t.b.ctx, row.id)
+        notifications.do_mark_unread(session, t.b.ctx, row.id)
     with tenant_session(t.a.ctx) as session:
         assert notifications.unread_count(session, t.a.ctx) == 0
 

@@ -22,7 +22,7 @@ def family() -> tuple[f.SignedIn, uuid.UUID, str]:
 def update(ctx: OrgContext, org_id: uuid.UUID, section: str, **values: Any) -> None:
     """`update_section` in a session of its own (committed)."""
     with tenant_session(ctx) as session:
-        writes.update_section(session, ctx, org_id=org_id, section=section, values=values)
+        writes.do_update_section(session, ctx, org_id=org_id, section=section, values=values)
 
 
 def view_of(ctx: OrgContext, org_id: uuid.UUID) -> inheritance.SectionsView:

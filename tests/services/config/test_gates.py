@@ -54,7 +54,7 @@ def test_license_allows_learning_always_and_admin_only_when_not_restricted() -> 
         assert gates.license_allows(session, admin.org_id, "billing")
         assert not gates.license_allows(session, admin.org_id, "admin")
         with pytest.raises(PermissionDenied) as refused:
-            writes.update_section(
+            writes.do_update_section(
                 session, admin.ctx, org_id=admin.org_id, section="features", values={"chat": False}
             )
     assert "restricted" in refused.value.message

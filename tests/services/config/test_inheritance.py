@@ -48,7 +48,7 @@ def test_child_override_wins_and_reset_returns_to_inherited() -> None:
     assert (chat.value, chat.source, chat.overridden) == (True, "own", True)
 
     with tenant_session(parent.ctx) as session:
-        config = writes.reset_override(
+        config = writes.do_reset_override(
             session, parent.ctx, org_id=child_id, section="features", field="chat"
         )
     assert config.features.chat is False

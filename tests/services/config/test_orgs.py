@@ -90,11 +90,11 @@ def _tree(kind: str = "provider") -> tuple[f.SignedIn, object, object]:
 def test_move_refuses_a_cycle() -> None:
     admin, child, grandchild = _tree()
     with tenant_session(admin.ctx) as session, pytest.raises(ValidationFailed) as err:
-        orgs.move_org(session, admin.ctx, org_id=child.id, new_parent_id=grandchild.id)
+        orgs.do_move_org(session, admin.ctx, org_id=child.id, new_parent_id=grandchild.id)
     assert err.value.field == "parent_id"
     assert "loop" in err.value.message and grandchild.name in err.value.message
     with tenant_session(admin.ctx) as session, pytest.raises(ValidationFailed):
-        orgs.move_org(session, admin.ctx, org_id=child.id, new_parent_id=child.id)
+        orgs.do_move_org(session, admin.ctx, org_id=child.id, new_parent_id=child.id)
     # Nothing moved.
     with tenant_session(admin.ctx) as session:
         assert orgs.get_org(session, admin.ctx, child.id).parent_id == admin.org_id
@@ -105,7 +105,7 @@ def test_move_reparents_inside_the_subtree() -> None:
     other = f.child_org(admin.ctx, kind="provider")
     admin = f.refresh(admin)
     with tenant_session(admin.ctx) as session:
-        moved = orgs.move_org(session, admin.ctx, org_id=grandchild.id, new_parent_id=other.id)
+        moved = orgs.do_move_org(session, admin.ctx, org_id=grandchild.id, new_parent_id=other.id)
     assert moved.parent_id == other.id
     with tenant_session(admin.ctx) as session:
         tree = {n.id: n.parent_id for n in orgs.org_tree(session, admin.ctx)}
@@ -122,10 +122,10 @@ def test_move_refuses_a_name_clash_and_bad_nesting() -> None:
     f.child_org(admin.ctx, kind="local", name=name, parent_id=south.id)
     admin = f.refresh(admin)
     with tenant_session(admin.ctx) as session, pytest.raises(Conflict) as err:
-        orgs.move_org(session, admin.ctx, org_id=a.id, new_parent_id=south.id)
+        orgs.do_move_org(session, admin.ctx, org_id=a.id, new_parent_id=south.id)
     assert "already has an organization named" in err.value.message
     with tenant_session(admin.ctx) as session, pytest.raises(ValidationFailed) as bad:
-        orgs.move_org(session, admin.ctx, org_id=north.id, new_parent_id=south.id)
+        orgs.do_move_org(session, admin.ctx, org_id=north.id, new_parent_id=south.id)
     assert bad.value.field == "kind"
 
 
@@ -156,17 +156,62 @@ def test_child_admin_cannot_see_or_touch_the_parent() -> None:
         with pytest.raises(NotFound):
             orgs.get_org(session, ctx, parent)
         with pytest.raises(NotFound):
-            orgs.create_child_org(session, ctx, parent_id=parent, name=f.unique("X"), kind="local")
+            orgs.do_create_child_org(
+                session, ctx, parent_id=parent, name=f.unique("X"), kind="local"
+            )
         with pytest.raises(NotFound):
-            orgs.move_org(session, ctx, org_id=parent, new_parent_id=region.id)
+            orgs.do_move_org(session, ctx, org_id=parent, new_parent_id=region.id)
         with pytest.raises(NotFound):
             members.list_members(session, ctx, org_id=parent)
         with pytest.raises(NotFound):
-            invites.create_invite(
+            invites.do_invite(
                 session, ctx, email=f.unique_email("x"), role=Role.learner, org_id=parent
             )
         # Its own org is still fully usable.
         assert orgs.get_org(session, ctx, region.id).id == region.id
+
+
+def test_an_org_page_lists_its_direct_children_a_child_admin_sees_no_sibling() -> None:
+    national = f.new_admin("national")
+    north = f.child_org(national.ctx, kind="regional", name=f.unique("North"))
+    south = f.child_org(national.ctx, kind="regional", name=f.unique("South"))
+    national = f.refresh(national)
+    town = f.child_org(national.ctx, kind="local", parent_id=north.id, name=f.unique("Town"))
+    national = f.refresh(national)
+    with tenant_session(national.ctx) as session:
+        top = orgs.org_detail(session, national.ctx, national.org_id)
+        region = orgs.org_detail(session, national.ctx, north.id)
+    assert sorted(c.id for c in top.children) == sorted([str(north.id), str(south.id)])
+    assert [(c.id, c.kind) for c in region.children] == [(str(town.id), "local")]
+    assert (region.org.name, region.org.kind) == (north.name, "regional")
+
+    south_admin = f.invite_and_accept_member(national.ctx, Role.org_admin, org_id=south.id)
+    with tenant_session(south_admin.ctx) as session:
+        assert orgs.org_detail(session, south_admin.ctx, south.id).children == []
+        with pytest.raises(NotFound):
+            orgs.org_detail(session, south_admin.ctx, north.id)
+        with pytest.raises(NotFound):
+            orgs.org_detail(session, south_admin.ctx, national.org_id)
+
+
+def test_the_org_picker_offers_the_subtree_to_org_admins_and_one_org_to_staff() -> None:
+    national = f.new_admin("national")
+    north = f.child_org(national.ctx, kind="regional", name=f.unique("North"))
+    national = f.refresh(national)
+    with tenant_session(national.ctx) as session:
+        mine = orgs.org_picker(session, national.ctx, None)
+        chosen = orgs.org_picker(session, national.ctx, str(north.id))
+    assert mine.org.id == str(national.org_id)
+    assert mine.choices == [
+        (str(national.org_id), national.ctx.org_name),
+        (str(north.id), f"— {north.name}"),
+    ]
+    assert (chosen.org.id, chosen.org.name) == (str(north.id), north.name)
+
+    staff = f.invite_and_accept_member(national.ctx, Role.staff)
+    with tenant_session(staff.ctx) as session:
+        theirs = orgs.org_picker(session, staff.ctx, None)
+    assert theirs.choices == [(str(national.org_id), national.ctx.org_name)]
 
 
 def test_switch_between_two_memberships() -> None:
@@ -174,7 +219,7 @@ def test_switch_between_two_memberships() -> None:
     b = f.new_admin()
     # B's admin is also invited into A as an instructor, and links the existing account.
     _, token = f.invite(a.ctx, Role.instructor, email=b.email)
-    invites.accept(token, signed_in_user_id=b.user_id)
+    invites.do_accept_invite(token, signed_in_user_id=b.user_id)
 
     with public_session() as session:
         choices = auth.user_orgs(session, b.user_id)
@@ -185,13 +230,13 @@ def test_switch_between_two_memberships() -> None:
 
     assert b.ctx.org_id == b.org_id
     with tenant_session(b.ctx) as session:
-        auth.switch_org(session, b.ctx, str(a.org_id))
+        auth.do_switch_org(session, b.ctx, str(a.org_id))
     ctx = f.context(b.token)
     assert (ctx.org_id, ctx.role) == (a.org_id, Role.instructor)
     assert b.org_id not in ctx.org_ids
 
     with tenant_session(ctx) as session:
-        auth.switch_org(session, ctx, b.org_id)
+        auth.do_switch_org(session, ctx, b.org_id)
     back = f.context(b.token)
     assert (back.org_id, back.role) == (b.org_id, Role.org_admin)
 
@@ -201,5 +246,5 @@ def test_switch_to_an_org_you_do_not_belong_to_is_not_found() -> None:
     region = f.child_org(t.a.ctx)
     for target in (t.b.org_id, region.id, "not-a-uuid"):
         with tenant_session(t.a.ctx) as session, pytest.raises(NotFound):
-            auth.switch_org(session, t.a.ctx, target)
+            auth.do_switch_org(session, t.a.ctx, target)
     assert f.context(t.a.token).org_id == t.a.org_id

@@ -64,7 +64,7 @@ def test_invalid_values_are_refused_with_the_field_and_nothing_is_saved(
         tenant_session(admin.ctx) as session,
         pytest.raises(ValidationFailed) as refused,
     ):
-        writes.update_section(
+        writes.do_update_section(
             session, admin.ctx, org_id=admin.org_id, section=section, values={**extra, **values}
         )
     assert refused.value.field == field
@@ -79,7 +79,7 @@ def test_invalid_values_are_refused_with_the_field_and_nothing_is_saved(
 def test_license_section_is_read_only() -> None:
     admin = f.new_admin()
     with tenant_session(admin.ctx) as session, pytest.raises(ValidationFailed) as refused:
-        writes.update_section(
+        writes.do_update_section(
             session, admin.ctx, org_id=admin.org_id, section="license", values={"state": "active"}
         )
     assert refused.value.field == "license"
@@ -109,7 +109,7 @@ def test_parent_cannot_drop_a_custom_source_a_child_still_uses() -> None:
     update(parent.ctx, parent.org_id, "funding", custom=custom, sources=["county_fund"])
     update(parent.ctx, child_id, "funding", sources=["county_fund", "wioa"])
     with tenant_session(parent.ctx) as session, pytest.raises(ValidationFailed) as refused:
-        writes.update_section(
+        writes.do_update_section(
             session,
             parent.ctx,
             org_id=parent.org_id,
@@ -136,7 +136,7 @@ def test_change_is_audited_with_before_and_after_and_bumps_the_version(peek: Any
     assert event.detail["after"] == {"primary_color": "grass", "site_name": "Riverside"}
 
     with tenant_session(admin.ctx) as session:
-        writes.reset_override(
+        writes.do_reset_override(
             session, admin.ctx, org_id=admin.org_id, section="branding", field="site_name"
         )
         (reset,) = audit.list_events(session, admin.ctx, action="config.reset").rows
@@ -162,7 +162,7 @@ def test_child_admin_cannot_edit_or_read_the_parent() -> None:
     child_admin = f.invite_and_accept_member(parent.ctx, Role.org_admin, org_id=child_id)
     with tenant_session(child_admin.ctx) as session:
         with pytest.raises(NotFound):
-            writes.update_section(
+            writes.do_update_section(
                 session,
                 child_admin.ctx,
                 org_id=parent.org_id,
@@ -170,7 +170,7 @@ def test_child_admin_cannot_edit_or_read_the_parent() -> None:
                 values={"chat": False},
             )
         with pytest.raises(NotFound):
-            writes.reset_override(
+            writes.do_reset_override(
                 session, child_admin.ctx, org_id=parent.org_id, section="features", field="chat"
             )
         with pytest.raises(NotFound):
@@ -194,7 +194,7 @@ def test_other_roles_cannot_edit_or_read(role: str) -> None:
     member = f.invite_and_accept(admin.ctx, role)
     with tenant_session(member) as session:
         with pytest.raises(PermissionDenied):
-            writes.update_section(
+            writes.do_update_section(
                 session, member, org_id=admin.org_id, section="features", values={"chat": False}
             )
         with pytest.raises(PermissionDenied):
@@ -217,7 +217,7 @@ def test_update_publishes_on_the_config_topic_after_commit(
     ) in published
     published.clear()
     with tenant_session(admin.ctx) as session:
-        writes.reset_override(
+        writes.do_reset_override(
             session, admin.ctx, org_id=admin.org_id, section="features", field="chat"
         )
     assert [t for t, _ in published] == [topics.CONFIG.name(org=admin.org_id)]
@@ -229,7 +229,7 @@ def test_failed_or_refused_update_publishes_nothing(
     parent, child_id, _ = family()
     child_admin = f.invite_and_accept_member(parent.ctx, Role.org_admin, org_id=child_id)
     with tenant_session(parent.ctx) as session, pytest.raises(ValidationFailed):
-        writes.update_section(
+        writes.do_update_section(
             session,
             parent.ctx,
             org_id=parent.org_id,
@@ -237,7 +237,7 @@ def test_failed_or_refused_update_publishes_nothing(
             values={"primary_color": "plaid"},
         )
     with tenant_session(child_admin.ctx) as session, pytest.raises(NotFound):
-        writes.update_section(
+        writes.do_update_section(
             session,
             child_admin.ctx,
             org_id=parent.org_id,
@@ -260,7 +260,7 @@ def test_any_value_is_saved_valid_or_refused_with_its_field() -> None:
             for value in GARBAGE:
                 with tenant_session(admin.ctx) as session:
                     try:
-                        writes.update_section(
+                        writes.do_update_section(
                             session,
                             admin.ctx,
                             org_id=admin.org_id,

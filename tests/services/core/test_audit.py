@@ -28,12 +28,12 @@ def test_the_main_actions_are_recorded_with_actor_ip_and_time() -> None:
     ctx = admin.ctx
     # A failed sign-in from another address.
     with public_session() as session, pytest.raises(ValidationFailed):
-        auth.sign_in(session, email=admin.email, password="Wrong-password-1", ip="198.51.100.9")
+        auth.do_sign_in(session, email=admin.email, password="Wrong-password-1", ip="198.51.100.9")
     email, _ = f.invite(ctx, Role.learner)
     learner = f.invite_and_accept_member(ctx, Role.learner)
     with tenant_session(ctx) as session:
         (row,) = members.list_members(session, ctx, search=learner.email).rows
-        members.change_role(session, ctx, row.membership_id, Role.manager)
+        members.do_change_role(session, ctx, row.membership_id, Role.manager)
     child = f.child_org(ctx, name=f.unique("Audited Child"))
 
     events = _events(ctx)

@@ -188,6 +188,6 @@ def test_the_rules_live_only_in_authz() -> None:
 
     assert chat_access.is_course_staff is authz.is_course_staff
     assert chat_members.moderates is authz.moderates
-    from app.state import chat as chat_state
+    from app.state import chat_rows as chat_state
 
     assert chat_state.ROLE_LABELS is authz.ROLE_LABELS  # one label table

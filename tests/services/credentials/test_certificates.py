@@ -28,7 +28,14 @@ from app.services.comms import notifications
 from app.services.config import cache, inheritance, logo, schema, writes
 from app.services.core.errors import NotFound, PermissionDenied, ValidationFailed
 from app.services.core.tenancy import OrgContext, mark_scoped, tenant_session
-from app.services.credentials import certificates
+from app.services.credentials import (
+    certificate_downloads,
+    certificate_lists,
+    certificate_pdf,
+    certificate_revocation,
+    certificate_verify,
+    certificates,
+)
 from app.services.infra import outbox, storage
 from tests import factories as f
 from tests import learning_factories as lf
@@ -176,7 +183,7 @@ def test_completion_issues_one_certificate_and_one_email_even_when_jobs_run_twic
     assert [r.id for r in rows] == [cert.id]
     assert len(mails_to(learner.email, learner.org_id)) == 1
     with tenant_session(learner.ctx) as session:
-        assert certificates.list_mine(session, learner.ctx)[0].id == str(cert.id)
+        assert certificate_lists.list_mine(session, learner.ctx)[0].id == str(cert.id)
 
 
 def test_the_learner_is_notified_in_app() -> None:
@@ -201,7 +208,7 @@ def test_an_enrollment_that_is_not_completed_gets_no_certificate() -> None:
 
 
 def test_serials_are_unguessable_and_unique() -> None:
-    serials = {certificates.new_serial() for _ in range(2000)}
+    serials = {certificate_verify.new_serial() for _ in range(2000)}
     assert len(serials) == 2000
     assert all(SERIAL.match(s) for s in serials)
     assert len({s[3:7] for s in serials}) > 500  # no shared prefix or counter
@@ -266,24 +273,24 @@ def test_render_pdf_shows_what_a_certificate_shows() -> None:
         enrollment_id=uuid.uuid4(),
         user_id=uuid.uuid4(),
         course_id=uuid.uuid4(),
-        serial=certificates.new_serial(),
+        serial=certificate_verify.new_serial(),
         learner_name="Grace Hopper",
         course_title="Working at height",
         issuer_name="Harbour Training",
         expires_at=utcnow() + timedelta(days=30),
     )
-    data = certificates.render_pdf(cert, schema.Branding(primary_color="teal"))
+    data = certificate_pdf.render_pdf(cert, schema.Branding(primary_color="teal"))
     assert data.startswith(b"%PDF")
     for text in ("Grace Hopper", "Working at height", "Harbour Training", cert.serial):
         assert text.encode() in data, text
     assert b"Certificate of completion" in data and b"Valid until" in data
-    assert certificates.verification_url(cert.serial).encode() in data
+    assert certificate_verify.verification_url(cert.serial).encode() in data
     assert b"REVOKED" not in data
     cert.revoked_at = utcnow()
-    assert b"REVOKED" in certificates.render_pdf(cert, schema.Branding())
+    assert b"REVOKED" in certificate_pdf.render_pdf(cert, schema.Branding())
     # Names outside Latin-1 still render (an embedded Unicode font).
     cert.learner_name = "Zoë 李小龙"
-    assert certificates.render_pdf(cert, schema.Branding()).startswith(b"%PDF")
+    assert certificate_pdf.render_pdf(cert, schema.Branding()).startswith(b"%PDF")
 
 
 def test_pdf_for_owner_and_admin_only() -> None:
@@ -291,15 +298,15 @@ def test_pdf_for_owner_and_admin_only() -> None:
     other = f.invite_and_accept_member(admin.ctx, Role.learner)
     cert = issued(learner.ctx, course)
     with tenant_session(learner.ctx) as session:
-        pdf = certificates.pdf_for(session, learner.ctx, cert.id)
+        pdf = certificate_downloads.pdf_for(session, learner.ctx, cert.id)
     assert pdf.data.startswith(b"%PDF") and pdf.filename.endswith(f"{cert.serial}.pdf")
     assert pdf.filename.startswith("certificate-fire-safety-")
     with tenant_session(admin.ctx) as session:
-        assert certificates.pdf_for(session, admin.ctx, cert.id).data == pdf.data
+        assert certificate_downloads.pdf_for(session, admin.ctx, cert.id).data == pdf.data
     with tenant_session(other.ctx) as session, pytest.raises(NotFound):
-        certificates.pdf_for(session, other.ctx, cert.id)
+        certificate_downloads.pdf_for(session, other.ctx, cert.id)
     with tenant_session(other.ctx) as session, pytest.raises(NotFound):
-        certificates.pdf_for(session, other.ctx, "nonsense")
+        certificate_downloads.pdf_for(session, other.ctx, "nonsense")
 
 
 def test_pdf_is_rendered_when_the_job_has_not_stored_it_yet() -> None:
@@ -310,7 +317,7 @@ def test_pdf_is_rendered_when_the_job_has_not_stored_it_yet() -> None:
         session.commit()
     assert cert is not None and cert.pdf_key == ""
     with tenant_session(learner.ctx) as session:
-        pdf = certificates.pdf_for(session, learner.ctx, cert.id)
+        pdf = certificate_downloads.pdf_for(session, learner.ctx, cert.id)
     assert pdf.data.startswith(b"%PDF") and cert.serial.encode() in pdf.data
 
 
@@ -320,7 +327,7 @@ def test_pdf_is_rendered_when_the_job_has_not_stored_it_yet() -> None:
 def test_verify_valid_revoked_expired_and_unknown() -> None:
     admin, learner, course = world()
     cert = issued(learner.ctx, course)
-    found = certificates.verify(cert.serial)
+    found = certificate_verify.verify(cert.serial)
     assert found is not None and found.status == "valid"
     assert (found.learner_name, found.course_title, found.issuer_name) == (
         "Ada Lovelace",
@@ -329,27 +336,29 @@ def test_verify_valid_revoked_expired_and_unknown() -> None:
     )
     assert found.issued_on == cert.issued_at.date() and found.expires_on is None
     # Typed by hand: spaces and lower case are fine.
-    lowered = certificates.verify(f"  {cert.serial.lower()} ")
+    lowered = certificate_verify.verify(f"  {cert.serial.lower()} ")
     assert lowered is not None and lowered.serial == cert.serial
 
     set_cert(cert, expires_at=utcnow() - timedelta(days=1))
-    expired = certificates.verify(cert.serial)
+    expired = certificate_verify.verify(cert.serial)
     assert expired is not None and expired.status == "expired"
 
     with tenant_session(admin.ctx) as session:
-        certificates.revoke(session, admin.ctx, certificate_id=cert.id, reason="Issued in error")
-    revoked = certificates.verify(cert.serial)
+        certificate_revocation.do_revoke_certificate(
+            session, admin.ctx, certificate_id=cert.id, reason="Issued in error"
+        )
+    revoked = certificate_verify.verify(cert.serial)
     assert revoked is not None and revoked.status == "revoked"
     assert revoked.revoked_on == utcnow().date()
 
     for unknown in ("GH-AAAA-AAAA-AAAA-AAAA", "", "x" * 500, "'; drop table--", "../etc"):
-        assert certificates.verify(unknown) is None
+        assert certificate_verify.verify(unknown) is None
 
 
 def test_verify_reveals_only_the_face_of_the_certificate() -> None:
     _admin, learner, course = world()
     cert = issued(learner.ctx, course)
-    found = certificates.verify(cert.serial)
+    found = certificate_verify.verify(cert.serial)
     assert found is not None
     assert set(found.__dataclass_fields__) == {
         "status",
@@ -377,7 +386,7 @@ def test_the_serial_scope_reads_exactly_one_certificate(backend: Backend) -> Non
     with open_session(Scope(certificate_serial=mine.serial)) as session:
         rows = session.exec(mark_scoped(select(Certificate))).all()
     assert [r.serial for r in rows] == [mine.serial]
-    assert certificates.verify(other.serial) is not None
+    assert certificate_verify.verify(other.serial) is not None
 
 
 # --------------------------------------------------------------------------- lists, revoke
@@ -389,20 +398,22 @@ def test_list_org_search_status_and_paging() -> None:
     a = issued(learner.ctx, course)
     b = issued(second.ctx, course)
     with tenant_session(admin.ctx) as session:
-        everyone = certificates.list_org(session, admin.ctx)
+        everyone = certificate_lists.list_org(session, admin.ctx)
         assert {r.id for r in everyone.rows} == {str(a.id), str(b.id)}
         assert everyone.total == 2
-        found = certificates.list_org(session, admin.ctx, search="kernighan")
+        found = certificate_lists.list_org(session, admin.ctx, search="kernighan")
         assert [r.id for r in found.rows] == [str(b.id)]
-        by_serial = certificates.list_org(session, admin.ctx, search=a.serial.lower())
+        by_serial = certificate_lists.list_org(session, admin.ctx, search=a.serial.lower())
         assert [r.id for r in by_serial.rows] == [str(a.id)]
-        first = certificates.list_org(session, admin.ctx, page_size=1)
-        second_page = certificates.list_org(session, admin.ctx, page=2, page_size=1)
+        first = certificate_lists.list_org(session, admin.ctx, page_size=1)
+        second_page = certificate_lists.list_org(session, admin.ctx, page=2, page_size=1)
         assert first.total == 2 and first.rows[0].id != second_page.rows[0].id
-        certificates.revoke(session, admin.ctx, certificate_id=b.id, reason="Fraud")
-        revoked = certificates.list_org(session, admin.ctx, status="revoked")
+        certificate_revocation.do_revoke_certificate(
+            session, admin.ctx, certificate_id=b.id, reason="Fraud"
+        )
+        revoked = certificate_lists.list_org(session, admin.ctx, status="revoked")
         assert [r.id for r in revoked.rows] == [str(b.id)]
-        valid = certificates.list_org(session, admin.ctx, status="valid")
+        valid = certificate_lists.list_org(session, admin.ctx, status="valid")
         assert [r.id for r in valid.rows] == [str(a.id)]
 
 
@@ -413,10 +424,12 @@ def test_learners_and_staff_cannot_list_or_revoke() -> None:
     for who in (learner, staff):
         with tenant_session(who.ctx) as session:
             with pytest.raises(PermissionDenied):
-                certificates.list_org(session, who.ctx)
+                certificate_lists.list_org(session, who.ctx)
             with pytest.raises(PermissionDenied):
-                certificates.revoke(session, who.ctx, certificate_id=cert.id, reason="Nope")
-    assert certificates.verify(cert.serial).status == "valid"  # type: ignore[union-attr]
+                certificate_revocation.do_revoke_certificate(
+                    session, who.ctx, certificate_id=cert.id, reason="Nope"
+                )
+    assert certificate_verify.verify(cert.serial).status == "valid"  # type: ignore[union-attr]
 
 
 def test_revoke_needs_a_reason_is_audited_and_keeps_the_first() -> None:
@@ -427,12 +440,14 @@ def test_revoke_needs_a_reason_is_audited_and_keeps_the_first() -> None:
     with tenant_session(admin.ctx) as session:
         for reason in ("", "  ", "x" * 501):
             with pytest.raises(ValidationFailed) as err:
-                certificates.revoke(session, admin.ctx, certificate_id=cert.id, reason=reason)
+                certificate_revocation.do_revoke_certificate(
+                    session, admin.ctx, certificate_id=cert.id, reason=reason
+                )
             assert err.value.field == "reason"
-        first = certificates.revoke(
+        first = certificate_revocation.do_revoke_certificate(
             session, admin.ctx, certificate_id=cert.id, reason="Exam was retaken"
         )
-        again = certificates.revoke(
+        again = certificate_revocation.do_revoke_certificate(
             session, admin.ctx, certificate_id=cert.id, reason="Something else"
         )
         assert again.revoked_at == first.revoked_at
@@ -440,7 +455,7 @@ def test_revoke_needs_a_reason_is_audited_and_keeps_the_first() -> None:
         events = audit.list_events(session, admin.ctx, action="certificate.revoked").rows
     assert [(e.target, e.detail["reason"]) for e in events] == [(cert.serial, "Exam was retaken")]
     with tenant_session(learner.ctx) as session:
-        (row,) = certificates.list_mine(session, learner.ctx)
+        (row,) = certificate_lists.list_mine(session, learner.ctx)
     assert row.status == "revoked"
 
 
@@ -452,7 +467,7 @@ def test_lms_turned_off_refuses_the_learner() -> None:
         session.commit()
     cache.invalidate()
     with tenant_session(learner.ctx) as session, pytest.raises(PermissionDenied):
-        certificates.list_mine(session, learner.ctx)
+        certificate_lists.list_mine(session, learner.ctx)
 
 
 def test_completing_the_last_required_lesson_issues_the_certificate() -> None:
@@ -469,20 +484,20 @@ def test_completing_the_last_required_lesson_issues_the_certificate() -> None:
     enrollment_id = lf.enrollment(learner.ctx, course)
     for lesson_id in course.lesson_ids[:3]:
         with tenant_session(learner.ctx) as session:
-            lesson_completion.complete_lesson(
+            lesson_completion.do_complete_lesson(
                 session, learner.ctx, course_id=course.course_id, lesson_id=lesson_id
             )
     drain()
     cert = certificate_of(enrollment_id, learner.org_id)
     assert cert is not None and cert.pdf_key
-    assert certificates.verify(cert.serial) is not None
+    assert certificate_verify.verify(cert.serial) is not None
     assert len(mails_to(learner.email, learner.org_id)) == 1
 
 
 def test_a_learner_who_turned_certificate_emails_off_gets_the_notification_only() -> None:
     _admin, learner, course = world()
     with tenant_session(learner.ctx) as session:
-        notifications.set_preferences(session, learner.ctx, email_kinds=["announcement"])
+        notifications.do_set_preferences(session, learner.ctx, email_kinds=["announcement"])
     cert = issued(learner.ctx, course)
     assert cert.pdf_key  # issued and rendered as usual
     assert mails_to(learner.email, learner.org_id) == []

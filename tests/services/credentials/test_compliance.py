@@ -54,7 +54,7 @@ def close_to(when: datetime | None, expected: datetime, slack: int = 120) -> boo
 
 def set_rule(ctx: OrgContext, course_id: uuid.UUID, role: str = "", days: Any = 30) -> Any:
     with tenant_session(ctx) as session:
-        return compliance_rules.set_rule(
+        return compliance_rules.do_set_rule(
             session, ctx, course_id=course_id, role=role, days_to_complete=days
         )
 
@@ -83,7 +83,7 @@ def test_a_rule_for_everyone_enrolls_every_active_member_due_in_n_days() -> None
     staff = f.invite_and_accept_member(admin.ctx, Role.staff)
     gone = f.invite_and_accept_member(admin.ctx, Role.learner)
     with tenant_session(admin.ctx) as session:
-        members.set_active(session, admin.ctx, membership_id(admin, gone.email), False)
+        members.do_set_active(session, admin.ctx, membership_id(admin, gone.email), False)
     course = lf.published_course(admin.ctx)
     result = set_rule(admin.ctx, course.course_id, days=14)
     assert result.enrolled == 4 and not result.queued
@@ -139,7 +139,7 @@ def test_later_joiners_are_enrolled_due_from_the_day_they_join() -> None:
     assert rows[joiner.user_id].mandatory
     # The staff member becomes a learner: now the rule covers them.
     with tenant_session(admin.ctx) as session:
-        members.change_role(session, admin.ctx, membership_id(admin, staff.email), Role.learner)
+        members.do_change_role(session, admin.ctx, membership_id(admin, staff.email), Role.learner)
     drain()
     assert staff.user_id in enrolled(admin.ctx, course.course_id)
 
@@ -150,13 +150,13 @@ def test_reactivated_members_are_enrolled_and_jobs_are_idempotent() -> None:
     drain()
     mid = membership_id(admin, learner.email)
     with tenant_session(admin.ctx) as session:
-        members.set_active(session, admin.ctx, mid, False)
+        members.do_set_active(session, admin.ctx, mid, False)
     course = lf.published_course(admin.ctx)
     set_rule(admin.ctx, course.course_id, days=3)
     drain()
     assert learner.user_id not in enrolled(admin.ctx, course.course_id)
     with tenant_session(admin.ctx) as session:
-        members.set_active(session, admin.ctx, mid, True)
+        members.do_set_active(session, admin.ctx, mid, True)
     drain()
     first = enrolled(admin.ctx, course.course_id)[learner.user_id]
     # The same job again (a retried run) changes nothing.
@@ -264,14 +264,14 @@ def test_only_compliance_managers_set_and_delete_rules() -> None:
         who = f.invite_and_accept_member(admin.ctx, role)
         with tenant_session(who.ctx) as session:
             with pytest.raises(PermissionDenied):
-                compliance_rules.set_rule(
+                compliance_rules.do_set_rule(
                     session, who.ctx, course_id=course.course_id, role="", days_to_complete=5
                 )
             with pytest.raises(PermissionDenied):
-                compliance_rules.delete_rule(session, who.ctx, rule.id)
+                compliance_rules.do_delete_rule(session, who.ctx, rule.id)
     staff = f.invite_and_accept_member(admin.ctx, Role.staff)
     with tenant_session(staff.ctx) as session:
-        compliance_rules.delete_rule(session, staff.ctx, rule.id)
+        compliance_rules.do_delete_rule(session, staff.ctx, rule.id)
         assert compliance_rules.list_rules(session, staff.ctx) == []
         events = audit.list_events(session, admin.ctx, action="compliance.").rows
     assert {e.action for e in events} == {"compliance.rule_set", "compliance.rule_deleted"}
@@ -302,7 +302,7 @@ def _report_world() -> dict[str, Any]:
         admin.ctx, ids["Otto Late"], due_at=utcnow() - timedelta(days=2), progress_percent=10
     )
     with tenant_session(admin.ctx) as session:
-        members.assign_manager(
+        members.do_assign_manager(
             session, admin.ctx, membership_id(admin, people["Otto Late"].email), manager.user_id
         )
     return {"admin": admin, "manager": manager, "people": people, "course": course}

@@ -25,7 +25,8 @@ from app.services.comms import notifications
 from app.services.core import topics
 from app.services.core.tenancy import OrgContext, access, mark_scoped, tenant_session
 from app.services.credentials import (
-    certificates,
+    certificate_revocation,
+    certificate_verify,
     compliance_export,
     compliance_report,
     compliance_rules,
@@ -60,7 +61,7 @@ def wrong_answers(world: lf.CourseWorld) -> dict[str, Any]:
 
 def submit(ctx: OrgContext, world: lf.CourseWorld, answers: dict[str, Any]) -> Any:
     with tenant_session(ctx) as session:
-        return quizzes.submit_attempt(
+        return quizzes.do_submit_attempt(
             session, ctx, course_id=world.course_id, lesson_id=world.quiz_lesson_id, answers=answers
         )
 
@@ -70,7 +71,7 @@ def take_course(ctx: OrgContext, world: lf.CourseWorld) -> None:
     then passed (both attempts of the limit used)."""
     for lesson_id in world.lesson_ids[:3]:
         with tenant_session(ctx) as session:
-            lesson_completion.complete_lesson(
+            lesson_completion.do_complete_lesson(
                 session, ctx, course_id=world.course_id, lesson_id=lesson_id
             )
     assert not submit(ctx, world, wrong_answers(world)).passed
@@ -91,7 +92,7 @@ def certified(
     drain()
     if rule_role is not None:
         with tenant_session(admin.ctx) as session:
-            compliance_rules.set_rule(
+            compliance_rules.do_set_rule(
                 session, admin.ctx, course_id=world.course_id, role=rule_role, days_to_complete=30
             )
     cert = certs_of(enrollment_id, learner.org_id)[0]
@@ -184,7 +185,7 @@ def test_an_expiring_certificate_of_a_mandatory_course_reopens_the_enrollment(
     assert rows_of(peek, backend, "lesson_progress", enrollment_id) == 0
     assert rows_of(peek, backend, "quiz_attempts", enrollment_id) == 0
     assert [c.id for c in certs_of(enrollment_id, learner.org_id)] == [cert.id]
-    verified = certificates.verify(cert.serial)
+    verified = certificate_verify.verify(cert.serial)
     assert verified is not None and verified.status == "valid"
     # Told once, in the app and by email (on by default); audited.
     assert titles(learner, "recertification.due") == [f"Recertify: {world.title}"]
@@ -235,7 +236,7 @@ def test_the_reopened_course_is_taken_again_from_the_start(backend: Backend, pee
     # The attempt limit (2) starts again: both attempts of the last cycle were used.
     for lesson_id in world.lesson_ids[:3]:
         with tenant_session(learner.ctx) as session:
-            done = lesson_completion.complete_lesson(
+            done = lesson_completion.do_complete_lesson(
                 session, learner.ctx, course_id=world.course_id, lesson_id=lesson_id
             )
         assert done.newly_completed
@@ -356,7 +357,9 @@ def test_a_revoked_certificate_opens_no_recertification() -> None:
     admin, learner, _world, enrollment_id, cert = certified()
     expire_in(cert, 10)
     with tenant_session(admin.ctx) as session:
-        certificates.revoke(session, admin.ctx, certificate_id=cert.id, reason="Cheated")
+        certificate_revocation.do_revoke_certificate(
+            session, admin.ctx, certificate_id=cert.id, reason="Cheated"
+        )
     assert scan(admin.org_id) == recertification.RecertResult()
     assert enrollment_of(learner.ctx, enrollment_id).status == "completed"
     assert titles(learner, "recertification.due") == []

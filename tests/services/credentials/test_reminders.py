@@ -182,7 +182,7 @@ def test_the_slot_is_stable_within_its_minutes() -> None:
 def test_the_scan_opens_recertifications_and_then_reminds_them_like_any_due_training() -> None:
     admin, learner, course = setup_learner()
     with tenant_session(admin.ctx) as session:
-        compliance_rules.set_rule(
+        compliance_rules.do_set_rule(
             session, admin.ctx, course_id=course.course_id, role=Role.learner, days_to_complete=30
         )
     with open_session(Scope(org_ids={admin.org_id})) as session:

@@ -24,7 +24,7 @@ def complete(
     ctx: OrgContext, world: lf.CourseWorld, lesson_id: uuid.UUID
 ) -> lesson_completion.Completion:
     with tenant_session(ctx) as session:
-        return lesson_completion.complete_lesson(
+        return lesson_completion.do_complete_lesson(
             session, ctx, course_id=world.course_id, lesson_id=lesson_id
         )
 
@@ -46,7 +46,7 @@ def video(
     duration: float = 60.0,
 ) -> video_progress.VideoProgress:
     with tenant_session(ctx) as session:
-        return video_progress.save_video_position(
+        return video_progress.do_save_video_position(
             session,
             ctx,
             course_id=world.course_id,

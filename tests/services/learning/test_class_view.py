@@ -20,7 +20,13 @@ from app.services.core import topics
 from app.services.core.errors import NotFound, PermissionDenied, ValidationFailed
 from app.services.core.tenancy import OrgContext, scoped, tenant_session
 from app.services.infra import broker, outbox
-from app.services.learning import class_view, lesson_completion, quizzes, video_progress
+from app.services.learning import (
+    class_view,
+    class_view_rows,
+    lesson_completion,
+    quizzes,
+    video_progress,
+)
 from app.services.people import members
 from tests import factories as f
 from tests import learning_factories as lf
@@ -56,7 +62,7 @@ class ClassWorld:
 def complete(ctx: OrgContext, world: lf.CourseWorld, lesson_id: uuid.UUID) -> None:
     """Complete a lesson through the real service."""
     with tenant_session(ctx) as session:
-        lesson_completion.complete_lesson(
+        lesson_completion.do_complete_lesson(
             session, ctx, course_id=world.course_id, lesson_id=lesson_id
         )
 
@@ -66,7 +72,7 @@ def take_quiz(ctx: OrgContext, world: lf.CourseWorld, *, right: bool) -> quizzes
     q1, q2 = world.question_ids
     answers: dict[str, Any] = {str(q1): 1, str(q2): "blue"} if right else {str(q1): 0}
     with tenant_session(ctx) as session:
-        return quizzes.submit_attempt(
+        return quizzes.do_submit_attempt(
             session, ctx, course_id=world.course_id, lesson_id=world.quiz_lesson_id, answers=answers
         )
 
@@ -132,12 +138,12 @@ def drain() -> None:
         pass
 
 
-def roster(ctx: OrgContext, world: ClassWorld, **kw: Any) -> class_view.RosterPage:
+def roster(ctx: OrgContext, world: ClassWorld, **kw: Any) -> class_view_rows.RosterPage:
     with tenant_session(ctx) as session:
         return class_view.course_roster(session, ctx, course_id=world.course.course_id, **kw)
 
 
-def names(page: class_view.RosterPage, world: ClassWorld) -> list[str]:
+def names(page: class_view_rows.RosterPage, world: ClassWorld) -> list[str]:
     """The learners' keys (ann, ben, ...) in the page's order."""
     by_name = {who.ctx.full_name: k for k, who in world.learners.items()}
     return [by_name[r.name] for r in page.rows]
@@ -179,7 +185,7 @@ def test_the_roster_shows_each_learner_as_they_are() -> None:
     fay = rows["fay"]
     assert fay.active_now and fay.reasons == ("overdue",) and fay.due_at is not None
 
-    assert page.counts == class_view.RosterCounts(
+    assert page.counts == class_view_rows.RosterCounts(
         total=6, active_now=4, struggling=3, inactive=1, completed=1
     )
 
@@ -307,7 +313,7 @@ def _manager_of(w: ClassWorld, *keys: str) -> f.SignedIn:
             membership = session.exec(
                 scoped(w.admin.ctx, Membership).where(Membership.user_id == w.learners[key].user_id)
             ).one()
-            members.assign_manager(session, w.admin.ctx, membership.id, manager.user_id)
+            members.do_assign_manager(session, w.admin.ctx, membership.id, manager.user_id)
     return manager
 
 
@@ -433,7 +439,7 @@ def test_completion_quiz_attempts_and_video_publish_progress() -> None:
 
     def watch(start: float, end: float) -> None:
         with tenant_session(learner.ctx) as session:
-            video_progress.save_video_position(
+            video_progress.do_save_video_position(
                 session,
                 learner.ctx,
                 course_id=course.course_id,

@@ -13,7 +13,7 @@ from app.models.enrollment import Cohort, Enrollment
 from app.models.user import Role
 from app.services.core.errors import NotFound, PermissionDenied
 from app.services.core.tenancy import scoped, tenant_session
-from app.services.learning import class_view
+from app.services.learning import class_view, class_view_rows
 from tests import factories as f
 from tests import learning_factories as lf
 from tests.services.learning.test_class_view import (
@@ -66,7 +66,7 @@ def test_the_cohort_filter_keeps_that_cohort_and_counts_it() -> None:
     c = with_cohorts()
     red = roster(c.w.instructor.ctx, c.w, cohort_id=str(c.red))
     assert names(red, c.w) == ["ann", "ben", "fay"] and red.total == 3
-    assert red.counts == class_view.RosterCounts(
+    assert red.counts == class_view_rows.RosterCounts(
         total=3, active_now=3, struggling=2, inactive=0, completed=0
     )
     assert names(roster(c.w.instructor.ctx, c.w, cohort_id=str(c.blue)), c.w) == ["cat"]

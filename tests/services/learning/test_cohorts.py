@@ -27,6 +27,7 @@ from app.services.learning import (
     cohort_placement,
     cohort_rows,
     cohort_views,
+    enrollment_approvals,
     enrollments,
 )
 from tests import factories as f
@@ -48,7 +49,7 @@ def run(ctx: OrgContext, fn: Any, **kw: Any) -> Any:
 
 
 def create(ctx: OrgContext, course: lf.CourseWorld, name: str, **kw: str) -> cohort_rows.CohortRow:
-    return run(ctx, cohort_lifecycle.create_cohort, course_id=course.course_id, name=name, **kw)  # type: ignore[no-any-return]
+    return run(ctx, cohort_lifecycle.do_create_cohort, course_id=course.course_id, name=name, **kw)  # type: ignore[no-any-return]
 
 
 def listed(ctx: OrgContext, course: lf.CourseWorld, **kw: Any) -> list[cohort_rows.CohortRow]:
@@ -57,7 +58,7 @@ def listed(ctx: OrgContext, course: lf.CourseWorld, **kw: Any) -> list[cohort_ro
 
 def enroll(ctx: OrgContext, course: lf.CourseWorld, **kw: Any) -> enrollments.EnrollmentView:
     kw.setdefault("funding_source", "self_pay")
-    return run(ctx, enrollments.enroll, course_id=course.course_id, **kw)  # type: ignore[no-any-return]
+    return run(ctx, enrollments.do_enroll, course_id=course.course_id, **kw)  # type: ignore[no-any-return]
 
 
 def member_emails(ctx: OrgContext, cohort_id: str, **kw: Any) -> list[str]:
@@ -124,6 +125,28 @@ def test_create_and_list_in_date_order_with_seats() -> None:
     ]
 
 
+def test_the_cohorts_page_names_the_course_and_refuses_a_learner() -> None:
+    admin = f.new_admin()
+    title = f.unique("Forklift refresher")
+    course = lf.published_course(admin.ctx, title=title)
+    create(admin.ctx, course, "Spring intake", starts_on=date_in(5))
+    archived = create(admin.ctx, course, "Old intake")
+    run(admin.ctx, cohort_lifecycle.do_archive_cohort, cohort_id=archived.id)
+    page = run(admin.ctx, cohort_views.course_cohorts_page, course_id=course.course_id)
+    assert (page.course_id, page.course_title) == (str(course.course_id), title)
+    assert [c.name for c in page.cohorts] == ["Spring intake"]
+    every = run(
+        admin.ctx,
+        cohort_views.course_cohorts_page,
+        course_id=course.course_id,
+        include_archived=True,
+    )
+    assert sorted(c.name for c in every.cohorts) == ["Old intake", "Spring intake"]
+    learner = f.invite_and_accept_member(admin.ctx, Role.learner)
+    with pytest.raises(PermissionDenied):
+        run(learner.ctx, cohort_views.course_cohorts_page, course_id=course.course_id)
+
+
 @pytest.mark.parametrize(
     ("form", "field", "words"),
     [
@@ -179,12 +202,12 @@ def test_update_checks_the_same_and_is_audited_with_before_and_after() -> None:
     spring = create(admin.ctx, course, "Spring", capacity="5")
     create(admin.ctx, course, "Autumn")
     with pytest.raises(ValidationFailed) as exc:
-        run(admin.ctx, cohort_lifecycle.update_cohort, cohort_id=spring.id, name="autumn")
+        run(admin.ctx, cohort_lifecycle.do_update_cohort, cohort_id=spring.id, name="autumn")
     assert field_error(exc)[0] == "name"
     with pytest.raises(ValidationFailed) as exc:
         run(
             admin.ctx,
-            cohort_lifecycle.update_cohort,
+            cohort_lifecycle.do_update_cohort,
             cohort_id=spring.id,
             name="Spring",
             starts_on="2026-06-01",
@@ -193,7 +216,7 @@ def test_update_checks_the_same_and_is_audited_with_before_and_after() -> None:
     assert field_error(exc)[0] == "ends_on"
     changed = run(
         admin.ctx,
-        cohort_lifecycle.update_cohort,
+        cohort_lifecycle.do_update_cohort,
         cohort_id=spring.id,
         name="Spring 2026",
         starts_on="2026-03-01",
@@ -222,18 +245,22 @@ def test_capacity_cannot_drop_below_the_members() -> None:
     people = learners(admin, 3)
     ids = [lf.enrollment(p.ctx, course) for p in people]
     spring = create(admin.ctx, course, "Spring")
-    assert run(admin.ctx, cohort_placement.assign, cohort_id=spring.id, enrollment_ids=ids) == 3
+    assert run(admin.ctx, cohort_placement.do_assign, cohort_id=spring.id, enrollment_ids=ids) == 3
     with pytest.raises(ValidationFailed) as exc:
         run(
             admin.ctx,
-            cohort_lifecycle.update_cohort,
+            cohort_lifecycle.do_update_cohort,
             cohort_id=spring.id,
             name="Spring",
             capacity="2",
         )
     assert field_error(exc)[0] == "capacity" and "3 learners" in field_error(exc)[1]
     ok = run(
-        admin.ctx, cohort_lifecycle.update_cohort, cohort_id=spring.id, name="Spring", capacity="3"
+        admin.ctx,
+        cohort_lifecycle.do_update_cohort,
+        cohort_id=spring.id,
+        name="Spring",
+        capacity="3",
     )
     assert ok.seats_left == 0 and not ok.is_open
 
@@ -249,16 +276,20 @@ def test_assign_is_all_or_nothing_and_never_overbooks() -> None:
     small = create(admin.ctx, course, "Small", capacity="2")
 
     with pytest.raises(ValidationFailed) as exc:
-        run(admin.ctx, cohort_placement.assign, cohort_id=small.id, enrollment_ids=ids[:3])
+        run(admin.ctx, cohort_placement.do_assign, cohort_id=small.id, enrollment_ids=ids[:3])
     assert field_error(exc)[0] == "cohort_id" and "2 seats left" in field_error(exc)[1]
     assert member_emails(admin.ctx, small.id) == []
     assert all(cohort_of(admin.ctx, i) is None for i in ids)
 
-    assert run(admin.ctx, cohort_placement.assign, cohort_id=small.id, enrollment_ids=ids[:2]) == 2
+    assert (
+        run(admin.ctx, cohort_placement.do_assign, cohort_id=small.id, enrollment_ids=ids[:2]) == 2
+    )
     # Already in: costs no seat and counts as nothing moved.
-    assert run(admin.ctx, cohort_placement.assign, cohort_id=small.id, enrollment_ids=ids[:1]) == 0
+    assert (
+        run(admin.ctx, cohort_placement.do_assign, cohort_id=small.id, enrollment_ids=ids[:1]) == 0
+    )
     with pytest.raises(ValidationFailed) as exc:
-        run(admin.ctx, cohort_placement.assign, cohort_id=small.id, enrollment_ids=[ids[2]])
+        run(admin.ctx, cohort_placement.do_assign, cohort_id=small.id, enrollment_ids=[ids[2]])
     assert "full" in field_error(exc)[1]
     (row,) = [r for r in listed(admin.ctx, course) if r.id == small.id]
     assert row.members == 2 and row.seats_left == 0 and not row.is_open
@@ -270,18 +301,25 @@ def test_assign_is_all_or_nothing_and_never_overbooks() -> None:
     stranger = lf.enrollment(people[3].ctx, other)
     big = create(admin.ctx, course, "Big")
     with pytest.raises(NotFound):
-        run(admin.ctx, cohort_placement.assign, cohort_id=big.id, enrollment_ids=[ids[3], stranger])
+        run(
+            admin.ctx,
+            cohort_placement.do_assign,
+            cohort_id=big.id,
+            enrollment_ids=[ids[3], stranger],
+        )
     assert cohort_of(admin.ctx, ids[3]) is None
     with pytest.raises(NotFound):
-        run(admin.ctx, cohort_placement.assign, cohort_id=big.id, enrollment_ids=["not-an-id"])
+        run(admin.ctx, cohort_placement.do_assign, cohort_id=big.id, enrollment_ids=["not-an-id"])
     with pytest.raises(ValidationFailed):
-        run(admin.ctx, cohort_placement.assign, cohort_id=big.id, enrollment_ids=[])
+        run(admin.ctx, cohort_placement.do_assign, cohort_id=big.id, enrollment_ids=[])
 
     # Moving from one cohort to another frees the seat in the first.
-    assert run(admin.ctx, cohort_placement.assign, cohort_id=big.id, enrollment_ids=[ids[0]]) == 1
+    assert (
+        run(admin.ctx, cohort_placement.do_assign, cohort_id=big.id, enrollment_ids=[ids[0]]) == 1
+    )
     assert cohort_of(admin.ctx, ids[0]) == uuid.UUID(big.id)
     assert member_emails(admin.ctx, small.id) == [people[1].email]
-    assert run(admin.ctx, cohort_placement.unassign, enrollment_ids=[ids[0], ids[2]]) == 1
+    assert run(admin.ctx, cohort_placement.do_unassign, enrollment_ids=[ids[0], ids[2]]) == 1
     assert cohort_of(admin.ctx, ids[0]) is None
 
 
@@ -294,7 +332,7 @@ def test_withdrawn_and_rejected_enrollments_free_their_seat() -> None:
     assert got.cohort_id == small.id
     with pytest.raises(ValidationFailed):
         enroll(b.ctx, course, cohort_id=small.id)
-    run(a.ctx, enrollments.withdraw, enrollment_id=got.id)
+    run(a.ctx, enrollments.do_withdraw, enrollment_id=got.id)
     assert enroll(b.ctx, course, cohort_id=small.id).cohort_id == small.id
     assert member_emails(admin.ctx, small.id) == [b.email]
 
@@ -307,7 +345,7 @@ def test_a_withdrawn_learner_made_to_enroll_again_is_not_put_back_in_a_full_coho
     a, b = learners(admin, 2)
     small = create(admin.ctx, course, "Small", capacity="1")
     got = enroll(a.ctx, course, cohort_id=small.id)
-    run(a.ctx, enrollments.withdraw, enrollment_id=got.id)
+    run(a.ctx, enrollments.do_withdraw, enrollment_id=got.id)
     enroll(b.ctx, course, cohort_id=small.id)
     with tenant_session(admin.ctx) as session:
         row = enrollments.ensure_enrollment(
@@ -331,7 +369,7 @@ def test_archived_cohorts_take_nobody_new_but_keep_their_members() -> None:
     a, b, c = learners(admin, 3)
     spring = create(admin.ctx, course, "Spring")
     enroll(a.ctx, course, cohort_id=spring.id)
-    archived = run(admin.ctx, cohort_lifecycle.archive_cohort, cohort_id=spring.id)
+    archived = run(admin.ctx, cohort_lifecycle.do_archive_cohort, cohort_id=spring.id)
     assert archived.is_archived and not archived.is_open and archived.members == 1
     assert listed(admin.ctx, course) == []
     assert [r.id for r in listed(admin.ctx, course, include_archived=True)] == [spring.id]
@@ -341,11 +379,13 @@ def test_archived_cohorts_take_nobody_new_but_keep_their_members() -> None:
     assert field_error(exc)[0] == "cohort_id" and "archived" in field_error(exc)[1]
     c_id = lf.enrollment(c.ctx, course)
     with pytest.raises(ValidationFailed):
-        run(admin.ctx, cohort_placement.assign, cohort_id=spring.id, enrollment_ids=[c_id])
+        run(admin.ctx, cohort_placement.do_assign, cohort_id=spring.id, enrollment_ids=[c_id])
     assert member_emails(admin.ctx, spring.id) == [a.email]
-    restored = run(admin.ctx, cohort_lifecycle.restore_cohort, cohort_id=spring.id)
+    restored = run(admin.ctx, cohort_lifecycle.do_restore_cohort, cohort_id=spring.id)
     assert restored.is_open
-    assert run(admin.ctx, cohort_placement.assign, cohort_id=spring.id, enrollment_ids=[c_id]) == 1
+    assert (
+        run(admin.ctx, cohort_placement.do_assign, cohort_id=spring.id, enrollment_ids=[c_id]) == 1
+    )
     actions = [
         e.action
         for e in run(admin.ctx, audit.list_events, page_size=100).rows
@@ -368,7 +408,7 @@ def test_a_learner_may_pick_an_open_cohort_when_enrolling() -> None:
     full = create(admin.ctx, course, "Full", capacity="1")
     run(
         admin.ctx,
-        cohort_placement.assign,
+        cohort_placement.do_assign,
         cohort_id=full.id,
         enrollment_ids=[lf.enrollment(c.ctx, course)],
     )
@@ -408,7 +448,7 @@ def test_a_cohort_that_is_not_open_is_refused_and_nothing_is_written(peek: Any) 
     # Staff may still place someone in a cohort that has ended (a late joiner).
     enrolled = enroll(a.ctx, course)
     assert (
-        run(admin.ctx, cohort_placement.assign, cohort_id=past.id, enrollment_ids=[enrolled.id])
+        run(admin.ctx, cohort_placement.do_assign, cohort_id=past.id, enrollment_ids=[enrolled.id])
         == 1
     )
 
@@ -425,13 +465,13 @@ def test_an_application_holds_its_seat_and_approval_keeps_the_cohort() -> None:
     with pytest.raises(ValidationFailed):
         enroll(b.ctx, course, cohort_id=small.id)
     # Staff see the chosen cohort on the application.
-    apps, _ = run(admin.ctx, enrollments.list_applications)
+    apps, _ = run(admin.ctx, enrollment_approvals.list_applications)
     assert [(r.learner_email, r.cohort) for r in apps] == [(a.email, "Small")]
 
     # Archiving meanwhile does not take the seat away: members (applicants too) stay.
-    run(admin.ctx, cohort_lifecycle.archive_cohort, cohort_id=small.id)
+    run(admin.ctx, cohort_lifecycle.do_archive_cohort, cohort_id=small.id)
     with tenant_session(admin.ctx) as session:
-        approved = enrollments.approve(session, admin.ctx, applied.id)
+        approved = enrollment_approvals.do_approve(session, admin.ctx, applied.id)
     assert approved.status == "active" and approved.cohort_id == small.id
     assert "Small" in approved.notice
     assert member_emails(admin.ctx, small.id) == [a.email]
@@ -447,16 +487,16 @@ def test_staff_may_place_an_applicant_in_another_cohort_as_they_approve() -> Non
     app_b = enroll(b.ctx, course)
     app_c = enroll(c.ctx, course)
     with tenant_session(admin.ctx) as session:
-        moved = enrollments.approve(session, admin.ctx, app_a.id, cohort_id=second.id)
+        moved = enrollment_approvals.do_approve(session, admin.ctx, app_a.id, cohort_id=second.id)
     assert moved.cohort_id == second.id and member_emails(admin.ctx, first.id) == []
     # Second is now full: approving into it is refused and the application stays pending.
     with tenant_session(admin.ctx) as session, pytest.raises(ValidationFailed) as exc:
-        enrollments.approve(session, admin.ctx, app_b.id, cohort_id=second.id)
+        enrollment_approvals.do_approve(session, admin.ctx, app_b.id, cohort_id=second.id)
     assert field_error(exc)[0] == "cohort_id"
     with tenant_session(admin.ctx) as session:
         assert access(session, admin.ctx, Enrollment, app_b.id).status == "pending"
-        placed = enrollments.approve(session, admin.ctx, app_b.id, cohort_id=first.id)
-        plain = enrollments.approve(session, admin.ctx, app_c.id)
+        placed = enrollment_approvals.do_approve(session, admin.ctx, app_b.id, cohort_id=first.id)
+        plain = enrollment_approvals.do_approve(session, admin.ctx, app_c.id)
     assert placed.cohort_id == first.id and placed.status == "active"
     assert plain.cohort_id == "" and plain.notice == ""
 
@@ -479,16 +519,16 @@ def test_another_orgs_cohort_is_refused_everywhere() -> None:
     assert field_error(exc)[0] == "cohort_id"
     # B's admin can neither touch A's cohort nor move A's enrollment into B's.
     for attempt in (
-        lambda s, c: cohort_lifecycle.update_cohort(s, c, cohort_id=a_cohort.id, name="Mine"),
-        lambda s, c: cohort_lifecycle.archive_cohort(s, c, cohort_id=a_cohort.id),
+        lambda s, c: cohort_lifecycle.do_update_cohort(s, c, cohort_id=a_cohort.id, name="Mine"),
+        lambda s, c: cohort_lifecycle.do_archive_cohort(s, c, cohort_id=a_cohort.id),
         lambda s, c: cohort_views.members(s, c, cohort_id=a_cohort.id),
-        lambda s, c: cohort_placement.assign(
+        lambda s, c: cohort_placement.do_assign(
             s, c, cohort_id=a_cohort.id, enrollment_ids=[b_enrollment]
         ),
-        lambda s, c: cohort_placement.assign(
+        lambda s, c: cohort_placement.do_assign(
             s, c, cohort_id=b_cohort.id, enrollment_ids=[a_enrollment]
         ),
-        lambda s, c: cohort_placement.unassign(s, c, enrollment_ids=[a_enrollment]),
+        lambda s, c: cohort_placement.do_unassign(s, c, enrollment_ids=[a_enrollment]),
         lambda s, c: cohort_views.list_cohorts(s, c, course_id=a_course.course_id),
     ):
         with tenant_session(b_admin.ctx) as session, pytest.raises(NotFound):
@@ -521,7 +561,12 @@ def test_a_child_org_runs_its_own_cohorts_of_a_parents_shared_course() -> None:
     # The parent's admin reads the child's learners elsewhere, but cannot move them into a
     # parent cohort (an enrollment only ever sits in a cohort of its own org).
     with pytest.raises(NotFound):
-        run(parent.ctx, cohort_placement.assign, cohort_id=parents_own.id, enrollment_ids=[got.id])
+        run(
+            parent.ctx,
+            cohort_placement.do_assign,
+            cohort_id=parents_own.id,
+            enrollment_ids=[got.id],
+        )
     # The child's instructor did not write the parent's course: not theirs to run.
     with pytest.raises(NotFound):
         listed(child_instructor.ctx, shared)
@@ -574,7 +619,7 @@ def test_members_and_unplaced_are_searchable_and_paged() -> None:
     assert unplaced_emails(admin.ctx, course, q="%") == []
 
     crew = create(admin.ctx, course, "Crew")
-    run(admin.ctx, cohort_placement.assign, cohort_id=crew.id, enrollment_ids=ids[1:4])
+    run(admin.ctx, cohort_placement.do_assign, cohort_id=crew.id, enrollment_ids=ids[1:4])
     assert member_emails(admin.ctx, crew.id, q="dee") == [people[3].email]
     got = run(admin.ctx, cohort_views.members, cohort_id=crew.id, page_size=2)
     assert got.total == 3 and len(got.rows) == 2
@@ -598,14 +643,14 @@ def test_moves_publish_the_class_view_and_the_learners_chat_lists(
 
     heard.clear()
     with pytest.raises(ServiceError):  # refused: nothing committed, nothing published
-        run(admin.ctx, cohort_placement.assign, cohort_id=crew.id, enrollment_ids=ids)
+        run(admin.ctx, cohort_placement.do_assign, cohort_id=crew.id, enrollment_ids=ids)
     assert heard == []
-    run(admin.ctx, cohort_placement.assign, cohort_id=crew.id, enrollment_ids=ids[:1])
+    run(admin.ctx, cohort_placement.do_assign, cohort_id=crew.id, enrollment_ids=ids[:1])
     watched = [t for t, _ in heard]
     assert progress_topic in watched and (chat_a, CHANNELS) in heard and chat_b not in watched
 
     heard.clear()
-    run(admin.ctx, cohort_placement.unassign, enrollment_ids=ids)
+    run(admin.ctx, cohort_placement.do_unassign, enrollment_ids=ids)
     assert progress_topic in [t for t, _ in heard] and (chat_a, CHANNELS) in heard
     assert chat_b not in [t for t, _ in heard]  # b was in no cohort: nothing moved
 
@@ -630,5 +675,5 @@ def test_enrolling_and_approval_tell_the_learners_chat_list(
     applied = enroll(b.ctx, gated)
     assert chat_b not in [t for t, _ in heard]  # pending: no course channel yet
     with tenant_session(admin.ctx) as session:
-        enrollments.approve(session, admin.ctx, applied.id)
+        enrollment_approvals.do_approve(session, admin.ctx, applied.id)
     assert (chat_b, CHANNELS) in heard

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 import uuid
+from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
@@ -15,10 +16,11 @@ from app.models.base import utcnow
 from app.models.course import Course
 from app.models.enrollment import Enrollment, EnrollmentStatus
 from app.models.user import Role
+from app.services.core import topics
 from app.services.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from app.services.core.tenancy import OrgContext, access, mark_scoped, tenant_session
-from app.services.infra import outbox
-from app.services.learning import enrollments
+from app.services.infra import broker, outbox
+from app.services.learning import enrollment_approvals, enrollments
 from tests import factories as f
 from tests import learning_factories as lf
 from tests.conftest import Backend
@@ -29,7 +31,7 @@ pytestmark = pytest.mark.usefixtures("backend")
 def _enroll(ctx: OrgContext, course_id: uuid.UUID, **kw: Any) -> enrollments.EnrollmentView:
     kw.setdefault("funding_source", "self_pay")
     with tenant_session(ctx) as session:
-        return enrollments.enroll(session, ctx, course_id=course_id, **kw)
+        return enrollments.do_enroll(session, ctx, course_id=course_id, **kw)
 
 
 def _count(peek: Any, sql: str, **params: Any) -> int:
@@ -160,16 +162,16 @@ def test_application_then_approval(backend: Backend, peek: Any) -> None:
     assert _enroll(learner, course.course_id).id == applied.id  # applying twice: same row
 
     with tenant_session(learner) as session, pytest.raises(PermissionDenied):
-        enrollments.list_applications(session, learner)
+        enrollment_approvals.list_applications(session, learner)
     with tenant_session(admin.ctx) as session:
-        rows, total = enrollments.list_applications(session, admin.ctx)
+        rows, total = enrollment_approvals.list_applications(session, admin.ctx)
         mine = [r for r in rows if r.id == applied.id]
         assert total >= 1 and mine and mine[0].course_title == course.title
         assert mine[0].note == "My manager agreed."
-        approved = enrollments.approve(session, admin.ctx, applied.id)
+        approved = enrollment_approvals.do_approve(session, admin.ctx, applied.id)
     assert approved.status == "active"
     with tenant_session(admin.ctx) as session, pytest.raises(Conflict):
-        enrollments.approve(session, admin.ctx, applied.id)
+        enrollment_approvals.do_approve(session, admin.ctx, applied.id)
     assert _jobs(peek, f"enrollment.created:{applied.id}") == 1
     assert (
         _count(
@@ -210,9 +212,11 @@ def test_rejection_needs_a_reason_and_the_learner_may_apply_again(
     with tenant_session(admin.ctx) as session:
         for bad in ("", "  ", "no", "x" * 1001):
             with pytest.raises(ValidationFailed) as err:
-                enrollments.reject(session, admin.ctx, applied.id, bad)
+                enrollment_approvals.do_reject(session, admin.ctx, applied.id, bad)
             assert err.value.field == "reason"
-        rejected = enrollments.reject(session, admin.ctx, applied.id, "Class is full this term")
+        rejected = enrollment_approvals.do_reject(
+            session, admin.ctx, applied.id, "Class is full this term"
+        )
     assert rejected.status == "rejected" and rejected.decision_reason == "Class is full this term"
     assert (
         _count(
@@ -235,9 +239,9 @@ def test_withdraw_own_enrollment_only(backend: Backend) -> None:
     course = lf.published_course(admin.ctx)
     got = _enroll(learner, course.course_id)
     with tenant_session(other) as session, pytest.raises(NotFound):
-        enrollments.withdraw(session, other, got.id)
+        enrollments.do_withdraw(session, other, got.id)
     with tenant_session(learner) as session:
-        assert enrollments.withdraw(session, learner, got.id).status == "withdrawn"
+        assert enrollments.do_withdraw(session, learner, got.id).status == "withdrawn"
     assert _enroll(learner, course.course_id).status == "active"  # re-enroll reuses the row
 
 
@@ -394,3 +398,60 @@ def test_ensure_enrollment_activates_an_application_and_does_not_commit(
         )
         session.rollback()  # the caller's transaction decides
     assert _enrollment_count(peek, backend, other.user_id, world.course_id) == 0
+
+
+@pytest.fixture
+def heard() -> Iterator[list[tuple[str, dict[str, Any]]]]:
+    """What the in-process broker publishes during the test."""
+    broker.reset_broker()
+    got: list[tuple[str, dict[str, Any]]] = []
+    broker.get_broker().listen(lambda t, p: got.append((t, p)))
+    yield got
+    broker.reset_broker()
+
+
+def _roster_pushes(heard: list[tuple[str, dict[str, Any]]], course: lf.CourseWorld) -> list[str]:
+    """The enrollment ids pushed to the course's open class views (their progress topic)."""
+    topic = topics.PROGRESS.name(org=course.org_id, course=course.course_id)
+    got = [p.get("enrollment_id", "") for t, p in heard if t == topic]
+    heard.clear()
+    return got
+
+
+def test_every_enrollment_change_reaches_the_open_class_views(
+    heard: list[tuple[str, dict[str, Any]]],
+) -> None:
+    """An instructor's live roster shows someone the moment they enroll, apply, are
+    approved or rejected, or withdraw: each is pushed on the course's progress topic."""
+    admin = f.new_admin()
+    ann = f.invite_and_accept(admin.ctx, Role.learner)
+    ben = f.invite_and_accept(admin.ctx, Role.learner)
+    free = lf.published_course(admin.ctx)
+    vetted = lf.published_course(admin.ctx, requires_approval=True)
+    heard.clear()
+
+    enrolled = _enroll(ann, free.course_id)
+    assert _roster_pushes(heard, free) == [enrolled.id]
+    with tenant_session(ann) as session:
+        enrollments.do_withdraw(session, ann, enrolled.id)
+    assert _roster_pushes(heard, free) == [enrolled.id]
+
+    applied = _enroll(ann, vetted.course_id)
+    assert _roster_pushes(heard, vetted) == [applied.id]
+    with tenant_session(admin.ctx) as session:
+        enrollment_approvals.do_approve(session, admin.ctx, applied.id)
+    assert _roster_pushes(heard, vetted) == [applied.id]
+    other = _enroll(ben, vetted.course_id)
+    heard.clear()
+    with tenant_session(admin.ctx) as session:
+        enrollment_approvals.do_reject(session, admin.ctx, other.id, "Not this term.")
+    assert _roster_pushes(heard, vetted) == [other.id]
+
+    with tenant_session(admin.ctx) as session:
+        course = access(session, admin.ctx, Course, free.course_id)
+        made = enrollments.ensure_enrollment(
+            session, org_id=admin.org_id, user_id=ben.user_id, course=course, source="compliance"
+        )
+        assert made is not None
+        session.commit()
+    assert _roster_pushes(heard, free) == [str(made.id)]

@@ -118,7 +118,7 @@ def test_mark_complete_is_offered_exactly_where_the_service_records_it() -> None
                 )
                 offered = _offered(view)
                 try:
-                    done = lesson_completion.complete_lesson(
+                    done = lesson_completion.do_complete_lesson(
                         session, ctx, course_id=world.course_id, lesson_id=lesson_id
                     ).newly_completed
                 except ValidationFailed:

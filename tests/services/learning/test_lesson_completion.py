@@ -106,7 +106,7 @@ def test_quiz_completion_notifies_the_instructor_other_lessons_do_not(
     from app.services.learning import quizzes
 
     with tenant_session(learner) as session:
-        quizzes.submit_attempt(
+        quizzes.do_submit_attempt(
             session,
             learner,
             course_id=world.course_id,

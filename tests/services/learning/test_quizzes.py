@@ -35,7 +35,7 @@ def _submit(
     ctx: OrgContext, world: lf.CourseWorld, answers: dict[str, Any], **kw: Any
 ) -> quizzes.AttemptResult:
     with tenant_session(ctx) as session:
-        return quizzes.submit_attempt(
+        return quizzes.do_submit_attempt(
             session,
             ctx,
             course_id=world.course_id,
@@ -79,8 +79,9 @@ def test_fail_then_pass_completes_the_lesson(backend: Backend) -> None:
     assert failed.attempts_left == 1 and failed.number == 1
     fb = {x.question_id: x for x in failed.feedback}
     assert not fb[str(world.question_ids[0])].correct
-    assert fb[str(world.question_ids[0])].explanation == "Look up."
-    # With an attempt left, the right answers stay hidden (on reload too).
+    # With an attempt left, the right answers stay hidden (on reload too), and so does the
+    # explanation of a missed question, which would give its answer away.
+    assert fb[str(world.question_ids[0])].explanation == ""
     assert [x.right_answer for x in failed.feedback] == ["", ""]
     view = _quiz(learner, world)
     assert view.last is not None and view.last.number == 1 and view.best_percent == 0
@@ -90,6 +91,7 @@ def test_fail_then_pass_completes_the_lesson(backend: Backend) -> None:
     assert passed.attempts_left == 0
     fb = {x.question_id: x for x in passed.feedback}
     assert fb[str(world.question_ids[0])].right_answer == "Blue"
+    assert fb[str(world.question_ids[0])].explanation == "Look up."
     assert fb[str(world.question_ids[1])].right_answer == "blue"
     view = _quiz(learner, world)
     assert view.passed and view.best_percent == 100 and not view.can_attempt
@@ -117,7 +119,7 @@ def test_answers_for_another_quiz_are_refused(backend: Backend, peek: Any) -> No
     with pytest.raises(ValidationFailed, match="another quiz"):
         _submit(learner, world, {**_right(world), "not-an-id": "x"})
     with pytest.raises(NotFound), tenant_session(learner) as session:  # via this course
-        quizzes.submit_attempt(
+        quizzes.do_submit_attempt(
             session,
             learner,
             course_id=world.course_id,
@@ -153,9 +155,26 @@ def test_refused_without_enrollment_and_on_non_quiz_lessons(backend: Backend) ->
         _submit(learner, world, _right(world))
     lf.enrollment(learner, world)
     with tenant_session(learner) as session, pytest.raises(ValidationFailed):
-        quizzes.submit_attempt(
+        quizzes.do_submit_attempt(
             session, learner, course_id=world.course_id, lesson_id=world.lesson_ids[0], answers={}
         )
+
+
+def test_a_passed_quiz_is_not_offered_again_even_with_tries_left(backend: Backend) -> None:
+    admin, learner, world = _setup()
+    with tenant_session(admin.ctx) as session:
+        lesson = access(session, admin.ctx, Lesson, world.quiz_lesson_id)
+        lesson.max_attempts = 0  # unlimited
+        session.add(lesson)
+        session.commit()
+    lf.enrollment(learner, world)
+    failed = _submit(learner, world, {str(world.question_ids[0]): [0]})
+    assert not failed.passed and _quiz(learner, world).can_attempt  # try again: yes
+    passed = _submit(learner, world, _right(world))
+    assert passed.passed and passed.attempts_left is None
+    view = _quiz(learner, world)
+    assert view.passed and not view.can_attempt  # passed: no "Try again"
+    assert view.last is not None and view.last.percent == 100
 
 
 def test_multiple_choice_needs_exactly_the_right_set(backend: Backend) -> None:

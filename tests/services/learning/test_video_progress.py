@@ -58,7 +58,7 @@ def test_video_of_a_text_lesson_or_without_enrollment_is_refused(backend: Backen
         h.video(learner, world, [[0, 60]])
     lf.enrollment(learner, world)
     with tenant_session(learner) as session, pytest.raises(ValidationFailed):
-        video_progress.save_video_position(
+        video_progress.do_save_video_position(
             session,
             learner,
             course_id=world.course_id,

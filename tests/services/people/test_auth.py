@@ -23,22 +23,22 @@ pytestmark = pytest.mark.usefixtures("backend")
 
 def _sign_in(email: str, password: str = f.PASSWORD, *, ip: str = f.IP) -> str:
     with public_session() as session:
-        return auth.sign_in(session, email=email, password=password, ip=ip)
+        return auth.do_sign_in(session, email=email, password=password, ip=ip)
 
 
 def _redeem(ticket: str, *, old_token: str | None = None) -> str:
     with public_session() as session:
-        return auth.redeem_ticket(session, ticket, old_token=old_token)
+        return auth.do_redeem_ticket(session, ticket, old_token=old_token)
 
 
 def _request_reset(email: str) -> None:
     with public_session() as session:
-        auth.request_password_reset(session, email=email, ip=f.IP)
+        auth.do_request_password_reset(session, email=email, ip=f.IP)
 
 
 def _reset(token: str, password: str) -> None:
     with public_session() as session:
-        auth.reset_password(session, token=token, password=password, ip=f.IP)
+        auth.do_reset_password(session, token=token, password=password, ip=f.IP)
 
 
 # --------------------------------------------------------------------------- sign-up
@@ -188,7 +188,7 @@ def test_sign_out_revokes_the_session() -> None:
     token = f.sign_in_token(user.email)
     other = f.sign_in_token(user.email)
     with public_session() as session:
-        auth.sign_out(session, token)
+        auth.do_sign_out(session, token)
     assert f.resolve(token) is None
     assert f.resolve(other) is not None, "signing out one browser must not end the others"
 
@@ -315,7 +315,7 @@ def test_a_reset_link_never_reaches_a_mail_log(mailbox: Mailbox, peek) -> None:
     b_admin = f.new_admin()
     both = f.invite_and_accept_member(a_admin.ctx, Role.learner)
     _, b_token = f.invite(b_admin.ctx, Role.org_admin, email=both.email)
-    invites.accept(b_token, signed_in_user_id=both.ctx.user_id, ip=f.IP)
+    invites.do_accept_invite(b_token, signed_in_user_id=both.ctx.user_id, ip=f.IP)
     _request_reset(both.email)
 
     token = mailbox.token(both.email, "/reset/")  # the recipient got a working link
@@ -351,7 +351,7 @@ def test_deactivated_member_is_signed_out_and_cannot_sign_in() -> None:
     with tenant_session(admin.ctx) as session:
         page = members.list_members(session, admin.ctx, search=learner.email)
         (row,) = page.rows
-        members.set_active(session, admin.ctx, row.membership_id, False)
+        members.do_set_active(session, admin.ctx, row.membership_id, False)
 
     assert f.resolve(learner.token) is None
     with pytest.raises(ValidationFailed) as err:

@@ -25,7 +25,7 @@ pytestmark = pytest.mark.usefixtures("backend")
 
 
 def _accept_new(token: str, name: str = "New Person") -> tuple[object, object]:
-    return invites.accept(token, full_name=name, password=f.PASSWORD, ip=f.IP)
+    return invites.do_accept_invite(token, full_name=name, password=f.PASSWORD, ip=f.IP)
 
 
 def _invite_id(ctx: OrgContext, email: str) -> str:
@@ -77,7 +77,7 @@ def test_new_account_by_invite_must_have_a_strong_password() -> None:
     admin = f.new_admin()
     _, token = f.invite(admin.ctx, Role.learner)
     with pytest.raises(ValidationFailed) as err:
-        invites.accept(token, full_name="Weak Pass", password="password123")
+        invites.do_accept_invite(token, full_name="Weak Pass", password="password123")
     assert err.value.field == "password"
     assert invites.preview(token).status == "pending", "a refused acceptance uses nothing"
     _accept_new(token)
@@ -93,7 +93,7 @@ def test_accept_links_the_signed_in_account_with_matching_email() -> None:
     with pytest.raises(Conflict) as err:
         _accept_new(token)
     assert "Sign in" in err.value.message
-    user_id, org_id = invites.accept(token, signed_in_user_id=existing.user_id)
+    user_id, org_id = invites.do_accept_invite(token, signed_in_user_id=existing.user_id)
     assert (user_id, org_id) == (existing.user_id, inviter.org_id)
     with public_session() as session:
         roles = {c.id: c.role for c in auth.user_orgs(session, existing.user_id)}
@@ -105,7 +105,7 @@ def test_accept_while_signed_in_with_another_email_is_refused() -> None:
     stranger = f.new_admin()
     email, token = f.invite(admin.ctx, Role.learner)
     with pytest.raises(ValidationFailed) as err:
-        invites.accept(token, signed_in_user_id=stranger.user_id)
+        invites.do_accept_invite(token, signed_in_user_id=stranger.user_id)
     assert email in err.value.message
     assert invites.preview(token).status == "pending"
 
@@ -129,7 +129,7 @@ def test_revoked_invite_is_refused() -> None:
     admin = f.new_admin()
     email, token = f.invite(admin.ctx, Role.learner)
     with tenant_session(admin.ctx) as session:
-        invites.revoke_invite(session, admin.ctx, _invite_id(admin.ctx, email))
+        invites.do_revoke_invite(session, admin.ctx, _invite_id(admin.ctx, email))
     assert invites.preview(token).status == "revoked"
     with pytest.raises(ValidationFailed, match="This invite was revoked"):
         _accept_new(token)
@@ -148,11 +148,11 @@ def test_second_acceptance_racing_the_first_is_refused(monkeypatch: pytest.Monke
     admin = f.new_admin()
     existing = f.new_admin()
     _, token = f.invite(admin.ctx, Role.learner, email=existing.email)
-    invites.accept(token, signed_in_user_id=existing.user_id)
+    invites.do_accept_invite(token, signed_in_user_id=existing.user_id)
     # The second request read the invite before the first one committed.
     monkeypatch.setattr(invites, "_refuse_unusable", lambda invite: None)
     with pytest.raises(Conflict, match="already used"):
-        invites.accept(token, signed_in_user_id=existing.user_id)
+        invites.do_accept_invite(token, signed_in_user_id=existing.user_id)
     with public_session() as session:
         roles = [c.role for c in auth.user_orgs(session, existing.user_id)]
     assert sorted(roles) == [Role.learner, Role.org_admin]
@@ -254,7 +254,7 @@ def test_a_pending_invite_holds_a_seat_until_revoked() -> None:
     with pytest.raises(LimitReached, match="seats"):
         f.invite(admin.ctx, Role.instructor)
     with tenant_session(admin.ctx) as session:
-        invites.revoke_invite(session, admin.ctx, _invite_id(admin.ctx, email))
+        invites.do_revoke_invite(session, admin.ctx, _invite_id(admin.ctx, email))
     f.invite(admin.ctx, Role.instructor)
 
 
@@ -272,11 +272,11 @@ def test_seat_limit_is_checked_when_reactivating() -> None:
     learner = f.invite_and_accept_member(admin.ctx, Role.learner)
     with tenant_session(admin.ctx) as session:
         (row,) = members.list_members(session, admin.ctx, search=learner.email).rows
-        members.set_active(session, admin.ctx, row.membership_id, False)
+        members.do_set_active(session, admin.ctx, row.membership_id, False)
     _set_limits(admin.ctx, max_students=1)
     f.invite(admin.ctx, Role.learner)  # takes the freed seat
     with tenant_session(admin.ctx) as session, pytest.raises(LimitReached):
-        members.set_active(session, admin.ctx, row.membership_id, True)
+        members.do_set_active(session, admin.ctx, row.membership_id, True)
 
 
 # --------------------------------------------------------------------------- other tenants
@@ -290,7 +290,7 @@ def test_inviting_an_account_of_another_org_is_like_inviting_anyone() -> None:
     made = []
     for email in (other.email, unknown):
         with tenant_session(admin.ctx) as session:
-            invite, _ = invites.create_invite(session, admin.ctx, email=email, role=Role.learner)
+            invite, _ = invites.do_invite(session, admin.ctx, email=email, role=Role.learner)
             made.append((invite.role, invite.accepted_at, invite.revoked_at))
     assert made == [(Role.learner, None, None)] * 2
     with public_session() as session:
@@ -333,6 +333,6 @@ def test_resending_is_refused_for_used_invites_and_for_roles_the_sender_may_not_
         (row,) = [i for i in invites.list_invites(session, staff) if i.email == email]
         with pytest.raises(ValidationFailed):
             invites.do_resend_invite(session, staff, row.id)
-    invites.accept(token, full_name="New Admin", password=f.PASSWORD, ip=f.IP)
+    invites.do_accept_invite(token, full_name="New Admin", password=f.PASSWORD, ip=f.IP)
     with tenant_session(admin.ctx) as session, pytest.raises(Conflict, match="accepted"):
         invites.do_resend_invite(session, admin.ctx, row.id)

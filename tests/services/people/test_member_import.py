@@ -52,10 +52,10 @@ def _preview(ctx: OrgContext, data: bytes, org_id: Any = None) -> member_csv.Pre
 def _import(ctx: OrgContext, data: bytes, org_id: Any = None) -> member_import.ImportSummary:
     """What the members page does: stage the file (Check), then confirm it (Confirm)."""
     with tenant_session(ctx) as session:
-        staged = member_import.stage_import(
+        staged = member_import.do_stage_import(
             session, ctx, org_id=org_id, data=data, filename="m.csv"
         )
-        return member_import.confirm_import(session, ctx, staged.import_id)
+        return member_import.do_confirm_import(session, ctx, staged.import_id)
 
 
 def _members(ctx: OrgContext, org_id: Any = None) -> dict[str, members.MemberRow]:
@@ -159,7 +159,7 @@ def test_the_invite_link_lets_a_new_person_join_with_the_suggested_name(
     _import(admin.ctx, _csv((email, "Wel Come", "", "")))
     shown = invites.preview(tokens[email])
     assert (shown.full_name, shown.role, shown.status) == ("Wel Come", Role.learner, "pending")
-    invites.accept(tokens[email], full_name="Wel Come", password=f.PASSWORD, ip=f.IP)
+    invites.do_accept_invite(tokens[email], full_name="Wel Come", password=f.PASSWORD, ip=f.IP)
     assert f.signed_in(email).ctx.org_id == admin.org_id
     assert _members(admin.ctx)[email].full_name == "Wel Come"
 
@@ -264,7 +264,7 @@ def test_managers_must_already_manage_in_the_org(tokens: dict[str, str]) -> None
     summary = _import(admin.ctx, data)
     assert (summary.invited, summary.failed) == (2, 5)
     assert len(_pending(admin.ctx, l1)) == 1
-    invites.accept(tokens[l1], full_name="Learner One", password=f.PASSWORD, ip=f.IP)
+    invites.do_accept_invite(tokens[l1], full_name="Learner One", password=f.PASSWORD, ip=f.IP)
     assert _members(admin.ctx)[l1].manager_user_id == str(boss.user_id)
     with tenant_session(admin.ctx) as session:
         team = members.team_of(session, admin.ctx, boss.user_id)
@@ -279,11 +279,11 @@ def test_only_admins_import_and_only_into_their_subtree() -> None:
     with tenant_session(staff) as session, pytest.raises(PermissionDenied):
         member_csv.preview(session, staff, org_id=None, data=data)
     with tenant_session(staff) as session, pytest.raises(PermissionDenied):
-        member_import.stage_import(session, staff, org_id=None, data=data)
+        member_import.do_stage_import(session, staff, org_id=None, data=data)
     with tenant_session(other.ctx) as session, pytest.raises(NotFound):
         member_csv.preview(session, other.ctx, org_id=admin.org_id, data=data)
     with tenant_session(other.ctx) as session, pytest.raises(NotFound):
-        member_import.stage_import(session, other.ctx, org_id=admin.org_id, data=data)
+        member_import.do_stage_import(session, other.ctx, org_id=admin.org_id, data=data)
 
 
 def test_import_into_a_child_org_of_the_subtree() -> None:
@@ -314,13 +314,13 @@ def test_a_staged_preview_is_confirmed_once_and_only_by_its_admin() -> None:
     email = f.unique_email("staged")
     data = _csv((email, "Staged", "", ""))
     with tenant_session(admin.ctx) as session:
-        staged = member_import.stage_import(session, admin.ctx, org_id=None, data=data)
+        staged = member_import.do_stage_import(session, admin.ctx, org_id=None, data=data)
     assert (staged.preview.total, staged.preview.ok) == (1, 1) and staged.org_name
     assert not _pending(admin.ctx, email)
     with tenant_session(other_admin) as session, pytest.raises(NotFound):
         member_import.claim_import(session, other_admin, staged.import_id)
     with tenant_session(other_admin) as session, pytest.raises(NotFound):
-        member_import.confirm_import(session, other_admin, staged.import_id)
+        member_import.do_confirm_import(session, other_admin, staged.import_id)
     with tenant_session(admin.ctx) as session:
         org_id, claimed = member_import.claim_import(session, admin.ctx, staged.import_id)
     assert org_id == admin.org_id and claimed == member_csv.parse_csv(data)
@@ -336,16 +336,18 @@ def test_a_confirmed_import_runs_once(peek: Peek) -> None:
     email = f.unique_email("once")
     data = _csv((email, "Once", "", ""))
     with tenant_session(admin.ctx) as session:
-        staged_id = member_import.stage_import(session, admin.ctx, org_id=None, data=data).import_id
+        staged_id = member_import.do_stage_import(
+            session, admin.ctx, org_id=None, data=data
+        ).import_id
         _org, claimed = member_import.claim_import(session, admin.ctx, staged_id)
         with pytest.raises(Conflict):
             member_import.claim_import(session, admin.ctx, staged_id)
-        summary = member_import.do_import(session, admin.ctx, import_id=staged_id, rows=claimed)
+        summary = member_import.invite_rows(session, admin.ctx, import_id=staged_id, rows=claimed)
         assert summary.invited == 1
         with pytest.raises(Conflict):
-            member_import.do_import(session, admin.ctx, import_id=staged_id, rows=claimed)
+            member_import.invite_rows(session, admin.ctx, import_id=staged_id, rows=claimed)
         with pytest.raises(Conflict):
-            member_import.confirm_import(session, admin.ctx, staged_id)
+            member_import.do_confirm_import(session, admin.ctx, staged_id)
     assert peek("SELECT count(*) FROM invites WHERE email = :e", e=email)[0][0] == 1
 
 
@@ -363,10 +365,10 @@ def test_confirm_tells_when_it_claimed_and_after_each_batch(
         heard.append((done, total, len([e for e in emails if _pending(admin.ctx, e)])))
 
     with tenant_session(admin.ctx) as session:
-        staged = member_import.stage_import(
+        staged = member_import.do_stage_import(
             session, admin.ctx, org_id=None, data=_csv(*[(e, "Step", "", "") for e in emails])
         )
-        summary = member_import.confirm_import(
+        summary = member_import.do_confirm_import(
             session,
             admin.ctx,
             staged.import_id,
@@ -377,7 +379,7 @@ def test_confirm_tells_when_it_claimed_and_after_each_batch(
         assert (summary.total, summary.invited, summary.failed) == (5, 5, 0)
         heard.clear()
         with pytest.raises(Conflict):
-            member_import.confirm_import(
+            member_import.do_confirm_import(
                 session, admin.ctx, staged.import_id, on_claimed=lambda: heard.append("claimed")
             )
     assert heard == []
@@ -387,10 +389,10 @@ def test_a_new_preview_replaces_the_admins_unconfirmed_one(peek: Peek) -> None:
     admin = f.new_admin()
     data, name = _csv((f.unique_email(), "One", "", "")), f.unique("staged") + ".csv"
     with tenant_session(admin.ctx) as session:
-        first = member_import.stage_import(
+        first = member_import.do_stage_import(
             session, admin.ctx, org_id=None, data=data, filename=name
         )
-        second = member_import.stage_import(
+        second = member_import.do_stage_import(
             session, admin.ctx, org_id=None, data=data, filename=name
         )
     with tenant_session(admin.ctx) as session, pytest.raises(NotFound):
@@ -467,8 +469,8 @@ def test_accepting_the_invite_gives_the_files_role_and_manager(tokens: dict[str,
         ),
     )
     assert invites.preview(tokens[new]).full_name == "Nina Newbie"
-    invites.accept(tokens[existing.email], signed_in_user_id=existing.user_id)
-    invites.accept(tokens[new], full_name="Nina Newbie", password=f.PASSWORD, ip=f.IP)
+    invites.do_accept_invite(tokens[existing.email], signed_in_user_id=existing.user_id)
+    invites.do_accept_invite(tokens[new], full_name="Nina Newbie", password=f.PASSWORD, ip=f.IP)
     now = _members(admin.ctx)
     for email in (existing.email, new):
         assert now[email].role == Role.learner and now[email].is_active
@@ -487,10 +489,10 @@ def test_a_manager_gone_by_acceptance_leaves_the_member_without_one(
     email = f.unique_email("late")
     _import(admin.ctx, _csv((email, "Late Joiner", "learner", boss.email)))
     with tenant_session(admin.ctx) as session:
-        members.change_role(
+        members.do_change_role(
             session, admin.ctx, _members(admin.ctx)[boss.email].membership_id, Role.learner
         )
-    invites.accept(tokens[email], full_name="Late Joiner", password=f.PASSWORD, ip=f.IP)
+    invites.do_accept_invite(tokens[email], full_name="Late Joiner", password=f.PASSWORD, ip=f.IP)
     joined = _members(admin.ctx)[email]
     assert joined.is_active and joined.role == Role.learner and joined.manager_user_id == ""
 
@@ -502,12 +504,12 @@ def test_an_inactive_member_is_invited_again_and_acceptance_reactivates(
     old = f.invite_and_accept_member(admin.ctx, Role.learner)
     row = _members(admin.ctx)[old.email]
     with tenant_session(admin.ctx) as session:
-        members.set_active(session, admin.ctx, row.membership_id, False)
+        members.do_set_active(session, admin.ctx, row.membership_id, False)
     summary = _import(admin.ctx, _csv((old.email, "", "instructor", "")))
     assert summary.failed == 0
     assert not _members(admin.ctx)[old.email].is_active, "nothing changes before acceptance"
     assert [i.role for i in _pending(admin.ctx, old.email)] == [Role.instructor]
-    invites.accept(tokens[old.email], signed_in_user_id=old.user_id)
+    invites.do_accept_invite(tokens[old.email], signed_in_user_id=old.user_id)
     now = _members(admin.ctx)[old.email]
     assert now.is_active and now.role == Role.instructor and now.membership_id == row.membership_id
 

@@ -61,7 +61,7 @@ def test_list_filters_by_search_role_and_status(team: dict[str, f.SignedIn]) -> 
     assert learners.total == 2
 
     with tenant_session(ctx) as session:
-        members.set_active(session, ctx, _membership_id(ctx, team["amy"].email), False)
+        members.do_set_active(session, ctx, _membership_id(ctx, team["amy"].email), False)
     inactive = _list(ctx, status="inactive")
     assert [(r.full_name, r.is_active) for r in inactive.rows] == [("Amy Archer", False)]
     assert _list(ctx, status="active", role=Role.learner).total == 1
@@ -81,7 +81,7 @@ def test_change_role_is_applied_and_audited(team: dict[str, f.SignedIn]) -> None
     ctx = team["admin"].ctx
     bob = team["bob"]
     with tenant_session(ctx) as session:
-        changed = members.change_role(session, ctx, _membership_id(ctx, bob.email), Role.manager)
+        changed = members.do_change_role(session, ctx, _membership_id(ctx, bob.email), Role.manager)
     assert changed.role == Role.manager
     assert f.context(bob.token).role == Role.manager
 
@@ -95,7 +95,7 @@ def test_change_role_is_applied_and_audited(team: dict[str, f.SignedIn]) -> None
 def test_change_to_an_unknown_role_is_refused(team: dict[str, f.SignedIn]) -> None:
     ctx = team["admin"].ctx
     with tenant_session(ctx) as session, pytest.raises(ValidationFailed) as err:
-        members.change_role(session, ctx, _membership_id(ctx, team["bob"].email), "emperor")
+        members.do_change_role(session, ctx, _membership_id(ctx, team["bob"].email), "emperor")
     assert err.value.field == "role"
 
 
@@ -104,18 +104,18 @@ def test_last_admin_cannot_be_demoted_or_deactivated() -> None:
     ctx = admin.ctx
     own = _membership_id(ctx, admin.email)
     with tenant_session(ctx) as session, pytest.raises(Conflict) as err:
-        members.change_role(session, ctx, own, Role.staff)
+        members.do_change_role(session, ctx, own, Role.staff)
     assert "at least one org admin" in err.value.message
     assert f.context(admin.token).role == Role.org_admin
 
     # With a second admin, the first may step down.
     second = f.invite_and_accept_member(ctx, Role.org_admin)
     with tenant_session(ctx) as session:
-        members.change_role(session, ctx, own, Role.staff)
+        members.do_change_role(session, ctx, own, Role.staff)
     assert f.context(admin.token).role == Role.staff
     # Now the second is the last one.
     with tenant_session(second.ctx) as session, pytest.raises(Conflict):
-        members.change_role(
+        members.do_change_role(
             session, second.ctx, _membership_id(second.ctx, second.email), Role.learner
         )
 
@@ -123,7 +123,7 @@ def test_last_admin_cannot_be_demoted_or_deactivated() -> None:
 def test_admin_cannot_deactivate_themselves() -> None:
     admin = f.new_admin()
     with tenant_session(admin.ctx) as session, pytest.raises(ValidationFailed):
-        members.set_active(session, admin.ctx, _membership_id(admin.ctx, admin.email), False)
+        members.do_set_active(session, admin.ctx, _membership_id(admin.ctx, admin.email), False)
 
 
 def test_deactivate_ends_sessions_and_reactivate_restores_access(
@@ -134,13 +134,13 @@ def test_deactivate_ends_sessions_and_reactivate_restores_access(
     other_browser = f.sign_in_token(amy.email)
     mid = _membership_id(ctx, amy.email)
     with tenant_session(ctx) as session:
-        assert members.set_active(session, ctx, mid, False).is_active is False
+        assert members.do_set_active(session, ctx, mid, False).is_active is False
     assert f.resolve(amy.token) is None
     assert f.resolve(other_browser) is None
     assert f.resolve(team["bob"].token) is not None, "only the deactivated member is signed out"
 
     with tenant_session(ctx) as session:
-        members.set_active(session, ctx, mid, True)
+        members.do_set_active(session, ctx, mid, True)
     assert f.signed_in(amy.email).ctx.org_id == ctx.org_id
     with tenant_session(ctx) as session:
         actions = [e.action for e in audit.list_events(session, ctx, action="member.").rows]
@@ -161,9 +161,9 @@ def test_viewers_cannot_manage(team: dict[str, f.SignedIn]) -> None:
     bob_mid = _membership_id(instructor, team["bob"].email)
     with tenant_session(instructor) as session:
         with pytest.raises(PermissionDenied):
-            members.change_role(session, instructor, bob_mid, Role.org_admin)
+            members.do_change_role(session, instructor, bob_mid, Role.org_admin)
         with pytest.raises(PermissionDenied):
-            members.set_active(session, instructor, bob_mid, False)
+            members.do_set_active(session, instructor, bob_mid, False)
 
 
 def test_admin_cannot_manage_another_tenants_membership() -> None:
@@ -172,7 +172,7 @@ def test_admin_cannot_manage_another_tenants_membership() -> None:
     mid = _membership_id(t.b.ctx, victim.email)
     with tenant_session(t.a.ctx) as session:
         with pytest.raises(NotFound):
-            members.change_role(session, t.a.ctx, mid, Role.org_admin)
+            members.do_change_role(session, t.a.ctx, mid, Role.org_admin)
         with pytest.raises(NotFound):
-            members.set_active(session, t.a.ctx, mid, False)
+            members.do_set_active(session, t.a.ctx, mid, False)
     assert f.resolve(victim.token) is not None

@@ -24,7 +24,7 @@ def _row(ctx: OrgContext, email: str, org_id: Any = None) -> members.MemberRow:
 
 def _assign(ctx: OrgContext, membership_id: str, manager: Any) -> None:
     with tenant_session(ctx) as session:
-        members.assign_manager(session, ctx, membership_id, manager)
+        members.do_assign_manager(session, ctx, membership_id, manager)
 
 
 def _team(ctx: OrgContext, manager: Any) -> list[str]:
@@ -81,7 +81,9 @@ def test_manager_rules(who: str, says: str) -> None:
     if who == "inactive":
         boss = f.invite_and_accept_member(admin.ctx, Role.manager)
         with tenant_session(admin.ctx) as session:
-            members.set_active(session, admin.ctx, _row(admin.ctx, boss.email).membership_id, False)
+            members.do_set_active(
+                session, admin.ctx, _row(admin.ctx, boss.email).membership_id, False
+            )
         manager = str(boss.user_id)
     else:
         manager = candidates[who]()
@@ -121,7 +123,7 @@ def test_only_member_managers_assign() -> None:
     membership_id = _row(admin.ctx, learner.email).membership_id
     for ctx in (staff, boss.ctx, learner.ctx):
         with tenant_session(ctx) as session, pytest.raises(PermissionDenied):
-            members.assign_manager(session, ctx, membership_id, str(boss.user_id))
+            members.do_assign_manager(session, ctx, membership_id, str(boss.user_id))
 
 
 def test_team_of_someone_else_needs_members_view_and_stays_in_scope() -> None:
@@ -148,5 +150,5 @@ def test_team_of_lists_only_active_learners() -> None:
         _assign(admin.ctx, _row(admin.ctx, who.email).membership_id, str(boss.user_id))
     assert _team(boss.ctx, boss.user_id) == [stay.email, leave.email]
     with tenant_session(admin.ctx) as session:
-        members.set_active(session, admin.ctx, _row(admin.ctx, leave.email).membership_id, False)
+        members.do_set_active(session, admin.ctx, _row(admin.ctx, leave.email).membership_id, False)
     assert _team(boss.ctx, boss.user_id) == [stay.email]

@@ -24,7 +24,7 @@ pytestmark = pytest.mark.usefixtures("backend")
 
 def _request(email: str, *, org_name: str | None = None, password: str = f.PASSWORD) -> str:
     with public_session() as session:
-        return signup.request_sign_up(
+        return signup.do_request_sign_up(
             session,
             full_name="Fay Founder",
             email=email,
@@ -37,7 +37,7 @@ def _request(email: str, *, org_name: str | None = None, password: str = f.PASSW
 
 def _confirm(token: str) -> str:
     with public_session() as session:
-        return signup.confirm_sign_up(session, token=token, ip=f.IP)
+        return signup.do_confirm_sign_up(session, token=token, ip=f.IP)
 
 
 def test_nothing_exists_until_the_emailed_link_is_used(mailbox: Mailbox, peek) -> None:
@@ -49,7 +49,7 @@ def test_nothing_exists_until_the_emailed_link_is_used(mailbox: Mailbox, peek) -
 
     ticket = _confirm(mailbox.token(email, "/signup/confirm/"))
     with public_session() as session:
-        token = auth.redeem_ticket(session, ticket)
+        token = auth.do_redeem_ticket(session, ticket)
     ctx = f.context(token)
     assert (ctx.email, ctx.org_name, ctx.role) == (email.lower(), org_name, Role.org_admin)
     assert ctx.full_name == "Fay Founder"
