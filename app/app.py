@@ -47,6 +47,12 @@ app = rx.App(
     toaster=rx.toast.provider(visible_toasts=1, close_button=True),
     head_components=[
         rx.el.meta(name="theme-color", content="#3e63dd"),
+        # Installable on a phone's home screen, with an offline page (assets/sw.js).
+        rx.el.link(rel="manifest", href="/manifest.json"),
+        rx.el.link(rel="icon", href="/favicon.ico", sizes="any"),
+        rx.el.link(rel="apple-touch-icon", href="/apple-touch-icon.png"),
+        rx.el.script(src="/pwa.js", defer=True),
+        rx.el.script(src="/a11y.js", defer=True),
         # The lesson player's video resume and watched-time reporting (assets/player.js).
         rx.el.script(src="/player.js", defer=True),
     ],

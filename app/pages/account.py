@@ -115,7 +115,11 @@ def signup() -> rx.Component:
                 id="signup-form",
             ),
         ),
-        rx.text("Already have an account? ", rx.link("Sign in", href="/signin"), size="2"),
+        rx.text(
+            "Already have an account? ",
+            rx.link("Sign in", href="/signin", underline="always"),
+            size="2",
+        ),
     )
 
 

@@ -173,6 +173,7 @@ def import_card() -> rx.Component:
                 align="center",
             ),
             id=UPLOAD_ID,
+            custom_attrs={"data-file-label": "CSV file of people to invite"},
             accept={"text/csv": [".csv"], "text/plain": [".csv", ".txt"]},
             max_files=1,
             multiple=False,

@@ -261,6 +261,7 @@ def _branding() -> rx.Component:
                         align="center",
                     ),
                     id=LOGO_UPLOAD_ID,
+                    custom_attrs={"data-file-label": "Logo image"},
                     accept={
                         "image/png": [".png"],
                         "image/jpeg": [".jpg", ".jpeg"],

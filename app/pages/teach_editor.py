@@ -266,6 +266,7 @@ def _details() -> rx.Component:
                 align="center",
             ),
             id=COVER_UPLOAD_ID,
+            custom_attrs={"data-file-label": "Cover image"},
             accept={
                 "image/png": [".png"],
                 "image/jpeg": [".jpg", ".jpeg"],

@@ -92,6 +92,7 @@ def _media_panel() -> rx.Component:
                 align="center",
             ),
             id=upload_id,
+            custom_attrs={"data-file-label": "Lesson file or video"},
             accept=accept,
             max_files=1,
             multiple=False,
