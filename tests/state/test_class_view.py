@@ -185,6 +185,23 @@ def test_the_org_admin_gets_the_org_on_the_team_page() -> None:
         assert s.scope == "org" and not s.team_only and s.counts["total"] == "6"
 
 
+def test_an_auditor_gets_the_org_read_only_not_an_empty_team() -> None:
+    """Auditors read compliance for their whole scope: their live page is the org's, not
+    "Your team — Nobody here"; a manager still gets their team."""
+    w = class_world()
+    auditor = f.invite_and_accept_member(w.admin.ctx, Role.auditor)
+    with StateHarness(cookie=auditor.token, path="/team/live") as tab:
+        tab.dispatch(TeamLiveState.load())
+        s = tab.state(TeamLiveState)
+        assert s.scope == "org" and not s.team_only and not s.denied
+        assert s.title == w.admin.ctx.org_name and s.counts["total"] == "6"
+    manager = f.invite_and_accept_member(w.admin.ctx, Role.manager)
+    with StateHarness(cookie=manager.token, path="/team/live") as tab:
+        tab.dispatch(TeamLiveState.load())
+        s = tab.state(TeamLiveState)
+        assert s.scope == "team" and s.team_only and s.title == "Your team"
+
+
 def test_ago_says_it_like_people_do() -> None:
     from datetime import timedelta
 

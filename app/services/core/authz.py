@@ -182,6 +182,14 @@ def may_archive_channels(role: str | None) -> bool:
     return role in MODERATOR_ROLES
 
 
+def sees_org_progress(ctx: OrgContext) -> bool:
+    """Whether the context's cross-course live view is its whole scope, not a team: those
+    who manage enrollments, and those who read compliance beyond a team (auditors)."""
+    return has(ctx, Permission.enrollments_manage) or (
+        has(ctx, Permission.compliance_view) and not sees_team_only(ctx)
+    )
+
+
 def may_open_team_view(ctx: OrgContext) -> bool:
     """Whether `/team/live` has anything for the context: the org (those who manage
     enrollments) or a team (those who see compliance)."""

@@ -17,7 +17,13 @@ from app.models.course import Course
 from app.models.enrollment import Cohort, Enrollment, EnrollmentStatus
 from app.services.authoring import course_read
 from app.services.config import gates
-from app.services.core.authz import Permission, effective_role, has, is_course_staff, require
+from app.services.core.authz import (
+    Permission,
+    effective_role,
+    is_course_staff,
+    require,
+    sees_org_progress,
+)
 from app.services.core.errors import NotFound, PermissionDenied
 from app.services.core.tenancy import OrgContext, parse_id, scoped
 from app.services.people import members
@@ -93,7 +99,8 @@ def scope_base(
     """The view's title, the enrollments of a team or org view, and whether it is a team."""
     _lms(session, ctx)
     if scope == "org":
-        require(ctx, Permission.enrollments_manage)
+        if not sees_org_progress(ctx):
+            raise PermissionDenied()
         return ctx.org_name or "Your organization", _shown(scoped(ctx, Enrollment)), False
     if scope == "team":
         require(ctx, Permission.compliance_view)
@@ -104,9 +111,9 @@ def scope_base(
 
 
 def default_scope(ctx: OrgContext) -> str:
-    """Which cross-course view a viewer gets: the org for those who manage enrollments,
-    otherwise their team."""
-    return "org" if has(ctx, Permission.enrollments_manage) else "team"
+    """Which cross-course view a viewer gets: the org for those who manage enrollments or
+    read it all (auditors), otherwise their team."""
+    return "org" if sees_org_progress(ctx) else "team"
 
 
 __all__ = [
