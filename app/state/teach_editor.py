@@ -29,12 +29,11 @@ from app.services.core.tenancy import OrgContext, tenant_session
 from app.services.core.wording import counted
 from app.state.account import FormState
 from app.state.form_keys import form_key
-from app.state.session import SessionState, handle_errors
+from app.state.session import Events, SessionState, handle_errors
 from app.state.teach import STATUS_COLORS, blank_errors
 from app.state.teach_lesson import (
     LESSON_FIELDS,
     QUESTION_FIELDS,
-    Events,
     LessonEditorMixin,
     yes,
 )

@@ -21,7 +21,7 @@ from app.services.core.authz import Permission
 from app.services.core.errors import ServiceError, ValidationFailed
 from app.services.core.tenancy import OrgContext, tenant_session
 from app.state.form_keys import form_key
-from app.state.session import Outcome, handle_errors
+from app.state.session import Events, Outcome, handle_errors
 
 FILE_UPLOAD_ID = "lesson-file-upload"
 VIDEO_UPLOAD_ID = "lesson-video-upload"
@@ -29,7 +29,6 @@ LESSON_FIELDS = ("lesson_title", "body", "passing_score", "max_attempts", "file"
 QUESTION_FIELDS = ("kind", "prompt", "options", "answer", "points", "explanation")
 PROGRESS_EVERY = 4 * media.MB  # how often the server-side byte count reaches the page
 
-Events = list[rx.event.EventSpec] | rx.event.EventSpec | None
 T = TypeVar("T")
 
 

@@ -12,7 +12,7 @@ from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import BrowserContext, Page
 
 from tests.e2e.conftest import sign_in, wait_ready
-from tests.e2e.test_layout import PAGES, _world
+from tests.e2e.test_layout import _world, main_pages
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(900)]
 
@@ -44,6 +44,6 @@ def test_no_serious_or_critical_violation_on_any_main_page(
     for path in ("/", "/signin", "/signup", "/forgot"):
         problems += _violations(axe, page, path)
     sign_in(page, admin.email, admin.password)
-    for path in [*PAGES, f"/teach/courses/{course_id}", f"/courses/{course_id}"]:
+    for path in main_pages(course_id):
         problems += _violations(axe, page, path)
     assert problems == [], "\n".join(problems)

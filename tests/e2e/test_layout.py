@@ -69,21 +69,42 @@ def _world(app_services: Services) -> tuple[f.SignedIn, str]:
     return admin, str(course.course_id)
 
 
+def main_pages(course_id: str) -> list[str]:
+    """Every page of the side nav, the course editor and a course page."""
+    return [*PAGES, f"/teach/courses/{course_id}", f"/courses/{course_id}"]
+
+
+def _each_page_fits(page: Page, course_id: str, check: Callable[[Page, str], None]) -> None:
+    """Open each main page, check it fits the screen, then `check(page, path)`."""
+    for path in main_pages(course_id):
+        page.goto(path)
+        wait_ready(page)
+        expect(page.locator("#main")).to_be_visible()
+        _fits(page, path)
+        check(page, path)
+
+
+def _phone_shell(page: Page, path: str) -> None:
+    """The phone's shell: menu button, drawer closed, content first."""
+    expect(page.locator("#nav-toggle")).to_be_visible()
+    expect(page.locator("#side-nav")).to_be_hidden()
+    top = page.locator("#main").bounding_box()
+    assert top is not None and top["y"] < 120, f"{path}: content starts {top} down"
+
+
+def _desktop_shell(page: Page, _path: str) -> None:
+    """The desktop's shell: the side nav beside the content, no menu button."""
+    expect(page.locator("#side-nav")).to_be_visible()
+    expect(page.locator("#nav-toggle")).to_be_hidden()
+
+
 def test_on_a_phone_every_page_fits_and_the_nav_is_a_drawer(
     new_context: Callable[..., BrowserContext], app_services: Services
 ) -> None:
     admin, course_id = _world(app_services)
     page = new_context(width=390, height=844).new_page()
     sign_in(page, admin.email, admin.password)
-    for path in [*PAGES, f"/teach/courses/{course_id}", f"/courses/{course_id}"]:
-        page.goto(path)
-        wait_ready(page)
-        expect(page.locator("#main")).to_be_visible()
-        _fits(page, path)
-        expect(page.locator("#nav-toggle")).to_be_visible()
-        expect(page.locator("#side-nav")).to_be_hidden()
-        top = page.locator("#main").bounding_box()
-        assert top is not None and top["y"] < 120, f"{path}: content starts {top} down"
+    _each_page_fits(page, course_id, _phone_shell)
 
     # The drawer: the menu button opens it, with the org and sign-out; a link closes it.
     page.goto("/dashboard")
@@ -113,10 +134,4 @@ def test_on_a_desktop_every_page_fits_beside_the_side_nav(
     admin, course_id = _world(app_services)
     page = new_context(width=1280, height=900).new_page()
     sign_in(page, admin.email, admin.password)
-    for path in [*PAGES, f"/teach/courses/{course_id}", f"/courses/{course_id}"]:
-        page.goto(path)
-        wait_ready(page)
-        expect(page.locator("#main")).to_be_visible()
-        _fits(page, path)
-        expect(page.locator("#side-nav")).to_be_visible()
-        expect(page.locator("#nav-toggle")).to_be_hidden()
+    _each_page_fits(page, course_id, _desktop_shell)

@@ -21,7 +21,6 @@ from app.services.config import cache, writes
 from app.services.core import audit, topics
 from app.services.core.errors import NotFound, PermissionDenied, ServiceError, ValidationFailed
 from app.services.core.tenancy import OrgContext, access, tenant_session
-from app.services.infra import broker
 from app.services.learning import (
     cohort_lifecycle,
     cohort_placement,
@@ -93,16 +92,6 @@ def _drained(backend: Any) -> Iterator[None]:
     """Run the jobs a test queued (welcome mail), leaving no backlog for later tests."""
     yield
     drain()
-
-
-@pytest.fixture
-def heard() -> Iterator[list[tuple[str, dict[str, Any]]]]:
-    """What the in-process broker publishes during the test."""
-    broker.reset_broker()
-    got: list[tuple[str, dict[str, Any]]] = []
-    broker.get_broker().listen(lambda t, p: got.append((t, p)))
-    yield got
-    broker.reset_broker()
 
 
 # --------------------------------------------------------------------------- creating

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import threading
 import uuid
-from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
@@ -19,7 +18,7 @@ from app.models.user import Role
 from app.services.core import topics
 from app.services.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from app.services.core.tenancy import OrgContext, access, mark_scoped, tenant_session
-from app.services.infra import broker, outbox
+from app.services.infra import outbox
 from app.services.learning import enrollment_approvals, enrollments
 from tests import factories as f
 from tests import learning_factories as lf
@@ -398,16 +397,6 @@ def test_ensure_enrollment_activates_an_application_and_does_not_commit(
         )
         session.rollback()  # the caller's transaction decides
     assert _enrollment_count(peek, backend, other.user_id, world.course_id) == 0
-
-
-@pytest.fixture
-def heard() -> Iterator[list[tuple[str, dict[str, Any]]]]:
-    """What the in-process broker publishes during the test."""
-    broker.reset_broker()
-    got: list[tuple[str, dict[str, Any]]] = []
-    broker.get_broker().listen(lambda t, p: got.append((t, p)))
-    yield got
-    broker.reset_broker()
 
 
 def _roster_pushes(heard: list[tuple[str, dict[str, Any]]], course: lf.CourseWorld) -> list[str]:
